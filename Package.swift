@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "smrt-jobs",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SmrtJobs", targets: ["SmrtJobs"]),
+        .library(name: "SmrtSupervisor", targets: ["SmrtSupervisor"]),
+        .library(name: "SmrtWorker", targets: ["SmrtWorker"]),
+        .executable(name: "smrt-supervisor", targets: ["smrt-supervisor"]),
+        .executable(name: "smrt-jobs", targets: ["smrt-jobs"]),
+        .executable(name: "smrt-demo-worker", targets: ["smrt-demo-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C shims: system libraries through pkg-config, and the variadic/macro calls Swift cannot make.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .target(name: "CSmrtShims"),
+
+        // Core: model, store protocol + SQLite store, builder, registry, runner, cron. No libuv.
+        .target(
+            name: "SmrtJobs",
+            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: v5),
+        // The supervisor <-> worker wire format, shared by both sides. No libuv.
+        .target(name: "SmrtProtocol", dependencies: ["SmrtJobs"], swiftSettings: v5),
+        // Worker runtime for Swift programs.
+        .target(
+            name: "SmrtWorker",
+            dependencies: ["SmrtJobs", "SmrtProtocol", "CSmrtShims"],
+            swiftSettings: v5),
+        // libuv wrappers, worker pool, supervisor.
+        .target(
+            name: "SmrtSupervisor",
+            dependencies: [
+                "SmrtJobs", "SmrtProtocol", "CLibUV", "CSmrtShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+
+        // Thin executables.
+        .executableTarget(
+            name: "smrt-supervisor",
+            dependencies: ["SmrtSupervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: v5),
+        .executableTarget(
+            name: "smrt-jobs",
+            dependencies: ["SmrtJobs", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: v5),
+        .executableTarget(
+            name: "smrt-demo-worker",
+            dependencies: ["SmrtWorker", "SmrtJobs", "CSmrtShims"],
+            path: "examples/DemoWorker",
+            swiftSettings: v5),
+
+        .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs"], swiftSettings: v5),
+        .testTarget(
+            name: "SmrtSupervisorTests",
+            dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs"],
+            swiftSettings: v5),
+        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs"], swiftSettings: v5),
+    ]
+)

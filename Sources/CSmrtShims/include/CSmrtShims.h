@@ -1,0 +1,15 @@
+#ifndef CSMRT_SHIMS_H
+#define CSMRT_SHIMS_H
+
+#include <sys/types.h>
+
+/* prctl(2) is variadic in glibc, so Swift cannot call it directly.
+   Asks the kernel to send `signal` to this process when its parent dies.
+   Returns 0 or -1 with errno set. */
+int csmrt_set_parent_death_signal(int signal);
+
+/* The parent pid seen right now (used after PR_SET_PDEATHSIG to close the race
+   where the parent died before the call). */
+pid_t csmrt_getppid(void);
+
+#endif

@@ -1,0 +1,179 @@
+import Foundation
+
+/// What happened to one attempt, as reported by whoever ran it.
+public enum AttemptOutcome: Sendable, Equatable {
+    case completed(result: JSONValue?, resultPointer: String? = nil)
+    /// `retryAt` is when to run again, or nil to fail for good. The store still fails the job for good
+    /// when its attempts are used up, whatever `retryAt` says.
+    case failed(error: String, retryAt: Date?)
+}
+
+/// One finished attempt, for `JobStore.finish`.
+public struct AttemptReport: Sendable, Equatable {
+    public var jobId: Int64
+    public var outcome: AttemptOutcome
+    public init(jobId: Int64, outcome: AttemptOutcome) {
+        self.jobId = jobId
+        self.outcome = outcome
+    }
+}
+
+/// What `finish` (or a recovery) did to a job.
+public enum FinishResult: Sendable, Equatable {
+    case completed
+    case retrying(at: Date)
+    case failed
+    /// The job was no longer running under this worker id (cancelled meanwhile, or taken back after its
+    /// owner's lease expired): nothing was written.
+    case notOwned
+}
+
+/// Filters for `JobStore.list`.
+public struct JobQuery: Sendable, Equatable {
+    public var status: JobStatus?
+    public var queue: String?
+    public var limit: Int
+    public var offset: Int
+    public init(status: JobStatus? = nil, queue: String? = nil, limit: Int = 100, offset: Int = 0) {
+        self.status = status
+        self.queue = queue
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// Job counts per status.
+public struct JobStats: Sendable, Equatable, Codable {
+    public var pending = 0
+    public var running = 0
+    public var completed = 0
+    public var failed = 0
+    public var cancelled = 0
+    public init(pending: Int = 0, running: Int = 0, completed: Int = 0, failed: Int = 0, cancelled: Int = 0) {
+        self.pending = pending
+        self.running = running
+        self.completed = completed
+        self.failed = failed
+        self.cancelled = cancelled
+    }
+}
+
+/// What `JobStore.cleanup` deletes: terminal jobs finished before the given times.
+public struct CleanupOptions: Sendable, Equatable {
+    public var completedBefore: Date?
+    public var failedBefore: Date?
+    public var cancelledBefore: Date?
+    public var limit: Int?
+    /// Count what would be deleted, delete nothing.
+    public var dryRun: Bool
+    public init(
+        completedBefore: Date? = nil, failedBefore: Date? = nil, cancelledBefore: Date? = nil, limit: Int? = nil,
+        dryRun: Bool = false
+    ) {
+        self.completedBefore = completedBefore
+        self.failedBefore = failedBefore
+        self.cancelledBefore = cancelledBefore
+        self.limit = limit
+        self.dryRun = dryRun
+    }
+}
+
+/// A process that owns running jobs under a lease (a row of `_smrt_workers`).
+public struct WorkerRecord: Sendable, Equatable, Codable {
+    /// The id written into `worker_id` of the jobs it claims.
+    public var id: String
+    public var pid: Int32
+    public var host: String
+    public var startedAt: Date
+    public var heartbeat: Date
+    public init(id: String, pid: Int32, host: String, startedAt: Date, heartbeat: Date) {
+        self.id = id
+        self.pid = pid
+        self.host = host
+        self.startedAt = startedAt
+        self.heartbeat = heartbeat
+    }
+}
+
+/// A job taken back from a dead owner, and what was done with it.
+public struct RecoveredJob: Sendable, Equatable {
+    public var job: SmrtJob
+    public var result: FinishResult
+    public init(job: SmrtJob, result: FinishResult) {
+        self.job = job
+        self.result = result
+    }
+}
+
+/// Persistence for jobs and worker leases.
+///
+/// The SQL dialect lives inside each store; everything else (retry policy, time, ids of workers) is passed
+/// in, so every store can pass the same conformance suite. Methods are synchronous: the supervisor calls
+/// them from its own database thread, never from its event loop.
+/// Every state change is conditional on the current state, so concurrent callers cannot corrupt a job.
+public protocol JobStore: AnyObject, Sendable {
+    /// Inserts one job (validated first). `spec.runAt == nil` means `now`.
+    func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob
+    /// Inserts all jobs in one transaction, or none of them. Returns their ids in order.
+    func enqueue(batch: [JobSpec], now: Date) throws -> [Int64]
+    /// Atomically claims up to `limit` pending jobs with `runAt <= now` (of `queues`, or of any queue when
+    /// nil), ordered by priority DESC, runAt ASC, id ASC: sets running, workerId, startedAt,
+    /// workerHeartbeat, and attempts + 1. Two callers never get the same job.
+    func claim(workerId: String, limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob]
+    /// Records finished attempts in one transaction. Each write is conditional on the job still running
+    /// under `workerId`; otherwise its result is `.notOwned`. Results are in the order of `reports`.
+    func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult]
+    /// Puts running jobs of `workerId` back to pending without counting the attempt (graceful shutdown).
+    @discardableResult
+    func release(jobIds: [Int64], workerId: String, now: Date) throws -> Int
+    /// pending, running or failed -> cancelled (sets completedAt). Throws `invalidTransition` otherwise.
+    func cancel(id: Int64, now: Date) throws -> SmrtJob
+    /// Any status but completed -> pending now, attempts 0, error/timing/owner cleared.
+    func retry(id: Int64, now: Date) throws -> SmrtJob
+    /// Touches `workerHeartbeat` of every job running under `workerId`.
+    func heartbeat(workerId: String, now: Date) throws
+    /// Takes back jobs running under any of `workerIds` (their owners are dead). For each job,
+    /// `nextRunAt` says when to retry it (nil = fail for good); the attempt counts.
+    func recoverJobs(
+        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]
+    /// Takes back running jobs whose `workerHeartbeat` is older than `heartbeatBefore` (for runners that
+    /// keep no row in the workers table), as `recoverJobs(ownedBy:)` does.
+    func recoverJobs(
+        heartbeatBefore: Date, reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]
+    func get(id: Int64) throws -> SmrtJob?
+    func list(_ query: JobQuery) throws -> [SmrtJob]
+    func stats(queue: String?) throws -> JobStats
+    /// Deletes (or with `dryRun` counts) terminal jobs; returns how many.
+    func cleanup(_ options: CleanupOptions, now: Date) throws -> Int
+
+    /// Registers (or replaces) a lease row.
+    func registerWorker(_ record: WorkerRecord) throws
+    func heartbeatWorker(id: String, now: Date) throws
+    func removeWorker(id: String) throws
+    func listWorkers() throws -> [WorkerRecord]
+
+    /// A number that changes whenever another connection commits a change; cheap to read
+    /// (SQLite: `PRAGMA data_version`). Lets a poller skip work when nothing happened.
+    func changeToken() throws -> Int64
+}
+
+extension JobStore {
+    /// Completes one job; see `finish`.
+    @discardableResult
+    public func complete(
+        id: Int64, workerId: String, result: JSONValue? = nil, resultPointer: String? = nil, now: Date
+    ) throws -> FinishResult {
+        try finish(
+            [AttemptReport(jobId: id, outcome: .completed(result: result, resultPointer: resultPointer))],
+            workerId: workerId, now: now)[0]
+    }
+
+    /// Fails one attempt, retrying at `retryAt` if given and attempts remain; see `finish`.
+    @discardableResult
+    public func fail(id: Int64, workerId: String, error: String, retryAt: Date?, now: Date) throws -> FinishResult {
+        try finish(
+            [AttemptReport(jobId: id, outcome: .failed(error: error, retryAt: retryAt))], workerId: workerId, now: now)[0]
+    }
+}

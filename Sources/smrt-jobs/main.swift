@@ -1,0 +1,1 @@
+print("smrt-jobs: not built yet")

@@ -1,0 +1,1 @@
+print("smrt-supervisor: not built yet")

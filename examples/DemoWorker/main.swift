@@ -1,0 +1,1 @@
+print("smrt-demo-worker: not built yet")
