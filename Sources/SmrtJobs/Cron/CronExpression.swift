@@ -6,7 +6,8 @@ import Foundation
 /// Syntax of each field: `*`, a value, a range `a-b`, a step `*/n`, `a-b/n` or `a/n` (from `a` to the
 /// field's maximum), and comma-separated lists mixing them (`1-5,10,20-30/5`). Ranges must not be
 /// reversed. Month takes `JAN`-`DEC` and day-of-week `SUN`-`SAT`, case-insensitive and usable in ranges
-/// (`MON-FRI`); day-of-week 0 and 7 are both Sunday. The macros `@yearly` (`@annually`), `@monthly`,
+/// (`MON-FRI`); day-of-week 0 and 7 are both Sunday, and as in Vixie cron its ranges run to 7, so `5/2`
+/// is Friday and Sunday (croniter stops such a step at 6). The macros `@yearly` (`@annually`), `@monthly`,
 /// `@weekly`, `@daily` (`@midnight`) and `@hourly` stand for their usual expressions; `@reboot` is
 /// rejected because it has no fire time.
 ///
