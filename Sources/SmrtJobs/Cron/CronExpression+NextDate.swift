@@ -28,7 +28,7 @@ extension CronExpression {
     public func nextDate(after date: Date, in timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> Date? {
         let after = date.timeIntervalSince1970
         guard after.isFinite else { return nil }
-        let startWall = Self.floorDiv(Int64((after + Double(timeZone.secondsFromGMT(for: date))).rounded(.down)), 60) * 60
+        let startWall = Int64((after + Double(timeZone.secondsFromGMT(for: date))).rounded(.down))
         let lastYear = Timestamp.civil(fromDays: Self.floorDiv(startWall, 86_400)).0 + Self.searchYears
 
         // The offset is constant between transitions, so each such segment maps wall-clock times to instants
