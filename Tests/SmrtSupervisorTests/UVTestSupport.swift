@@ -2,6 +2,9 @@ import Foundation
 import Testing
 @testable import SmrtSupervisor
 
+/// Swift Testing declares its own `ExitStatus` (for exit tests); this module's wins in this target.
+typealias ExitStatus = SmrtSupervisor.ExitStatus
+
 /// Runs `loop` until nothing is left to do. A guard timer (unreferenced, so it never keeps the loop
 /// alive by itself) stops the loop after `timeoutMs`, records an issue and force-closes every handle,
 /// so a broken test fails instead of hanging. Returns false on timeout.

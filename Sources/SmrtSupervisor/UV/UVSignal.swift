@@ -22,6 +22,8 @@ public final class UVSignal: UVHandle {
     }
 
     /// Like ``start(_:_:)`` but stops after the first delivery (`uv_signal_start_oneshot`).
+    /// libuv installs the handler with `SA_RESETHAND`: unless another watcher holds the signal, a
+    /// second delivery gets the default action (for most signals, termination).
     public func startOneShot(_ signum: Int32, _ callback: @escaping (UVSignal, Int32) -> Void) throws {
         try requireOpen("uv_signal_start_oneshot")
         self.callback = callback
