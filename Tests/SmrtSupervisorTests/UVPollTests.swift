@@ -21,4 +21,12 @@ import Testing
         #expect(read(fds[0], &byte, 1) == 1 && byte == UInt8(ascii: "x"))
         expectCleanClose(loop)
     }
+
+    @Test func failedInitialisationThrowsAndLeavesNothingToClose() throws {
+        let loop = try UVLoop()
+        // A descriptor number that is not open: libuv refuses it before registering the handle.
+        #expect(throws: UVError.self) { _ = try UVPoll(loop: loop, fd: 987_654) }
+        #expect(loop.handlesOpened == 0)
+        expectCleanClose(loop)
+    }
 }

@@ -191,20 +191,37 @@ import Testing
         UVStream.ignoreBrokenPipeSignal()
         let loop = try UVLoop()
         let stdin = try UVPipe(loop: loop)
+        let retry = try UVTimer(loop: loop)
         var writeError: UVError?
+        var attempts = 0
+        // A child forked concurrently by another test (on another loop) can hold our socket's peer
+        // until it execs, so an early write may still succeed; keep writing until EPIPE shows.
+        func writeUntilRefused() {
+            attempts += 1
+            do {
+                try stdin.write(Array("too late".utf8)) { error in
+                    if let error {
+                        writeError = error
+                        stdin.close()
+                        retry.close()
+                    } else if attempts < 200 {
+                        try? retry.start(timeoutMs: 5) { _ in writeUntilRefused() }
+                    } else {
+                        stdin.close()
+                        retry.close()
+                    }
+                }
+            } catch {
+                writeError = error as? UVError
+                stdin.close()
+                retry.close()
+            }
+        }
         _ = try UVProcess.spawn(
             loop: loop, executable: "/bin/true", stdio: [.createPipe(stdin, readable: true, writable: false)]
         ) { process, _ in
             process.close()
-            do {
-                try stdin.write(Array("too late".utf8)) { error in
-                    writeError = error
-                    stdin.close()
-                }
-            } catch let error as UVError {
-                writeError = error
-                stdin.close()
-            } catch {}
+            writeUntilRefused()
         }
         runWithDeadline(loop)
         #expect(writeError?.code == UVError.Code.EPIPE)

@@ -38,7 +38,7 @@ public final class UVPipe: UVStream {
     }
 
     /// Two connected, non-blocking, close-on-exec pipes over a Unix socketpair (`uv_socketpair`).
-    public static func socketPair(loop: UVLoop) throws -> (UVPipe, UVPipe) {
+    public static func socketPair(loop: UVLoop, readBufferSize: Int = 64 * 1024) throws -> (UVPipe, UVPipe) {
         var fds: [uv_os_sock_t] = [-1, -1]
         #if os(Linux)
         let streamType = Int32(SOCK_STREAM.rawValue)
@@ -51,7 +51,7 @@ public final class UVPipe: UVStream {
         var opened = 0
         do {
             for fd in fds {
-                let pipe = try UVPipe(loop: loop)
+                let pipe = try UVPipe(loop: loop, readBufferSize: readBufferSize)
                 pipes.append(pipe)
                 try pipe.open(fd)
                 opened += 1

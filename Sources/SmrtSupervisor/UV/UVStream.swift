@@ -82,7 +82,7 @@ public class UVStream: UVHandle {
         }
     }
 
-    /// Queues a copy of `bytes` for writing; see ``write(_:completion:)-(UnsafeRawBufferPointer,_)``.
+    /// Queues a copy of `bytes` for writing; same contract as the `UnsafeRawBufferPointer` overload.
     public func write<Bytes: Collection>(_ bytes: Bytes, completion: ((UVError?) -> Void)? = nil) throws
     where Bytes.Element == UInt8 {
         let done: Void?? = try bytes.withContiguousStorageIfAvailable { buffer in
