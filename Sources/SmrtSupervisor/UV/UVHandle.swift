@@ -150,7 +150,8 @@ public class UVHandle {
     /// The wrapper behind a libuv handle, from `handle->data`. Only valid inside libuv callbacks.
     static func from<T: UVHandle>(_ raw: UnsafeMutableRawPointer?, as _: T.Type) -> T {
         let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(raw!))
-        return Unmanaged<UVHandle>.fromOpaque(uv_handle_get_data(handle)!).takeUnretainedValue() as! T
+        // Checked in debug builds; a plain pointer cast in release, as this runs for every read.
+        return unsafeDowncast(Unmanaged<UVHandle>.fromOpaque(uv_handle_get_data(handle)!).takeUnretainedValue(), to: T.self)
     }
 }
 

@@ -10,6 +10,9 @@ import Darwin
 ///
 /// The exit callback runs once, on the loop thread, after libuv has reaped the child; close the
 /// process handle then (or any time after). Closing does not kill the child.
+///
+/// The exit callback and EOF on the child's pipes arrive in either order; a caller that wants the
+/// child's last output waits for both.
 public final class UVProcess: UVHandle {
     /// What the child gets as one of its descriptors 0, 1, 2, 3, ... (the array index).
     public enum StdioOption {
@@ -34,8 +37,10 @@ public final class UVProcess: UVHandle {
         super.init(loop: loop, type: UV_PROCESS)
     }
 
-    /// Starts `executable` (looked up in `PATH` if it has no slash) with `arguments` (not including
-    /// argv[0], which is `executable`).
+    /// Starts `executable` with `arguments` (not including argv[0], which is `executable`).
+    /// Without a slash, `executable` is looked up in `PATH` (the child's `PATH` when `environment`
+    /// is given). The parent waits until the child has exec'd (or failed to), so exec errors such as
+    /// `ENOENT` are thrown here, not reported as an exit.
     ///
     /// - Parameters:
     ///   - environment: `"KEY=value"` strings, or nil to inherit this process's environment.
