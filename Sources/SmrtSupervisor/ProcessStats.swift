@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Resource figures for a running process, read from `/proc` (Linux only; nil elsewhere).
+public enum ProcessStats {
+    /// Resident set size of `pid` in bytes, from `/proc/PID/statm`; nil if the process is gone or
+    /// the file cannot be read.
+    public static func residentBytes(pid: Int32) -> UInt64? {
+        guard pid > 0, let statm = readSmallFile("/proc/\(pid)/statm") else { return nil }
+        // Fields: size resident shared text lib data dt, in pages.
+        let fields = statm.split(separator: " ")
+        guard fields.count >= 2, let pages = UInt64(fields[1]) else { return nil }
+        let pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pageSize > 0 else { return nil }
+        return pages * UInt64(pageSize)
+    }
+
+    /// Resident set size of `pid` in whole MiB (rounded down), for memory limits per worker.
+    public static func residentMB(pid: Int32) -> Int? {
+        residentBytes(pid: pid).map { Int($0 / (1024 * 1024)) }
+    }
+
+    private static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            bytes += chunk[..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self).trimmingNewline()
+    }
+}
+
+extension String {
+    fileprivate func trimmingNewline() -> String {
+        var s = Substring(self)
+        while s.last == "\n" { s = s.dropLast() }
+        return String(s)
+    }
+}
