@@ -10,9 +10,9 @@ public struct WorkerJob: Sendable, Equatable {
     public let deadline: Date?
 
     init(_ request: RunRequest) {
-        self.init(
-            id: request.jobId, attempt: Int(request.attempt),
-            deadline: request.deadlineMillis == 0
-                ? nil : Date(timeIntervalSince1970: Double(request.deadlineMillis) / 1000))
+        id = request.jobId
+        attempt = Int(request.attempt)
+        deadline = request.deadlineMillis == 0
+            ? nil : Date(timeIntervalSince1970: Double(request.deadlineMillis) / 1000)
     }
 }
