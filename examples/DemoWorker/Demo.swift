@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtWorker
 
 /// The static job type `Demo`: each method does one thing a real job might do, good or bad.
 struct Demo: Sendable {
@@ -11,6 +12,7 @@ struct Demo: Sendable {
     struct AllocateResult: Encodable { var mb: Int }
     struct PrintArgs: Decodable { var text: String }
     struct AppendArgs: Decodable { var path: String; var line: String }
+    struct ProgressArgs: Decodable { var steps: Int }
 
     static func register(in registry: ObjectRegistry) {
         registry.register(Demo.self, construct: { _ in Demo() })
@@ -32,6 +34,9 @@ struct Demo: Sendable {
                 demo.writeAll(Array((args.text + "\n").utf8), to: STDERR_FILENO)
             }
             .method("append") { (demo: Demo, args: AppendArgs) in try demo.append(args) }
+            .method("progress") { (_: Demo, args: ProgressArgs) in
+                for step in 1...max(1, args.steps) { SmrtWorker.reportProgress(["step": .int(Int64(step))]) }
+            }
     }
 
     /// Publishes the pid (so a test can watch or kill this process), then burns CPU forever, deaf to CANCEL.
