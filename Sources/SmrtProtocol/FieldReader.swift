@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads the fields of one frame body, checking every length against the bytes that are left.
 struct FieldReader {
     let bytes: UnsafeRawBufferPointer
@@ -32,8 +38,13 @@ struct FieldReader {
         guard UInt64(length) <= UInt64(remaining) else { throw .truncatedField(message: message, field: "\(field)") }
         let count = Int(length)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
-        let decoded = slice.withMemoryRebound(to: UInt8.self) { String(validating: $0, as: UTF8.self) }
-        guard let decoded else { throw .invalidUTF8(message: message, field: "\(field)") }
+        // String(decoding:) always yields valid UTF-8, repairing invalid input, so the bytes come back
+        // unchanged exactly when they were valid. This is much faster than String(validating:).
+        var decoded = slice.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) }
+        let unchanged = decoded.withUTF8 { utf8 in
+            utf8.count == count && (count == 0 || memcmp(utf8.baseAddress!, slice.baseAddress!, count) == 0)
+        }
+        guard unchanged else { throw .invalidUTF8(message: message, field: "\(field)") }
         offset += count
         return decoded
     }

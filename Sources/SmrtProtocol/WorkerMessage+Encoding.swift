@@ -1,47 +1,54 @@
 extension WorkerMessage {
     /// The message as one frame: length prefix and body.
     public func encodeFrame() -> [UInt8] {
-        var frame: [UInt8] = []
-        frame.reserveCapacity(WireFormat.headerBytes + bodyByteCount)
-        encodeFrame(into: &frame)
-        return frame
+        let frameBytes = WireFormat.headerBytes + bodyByteCount
+        return [UInt8](unsafeUninitializedCapacity: frameBytes) { buffer, initialized in
+            write(into: UnsafeMutableRawPointer(buffer.baseAddress!))
+            initialized = frameBytes
+        }
     }
 
     /// Appends the message as one frame (length prefix and body) to `buffer`, so many frames can share one
     /// write. Fields are written straight into the buffer, without intermediate allocations.
     public func encodeFrame(into buffer: inout [UInt8]) {
-        let bodyBytes = bodyByteCount
-        buffer.reserveCapacity(buffer.count + WireFormat.headerBytes + bodyBytes)
-        buffer.appendWire(UInt32(truncatingIfNeeded: bodyBytes))
-        buffer.append(type.rawValue)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: WireFormat.headerBytes + bodyByteCount))
+        buffer.withUnsafeMutableBytes { write(into: $0.baseAddress! + start) }
+    }
+
+    /// Writes the frame at `start`, which must have room for `headerBytes + bodyByteCount` bytes.
+    private func write(into start: UnsafeMutableRawPointer) {
+        var writer = FrameWriter(at: start)
+        writer.integer(UInt32(truncatingIfNeeded: bodyByteCount))
+        writer.integer(type.rawValue)
         switch self {
         case .hello(let version, let pid, let types):
-            buffer.appendWire(version)
-            buffer.appendWire(UInt32(bitPattern: pid))
-            buffer.appendWire(UInt32(truncatingIfNeeded: types.count))
-            for name in types { buffer.appendWire(name) }
+            writer.integer(version)
+            writer.integer(UInt32(bitPattern: pid))
+            writer.integer(UInt32(truncatingIfNeeded: types.count))
+            for name in types { writer.string(name) }
         case .run(let request):
-            buffer.appendWire(UInt64(bitPattern: request.jobId))
-            buffer.appendWire(request.attempt)
-            buffer.appendWire(request.deadlineMillis)
-            buffer.appendWire(request.objectType)
-            buffer.appendWireOptional(request.objectId)
-            buffer.appendWire(request.method)
-            buffer.appendWire(request.argsJSON)
+            writer.integer(UInt64(bitPattern: request.jobId))
+            writer.integer(request.attempt)
+            writer.integer(request.deadlineMillis)
+            writer.string(request.objectType)
+            writer.optionalString(request.objectId)
+            writer.string(request.method)
+            writer.string(request.argsJSON)
         case .cancel(let jobId):
-            buffer.appendWire(UInt64(bitPattern: jobId))
+            writer.integer(UInt64(bitPattern: jobId))
         case .shutdown:
             break
         case .resultOK(let jobId, let result):
-            buffer.appendWire(UInt64(bitPattern: jobId))
-            buffer.appendWireOptional(result)
+            writer.integer(UInt64(bitPattern: jobId))
+            writer.optionalString(result)
         case .resultError(let jobId, let retryable, let message):
-            buffer.appendWire(UInt64(bitPattern: jobId))
-            buffer.append(retryable ? 1 : 0)
-            buffer.appendWire(message)
+            writer.integer(UInt64(bitPattern: jobId))
+            writer.integer(UInt8(retryable ? 1 : 0))
+            writer.string(message)
         case .progress(let jobId, let json):
-            buffer.appendWire(UInt64(bitPattern: jobId))
-            buffer.appendWire(json)
+            writer.integer(UInt64(bitPattern: jobId))
+            writer.string(json)
         }
     }
 
