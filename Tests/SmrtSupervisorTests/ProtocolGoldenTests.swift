@@ -1,3 +1,4 @@
+import Foundation
 import SmrtProtocol
 import Testing
 
@@ -43,5 +44,29 @@ import Testing
         var decoder = FrameDecoder()
         decoder.append(expected)
         #expect(try decoder.next() == message)
+    }
+
+    /// The specification shows the same bytes: every golden frame appears in its hex examples.
+    @Test func specificationShowsTheGoldenBytes() throws {
+        let spec = try String(
+            contentsOf: WorkerHarness.packageRoot.appendingPathComponent("docs/worker-protocol.md"), encoding: .utf8)
+        // The leading hex pairs of each line inside code blocks, comments after them ignored.
+        var inBlock = false
+        var shown: [UInt8] = []
+        for line in spec.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```") { inBlock.toggle(); continue }
+            guard inBlock else { continue }
+            for token in line.split(separator: " ") {
+                guard token.count == 2, let byte = UInt8(token, radix: 16) else { break }
+                shown.append(byte)
+            }
+        }
+        for (message, hex) in Self.golden {
+            let frame = hexBytes(hex)
+            let found = shown.indices.contains { start in
+                shown[start...].starts(with: frame)
+            }
+            #expect(found, "docs/worker-protocol.md lacks the \(message.type) example \(hex)")
+        }
     }
 }
