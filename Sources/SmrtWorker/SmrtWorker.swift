@@ -41,11 +41,3 @@ public enum SmrtWorker {
         context.runtime.send(.progress(jobId: context.job.id, json: value.jsonText))
     }
 }
-
-/// What a job's task knows about itself.
-struct JobContext: Sendable {
-    @TaskLocal static var current: JobContext?
-
-    let job: WorkerJob
-    let runtime: WorkerRuntime
-}

@@ -107,9 +107,3 @@ struct Demo: Sendable {
 
 /// Where the spin loop stores its counter, so the optimizer cannot drop the loop body.
 nonisolated(unsafe) var spinSink: UInt64 = 0
-
-/// The error `Demo.fail` throws: its description is the message given.
-struct DemoFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
