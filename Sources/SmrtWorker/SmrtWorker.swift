@@ -1,0 +1,43 @@
+import Foundation
+import SmrtJobs
+import SmrtProtocol
+
+/// The worker side of the supervisor protocol for Swift programs.
+///
+/// A worker executable registers its types and hands control to the runtime:
+///
+/// ```swift
+/// let registry = ObjectRegistry()
+/// registry.register(Mailer.self, construct: { _ in Mailer() })
+///     .method("send") { (mailer, args: SendArgs) in try await mailer.send(args) }
+/// SmrtWorker.run(registry: registry)
+/// ```
+///
+/// The supervisor starts the program with its end of a socketpair on fd 3 (stdin, stdout and stderr stay
+/// free for job code and are logged by the supervisor). See docs/worker-protocol.md.
+public enum SmrtWorker {
+    /// Serves jobs until the supervisor says SHUTDOWN (exit 0 after the current job) or goes away (EOF on
+    /// `fd`: exit 0 at once). Never returns.
+    ///
+    /// - Asks the kernel for SIGKILL when the parent dies (PR_SET_PDEATHSIG), and exits if it already has.
+    /// - Sends HELLO with `registry.typeNames`, then runs one job at a time on a Swift task while the
+    ///   calling thread reads `fd`. CANCEL cancels the job's task (cooperative: the supervisor kills the
+    ///   process later if the job ignores it).
+    /// - A job's result becomes RESULT_OK; an error becomes RESULT_ERROR, final (not retried) for
+    ///   `JobExecutionError` and for args that are not a JSON object, retryable for anything else.
+    /// - A malformed frame from the supervisor: a message on stderr, exit 2.
+    /// - Writes nothing to stdout, which belongs to job code.
+    public static func run(registry: ObjectRegistry, fd: Int32 = WireFormat.workerFD) -> Never {
+        WorkerRuntime(registry: registry, channel: WorkerChannel(fd: fd)).run()
+    }
+
+    /// The job the calling task runs, or nil outside a job.
+    public static var currentJob: WorkerJob? { JobContext.current?.job }
+
+    /// Sends a PROGRESS message for the job the calling task runs (informational; the supervisor may log
+    /// or store it). Does nothing outside a job.
+    public static func reportProgress(_ value: JSONValue) {
+        guard let context = JobContext.current else { return }
+        context.runtime.send(.progress(jobId: context.job.id, json: value.jsonText))
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import SmrtJobs
+import SmrtWorker
+
+/// The static job type `Demo`: each method does one thing a real job might do, good or bad.
+struct Demo: Sendable {
+    struct SleepArgs: Decodable { var ms: UInt64 }
+    struct SpinArgs: Decodable { var pidFile: String? }
+    struct ExitArgs: Decodable { var code: Int32 }
+    struct FailArgs: Decodable { var message: String }
+    struct AllocateArgs: Decodable { var mb: Int }
+    struct AllocateResult: Encodable { var mb: Int }
+    struct PrintArgs: Decodable { var text: String }
+    struct AppendArgs: Decodable { var path: String; var line: String }
+    struct ProgressArgs: Decodable { var steps: Int }
+
+    static func register(in registry: ObjectRegistry) {
+        registry.register(Demo.self, construct: { _ in Demo() })
+            .method("noop") { (_: Demo, _: NoArgs) in }
+            .method("echo", raw: { _, args in .object(args) })
+            .method("sleep") { (_: Demo, args: SleepArgs) in
+                try await Task.sleep(nanoseconds: args.ms * 1_000_000)
+            }
+            .method("spin") { (demo: Demo, args: SpinArgs) in try demo.spin(args) }
+            .method("crash", raw: { demo, args in try demo.crash(args["signal"]) })
+            .method("exit") { (_: Demo, args: ExitArgs) in exit(args.code) }
+            .method("fail") { (_: Demo, args: FailArgs) in throw DemoFailure(message: args.message) }
+            .method("allocate") { (demo: Demo, args: AllocateArgs) -> AllocateResult in
+                demo.allocate(megabytes: args.mb)
+                return AllocateResult(mb: args.mb)
+            }
+            .method("print") { (demo: Demo, args: PrintArgs) in
+                demo.writeAll(Array((args.text + "\n").utf8), to: STDOUT_FILENO)
+                demo.writeAll(Array((args.text + "\n").utf8), to: STDERR_FILENO)
+            }
+            .method("append") { (demo: Demo, args: AppendArgs) in try demo.append(args) }
+            .method("progress") { (_: Demo, args: ProgressArgs) in
+                for step in 1...max(1, args.steps) { SmrtWorker.reportProgress(["step": .int(Int64(step))]) }
+            }
+    }
+
+    /// Publishes the pid (so a test can watch or kill this process), then burns CPU forever, deaf to CANCEL.
+    func spin(_ args: SpinArgs) throws -> Never {
+        if let pidFile = args.pidFile {
+            // Written to a temporary name and renamed, so a reader never sees a half-written file.
+            let temporary = pidFile + ".tmp"
+            try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, pidFile) == 0 else { throw DemoFailure(message: "rename to \(pidFile): errno \(errno)") }
+        }
+        var counter: UInt64 = 0
+        while true {
+            counter &+= 1
+            spinSink = counter
+        }
+    }
+
+    /// Raises the signal with its default action restored: the Swift runtime's crash handlers would
+    /// otherwise catch SEGV and friends, print a backtrace, and make the death slow or different.
+    func crash(_ value: JSONValue?) throws -> JSONValue? {
+        guard let value, let signal = CrashSignal(value) else {
+            throw JobExecutionError.invalidArguments(
+                type: "Demo", method: "crash",
+                reason: "'signal' must be one of \(CrashSignal.names.joined(separator: ", ")) or a signal number")
+        }
+        Glibc.signal(signal.number, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signal.number)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(signal.number)
+        // Signals whose default action is not fatal (or a blocked one) end up here.
+        throw DemoFailure(message: "raised signal \(signal.number) and survived")
+    }
+
+    /// Allocates and touches every page, so the memory is really resident, then frees it.
+    func allocate(megabytes: Int) {
+        let bytes = max(0, megabytes) << 20
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 4096)
+        defer { memory.deallocate() }
+        for offset in stride(from: 0, to: bytes, by: 4096) {
+            memory.storeBytes(of: UInt8(truncatingIfNeeded: offset >> 12), toByteOffset: offset, as: UInt8.self)
+        }
+    }
+
+    /// One write(2) with O_APPEND, so concurrent appenders never interleave within a line.
+    func append(_ args: AppendArgs) throws {
+        let fd = open(args.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DemoFailure(message: "open \(args.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array((args.line + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw DemoFailure(message: "write \(args.path): wrote \(written) of \(bytes.count) bytes")
+        }
+    }
+
+    func writeAll(_ bytes: [UInt8], to fd: Int32) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
+}
+
+/// Where the spin loop stores its counter, so the optimizer cannot drop the loop body.
+nonisolated(unsafe) var spinSink: UInt64 = 0
