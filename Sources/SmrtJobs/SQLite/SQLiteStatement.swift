@@ -128,6 +128,13 @@ public final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
+    /// Calls `body` with the column's text bytes (nil when NULL), valid only during the call: no copy is made.
+    @inline(__always)
+    public func withBytes<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>?) throws -> T) rethrows -> T {
+        guard let text = sqlite3_column_text(handle, column) else { return try body(nil) }
+        return try body(UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column))))
+    }
+
     /// The column as a `Timestamp`, or nil when NULL or unparsable.
     @inline(__always)
     public func date(_ column: Int32) -> Date? {
