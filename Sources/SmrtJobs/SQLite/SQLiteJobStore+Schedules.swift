@@ -123,39 +123,45 @@ extension SQLiteJobStore {
         try job.validate()
         return try locked { connection in
             do {
-                return try connection.transaction { () throws -> Int64? in
-                let swapped = try connection.run(
-                    """
-                    UPDATE _smrt_agent_schedules SET next_run = ?1, running_count = running_count + 1, updated_at = ?2 \
-                    WHERE id = ?3 AND next_run = ?4 AND enabled = 1 AND status = 'active'
-                    """
-                ) { s in
-                    try s.bind(nextRun, 1)
-                    try s.bind(now, 2)
-                    try s.bind(scheduleId, 3)
-                    try s.bind(slot, 4)
-                }
-                if swapped == 0 { return nil }
-                let jobId = try insert(job, now: now, connection).id
-                let recorded = try connection.run(
-                    """
-                    INSERT INTO _smrt_schedule_fires (schedule_id, slot, job_id, fired_at) VALUES (?1, ?2, ?3, ?4) \
-                    ON CONFLICT DO NOTHING
-                    """
-                ) { s in
-                    try s.bind(scheduleId, 1)
-                    try s.bind(slot, 2)
-                    try s.bind(jobId, 3)
-                    try s.bind(now, 4)
-                }
-                // The slot was fired before (next_run had been moved back onto it): undo the swap and the job.
-                if recorded == 0 { throw FireRefused() }
-                return jobId
+                return try connection.transaction {
+                    try fireInTransaction(scheduleId: scheduleId, slot: slot, nextRun: nextRun, job: job, now: now, connection)
                 }
             } catch is FireRefused {
                 return nil
             }
         }
+    }
+
+    private func fireInTransaction(
+        scheduleId: Int64, slot: Date, nextRun: Date?, job: JobSpec, now: Date, _ connection: SQLiteConnection
+    ) throws -> Int64? {
+        let swapped = try connection.run(
+            """
+            UPDATE _smrt_agent_schedules SET next_run = ?1, running_count = running_count + 1, updated_at = ?2 \
+            WHERE id = ?3 AND next_run = ?4 AND enabled = 1 AND status = 'active'
+            """
+        ) { s in
+            try s.bind(nextRun, 1)
+            try s.bind(now, 2)
+            try s.bind(scheduleId, 3)
+            try s.bind(slot, 4)
+        }
+        if swapped == 0 { return nil }
+        let jobId = try insert(job, now: now, connection).id
+        let recorded = try connection.run(
+            """
+            INSERT INTO _smrt_schedule_fires (schedule_id, slot, job_id, fired_at) VALUES (?1, ?2, ?3, ?4) \
+            ON CONFLICT DO NOTHING
+            """
+        ) { s in
+            try s.bind(scheduleId, 1)
+            try s.bind(slot, 2)
+            try s.bind(jobId, 3)
+            try s.bind(now, 4)
+        }
+        // The slot was fired before (next_run had been moved back onto it): undo the swap and the job.
+        if recorded == 0 { throw FireRefused() }
+        return jobId
     }
 
     /// Sets last_error (and updated_at) only. Throws `scheduleNotFound`.
