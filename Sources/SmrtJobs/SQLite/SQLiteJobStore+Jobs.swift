@@ -60,19 +60,42 @@ extension SQLiteJobStore {
             retryStrategy: spec.retryStrategy, createdAt: created, updatedAt: created)
     }
 
-    /// The claim statement for `queueCount` queues (0 = any queue). The inner SELECT walks the pending-only
-    /// claim index in ORDER BY order and stops at LIMIT; the outer `status = 'pending'` is a guard.
+    /// The claim statement for `queueCount` queues (0 = any queue).
+    ///
+    /// The inner SELECT walks a pending-only claim index in ORDER BY order and stops at LIMIT, so its cost does
+    /// not grow with the number of pending rows. `INDEXED BY` pins that plan: without ANALYZE statistics the
+    /// planner prefers the (status) index and sorts every pending row. Several queues are claimed as a
+    /// UNION ALL of per-queue walks of at most LIMIT rows each, then sorted (queueCount × LIMIT rows at most);
+    /// `queue IN (...)` would instead sort every ready row of those queues. The outer `+status = 'pending'`
+    /// re-checks the row without steering the planner away from the primary key.
     func claimStatement(queueCount: Int) -> String {
         if let sql = claimSQL[queueCount] { return sql }
-        var queueFilter = ""
-        if queueCount > 0 {
-            queueFilter = " AND queue IN (" + (0..<queueCount).map { "?\($0 + 4)" }.joined(separator: ", ") + ")"
+        let order = "ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?3"
+        let candidates: String
+        switch queueCount {
+        case 0:
+            candidates = """
+                SELECT id FROM _smrt_jobs INDEXED BY _smrt_jobs_claim_any \
+                WHERE status = 'pending' AND run_at <= ?2 \(order)
+                """
+        case 1:
+            candidates = """
+                SELECT id FROM _smrt_jobs INDEXED BY _smrt_jobs_claim \
+                WHERE status = 'pending' AND queue = ?4 AND run_at <= ?2 \(order)
+                """
+        default:
+            let arms = (0..<queueCount).map { i in
+                """
+                SELECT id, priority, run_at FROM (SELECT id, priority, run_at FROM _smrt_jobs INDEXED BY _smrt_jobs_claim \
+                WHERE status = 'pending' AND queue = ?\(i + 4) AND run_at <= ?2 \(order))
+                """
+            }
+            candidates = "SELECT id FROM (\(arms.joined(separator: " UNION ALL "))) \(order)"
         }
         let sql = """
             UPDATE _smrt_jobs SET status = 'running', worker_id = ?1, worker_heartbeat = ?2, started_at = ?2, \
             attempts = attempts + 1, updated_at = ?2 \
-            WHERE id IN (SELECT id FROM _smrt_jobs WHERE status = 'pending' AND run_at <= ?2\(queueFilter) \
-            ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?3) AND status = 'pending' \
+            WHERE id IN (\(candidates)) AND +status = 'pending' \
             RETURNING \(SQLiteJobStore.jobColumns)
             """
         claimSQL[queueCount] = sql
@@ -237,7 +260,10 @@ extension SQLiteJobStore {
     public func heartbeat(workerId: String, now: Date) throws {
         try locked { connection in
             try connection.run(
-                "UPDATE _smrt_jobs SET worker_heartbeat = ?1 WHERE worker_id = ?2 AND status = 'running'"
+                """
+                UPDATE _smrt_jobs INDEXED BY _smrt_jobs_running_worker SET worker_heartbeat = ?1 \
+                WHERE worker_id = ?2 AND status = 'running'
+                """
             ) { s in
                 try s.bind(now, 1)
                 try s.bind(workerId, 2)
@@ -254,7 +280,10 @@ extension SQLiteJobStore {
                 var running: [SmrtJob] = []
                 for workerId in workerIds {
                     running += try selectJobs(
-                        "SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs WHERE worker_id = ?1 AND status = 'running' ORDER BY id",
+                        """
+                        SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker \
+                        WHERE worker_id = ?1 AND status = 'running' ORDER BY id
+                        """,
                         connection
                     ) { s in try s.bind(workerId, 1) }
                 }
