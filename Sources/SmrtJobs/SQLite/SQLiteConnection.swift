@@ -51,9 +51,9 @@ public final class SQLiteConnection {
         handle = db
         // From here on deinit closes the handle, also when a pragma below throws.
         try SQLiteConnection.check(sqlite3_busy_timeout(db, busyTimeoutMs), db)
-        // The WAL switch writes the header, so it can meet a concurrent opener's lock: the busy handler covers
-        // it, and a journal_mode that still is not "wal" afterwards is an error rather than a silent fallback.
-        let mode = try scalarText("PRAGMA journal_mode=WAL")
+        let mode = try switchToWAL(deadlineMs: Int(busyTimeoutMs))
+        // A journal_mode that is not "wal" afterwards (e.g. a file system without shared memory) is an error,
+        // not a silent fallback to rollback journaling.
         guard mode?.lowercased() == "wal" else {
             throw SmrtJobsError.database(code: SQLITE_ERROR, message: "cannot switch \(path) to WAL mode (got \(mode ?? "nil"))")
         }
@@ -98,6 +98,25 @@ public final class SQLiteConnection {
                 code: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(err)))")
         }
         close(fd)
+    }
+
+    /// Sets WAL mode (persistent in the file, so a no-op after the first opener) and returns the mode in effect.
+    ///
+    /// When several connections open a new file at once, the switch can fail with SQLITE_BUSY without the busy
+    /// handler being consulted (seen here with 6 simultaneous openers), so it is retried until the busy
+    /// timeout has passed, as the busy handler would have done.
+    private func switchToWAL(deadlineMs: Int) throws -> String? {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, deadlineMs)) * 1_000_000
+        var pause: useconds_t = 500
+        while true {
+            do {
+                return try scalarText("PRAGMA journal_mode=WAL")
+            } catch SmrtJobsError.database(let code, _) where code == SQLITE_BUSY || code == SQLITE_LOCKED {
+                if DispatchTime.now().uptimeNanoseconds >= deadline { throw SQLiteConnection.error(code, handle) }
+                usleep(pause)
+                pause = min(pause * 2, 20_000)
+            }
+        }
     }
 
     /// Runs one or more statements that return nothing useful (DDL, pragmas). Not cached: not for hot paths.
