@@ -121,7 +121,7 @@ extension SQLiteJobStore {
     /// A JSON column, or nil when NULL. Parsed from the column bytes; `JSONValue.parse` only for odd text.
     @inline(__always)
     func json(_ row: SQLiteStatement, _ column: Int32, what: @autoclosure () -> String) throws -> JSONValue? {
-        try row.withBytes(column) { bytes in
+        try row.withBytes(column) { bytes throws -> JSONValue? in
             guard let bytes else { return nil }
             if let value = StoredJSONParser.parse(bytes) { return value }
             return try JSONValue.parse(String(decoding: bytes, as: UTF8.self), what: what())

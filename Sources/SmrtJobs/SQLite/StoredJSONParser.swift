@@ -19,7 +19,9 @@ struct StoredJSONParser {
         var parser = StoredJSONParser(bytes: bytes)
         guard let value = parser.value() else { return nil }
         parser.skipWhitespace()
-        return parser.index == bytes.count ? value : nil
+        // Not a ternary: `cond ? value : nil` would type nil as JSONValue (it is ExpressibleByNilLiteral) = .null.
+        guard parser.index == bytes.count else { return nil }
+        return value
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
@@ -76,7 +78,8 @@ struct StoredJSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
             guard let member = value() else { return nil }
-            members[key] = member
+            // First wins, as with JSONDecoder (our writer never repeats a key).
+            if members[key] == nil { members[key] = member }
             skipWhitespace()
             guard index < bytes.count else { return nil }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
