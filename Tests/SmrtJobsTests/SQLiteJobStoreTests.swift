@@ -32,7 +32,7 @@ struct SQLiteJobStoreTests {
             let names = try tableNames(first)
             for expected in [
                 "_smrt_jobs", "_smrt_workers", "_smrt_agent_schedules", "_smrt_schedule_fires", "_smrt_jobs_claim",
-                "_smrt_jobs_claim_any", "_smrt_jobs_running_worker", "_smrt_jobs_status_completed", "_smrt_jobs_status",
+                "_smrt_jobs_claim_any", "_smrt_jobs_running_worker", "_smrt_jobs_finished",
             ] {
                 #expect(names.contains(expected), "missing \(expected)")
             }
@@ -150,6 +150,24 @@ struct SQLiteJobStoreTests {
         }
     }
 
+    @Test func completedAtIsSetExactlyForTerminalJobs() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let job = try store.enqueue(JobSpec(objectType: "A", method: "m"), now: t0)
+            try store.withConnection { c in
+                #expect(throws: SmrtJobsError.self) {
+                    try c.run("UPDATE _smrt_jobs SET completed_at = ?1 WHERE id = ?2") { s in
+                        try s.bind(t0, 1)
+                        try s.bind(job.id, 2)
+                    }
+                }
+                #expect(throws: SmrtJobsError.self) {
+                    try c.run("UPDATE _smrt_jobs SET status = 'failed' WHERE id = ?1") { s in try s.bind(job.id, 1) }
+                }
+            }
+        }
+    }
+
     // MARK: Plans
 
     func plan(_ store: SQLiteJobStore, _ sql: String) throws -> [String] {
@@ -175,7 +193,7 @@ struct SQLiteJobStoreTests {
             try store.withConnection { c in try c.exec("ANALYZE") }
 
             let one = try plan(store, try store.withConnection { _ in store.claimStatement(queueCount: 1) })
-            #expect(one.contains { $0.contains("USING INDEX _smrt_jobs_claim (queue=?)") }, "\(one)")
+            #expect(one.contains { $0.contains("USING COVERING INDEX _smrt_jobs_claim (queue=?)") }, "\(one)")
             #expect(!one.contains { $0.contains("TEMP B-TREE") }, "\(one)")
             #expect(one.contains { $0.contains("INTEGER PRIMARY KEY") }, "\(one)")
 
@@ -185,7 +203,7 @@ struct SQLiteJobStoreTests {
 
             // Several queues: each walk is bounded by LIMIT, only those rows are sorted.
             let two = try plan(store, try store.withConnection { _ in store.claimStatement(queueCount: 2) })
-            #expect(two.filter { $0.contains("USING INDEX _smrt_jobs_claim (queue=?)") }.count == 2, "\(two)")
+            #expect(two.filter { $0.contains("USING COVERING INDEX _smrt_jobs_claim (queue=?)") }.count == 2, "\(two)")
 
             let heartbeat = try plan(
                 store,
@@ -196,9 +214,23 @@ struct SQLiteJobStoreTests {
             #expect(finish.contains { $0.contains("INTEGER PRIMARY KEY") }, "\(finish)")
             let list = try plan(store, "SELECT id FROM _smrt_jobs WHERE status = ?1 ORDER BY id DESC LIMIT 100")
             #expect(!list.contains { $0.contains("TEMP B-TREE") }, "\(list)")
+            // stats counts inside the partial indexes, never reading the table.
+            for byQueue in [false, true] {
+                let stats = try plan(store, SQLiteJobStore.statsSQL(byQueue: byQueue))
+                #expect(stats.filter { $0.contains("USING") && $0.contains("INDEX") }.count == 3, "\(stats)")
+                #expect(!stats.contains { $0.hasPrefix("SCAN _smrt_jobs") && !$0.contains("INDEX") }, "\(stats)")
+            }
             let cleanup = try plan(
                 store, "SELECT id FROM _smrt_jobs WHERE status = ?1 AND completed_at < ?2 ORDER BY completed_at LIMIT ?3")
-            #expect(cleanup.contains { $0.contains("_smrt_jobs_status_completed") }, "\(cleanup)")
+            #expect(cleanup.contains { $0.contains("_smrt_jobs_finished (status=? AND completed_at<?)") }, "\(cleanup)")
+            #expect(!cleanup.contains { $0.contains("TEMP B-TREE") }, "\(cleanup)")
+            let stale = try plan(
+                store,
+                """
+                SELECT id FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker WHERE status = 'running' \
+                AND (worker_heartbeat IS NULL OR worker_heartbeat < ?1) ORDER BY id
+                """)
+            #expect(stale.contains { $0.contains("_smrt_jobs_running_worker") }, "\(stale)")
         }
     }
 

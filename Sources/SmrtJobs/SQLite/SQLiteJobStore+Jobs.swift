@@ -299,8 +299,8 @@ extension SQLiteJobStore {
             try connection.transaction {
                 let running = try selectJobs(
                     """
-                    SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs WHERE status = 'running' \
-                    AND (worker_heartbeat IS NULL OR worker_heartbeat < ?1) ORDER BY id
+                    SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker \
+                    WHERE status = 'running' AND (worker_heartbeat IS NULL OR worker_heartbeat < ?1) ORDER BY id
                     """, connection
                 ) { s in try s.bind(heartbeatBefore, 1) }
                 return try recover(running, reason: reason, now: now, nextRunAt: nextRunAt, connection)

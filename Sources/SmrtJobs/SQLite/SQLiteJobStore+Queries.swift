@@ -28,10 +28,23 @@ extension SQLiteJobStore {
         }
     }
 
+    /// One statement counting through the partial indexes (pending, running, finished), never the table.
+    static func statsSQL(byQueue: Bool) -> String {
+        let inQueue = byQueue ? " AND queue = ?1" : ""
+        return """
+            SELECT 'pending', COUNT(*) FROM _smrt_jobs INDEXED BY \(byQueue ? "_smrt_jobs_claim" : "_smrt_jobs_claim_any") \
+            WHERE status = 'pending'\(inQueue) \
+            UNION ALL SELECT 'running', COUNT(*) FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker \
+            WHERE status = 'running'\(inQueue) \
+            UNION ALL SELECT status, COUNT(*) FROM _smrt_jobs INDEXED BY _smrt_jobs_finished \
+            WHERE completed_at IS NOT NULL\(inQueue) GROUP BY status
+            """
+    }
+
+    private static let statsSQL = (all: statsSQL(byQueue: false), byQueue: statsSQL(byQueue: true))
+
     public func stats(queue: String?) throws -> JobStats {
-        let sql = queue == nil
-            ? "SELECT status, COUNT(*) FROM _smrt_jobs GROUP BY status"
-            : "SELECT status, COUNT(*) FROM _smrt_jobs WHERE queue = ?1 GROUP BY status"
+        let sql = queue == nil ? SQLiteJobStore.statsSQL.all : SQLiteJobStore.statsSQL.byQueue
         return try locked { connection in
             try connection.withStatement(sql) { s in
                 if let queue { try s.bind(queue, 1) }
@@ -39,11 +52,11 @@ extension SQLiteJobStore {
                 while try s.step() {
                     let count = s.int(1)
                     switch s.string(0).flatMap(JobStatus.init(rawValue:)) {
-                    case .pending: stats.pending = count
-                    case .running: stats.running = count
-                    case .completed: stats.completed = count
-                    case .failed: stats.failed = count
-                    case .cancelled: stats.cancelled = count
+                    case .pending: stats.pending += count
+                    case .running: stats.running += count
+                    case .completed: stats.completed += count
+                    case .failed: stats.failed += count
+                    case .cancelled: stats.cancelled += count
                     case nil: break
                     }
                 }

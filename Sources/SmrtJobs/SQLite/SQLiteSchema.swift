@@ -40,14 +40,23 @@ enum SQLiteSchema {
     /// text. `id` uses AUTOINCREMENT so an id is never reused after deletes (a handle or log line that names a
     /// job can never point at a different job).
     ///
-    /// Indexes, each paid for on every write, so each has a reader:
-    /// - `_smrt_jobs_claim` (queue, priority DESC, run_at, id) WHERE pending: the claim of one queue walks it
-    ///   in ORDER BY order and stops after LIMIT rows, no sort; `queue IN (...)` uses it per queue.
+    /// Indexes: every index a row is in costs a B-tree page (a 4 KiB WAL frame) per commit that changes it, so
+    /// each one has a reader, and most are partial, holding only the rows of one phase:
+    /// - `_smrt_jobs_claim` (queue, priority DESC, run_at, id, status) WHERE pending: the claim of one queue walks it
+    ///   in ORDER BY order and stops after LIMIT rows, no sort; several queues walk it once per queue.
+    ///   The constant `status` column makes the index covering: SQLite 3.40 does not count the partial WHERE as
+    ///   stored, and would otherwise read the table row of every entry it skips (jobs not yet due).
     /// - `_smrt_jobs_claim_any`: the same without queue, for a claim of every queue.
-    /// - `_smrt_jobs_running_worker` (worker_id) WHERE running: heartbeat, release, recovery by owner.
-    /// - `_smrt_jobs_status_completed` (status, completed_at): cleanup's per-status cutoff.
-    /// - `_smrt_jobs_status` (status): stats, and list by status, because an index entry ends with the rowid,
-    ///   so `WHERE status = ? ORDER BY id DESC LIMIT n` reads it backwards without sorting.
+    /// - `_smrt_jobs_running_worker` (worker_id) WHERE running: heartbeat, recovery by owner or by stale
+    ///   heartbeat, the running count.
+    /// - `_smrt_jobs_finished` (status, completed_at, queue) WHERE completed_at IS NOT NULL: cleanup's per-status
+    ///   cutoff (oldest first), and the finished counts of `stats` (queue included so a per-queue count stays
+    ///   inside the index). A CHECK ties completed_at to the terminal statuses, so this index holds exactly the
+    ///   terminal rows.
+    ///
+    /// There is deliberately no plain (status) index: `stats` counts through the three partial indexes instead,
+    /// and leaving it out takes the WAL frames of a claim from about 8.7 to 4.5 and of an insert from 6.6 to 4.5
+    /// (measured with wal_autocheckpoint off). `list` reads the table by id, newest first, which needs no index.
     static let version1 = """
         CREATE TABLE _smrt_jobs (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -74,13 +83,13 @@ enum SQLiteSchema {
             worker_id TEXT,
             worker_heartbeat TEXT,
             created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
+            updated_at TEXT NOT NULL,
+            CHECK ((completed_at IS NOT NULL) = (status IN ('completed', 'failed', 'cancelled')))
         );
-        CREATE INDEX _smrt_jobs_claim ON _smrt_jobs (queue, priority DESC, run_at, id) WHERE status = 'pending';
-        CREATE INDEX _smrt_jobs_claim_any ON _smrt_jobs (priority DESC, run_at, id) WHERE status = 'pending';
+        CREATE INDEX _smrt_jobs_claim ON _smrt_jobs (queue, priority DESC, run_at, id, status) WHERE status = 'pending';
+        CREATE INDEX _smrt_jobs_claim_any ON _smrt_jobs (priority DESC, run_at, id, status) WHERE status = 'pending';
         CREATE INDEX _smrt_jobs_running_worker ON _smrt_jobs (worker_id) WHERE status = 'running';
-        CREATE INDEX _smrt_jobs_status_completed ON _smrt_jobs (status, completed_at);
-        CREATE INDEX _smrt_jobs_status ON _smrt_jobs (status);
+        CREATE INDEX _smrt_jobs_finished ON _smrt_jobs (status, completed_at, queue) WHERE completed_at IS NOT NULL;
 
         CREATE TABLE _smrt_workers (
             id TEXT PRIMARY KEY,
