@@ -54,9 +54,10 @@ enum SQLiteSchema {
     ///   inside the index). A CHECK ties completed_at to the terminal statuses, so this index holds exactly the
     ///   terminal rows.
     ///
-    /// There is deliberately no plain (status) index: `stats` counts through the three partial indexes instead,
-    /// and leaving it out takes the WAL frames of a claim from about 8.7 to 4.5 and of an insert from 6.6 to 4.5
-    /// (measured with wal_autocheckpoint off). `list` reads the table by id, newest first, which needs no index.
+    /// There is deliberately no plain (status) index: `stats` counts through the three partial indexes instead.
+    /// WAL frames per commit, measured with wal_autocheckpoint off: with full (status) and (status, completed_at)
+    /// indexes an insert wrote 6.6, a claim 8.7, a completion 4.4; with this set 4.5, 4.5 and 3.3.
+    /// `list` reads the table by id, newest first, which needs no index.
     static let version1 = """
         CREATE TABLE _smrt_jobs (
             id INTEGER PRIMARY KEY AUTOINCREMENT,

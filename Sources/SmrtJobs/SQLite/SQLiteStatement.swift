@@ -37,33 +37,39 @@ public final class SQLiteStatement {
 
     // MARK: Binding (1-based)
 
+    /// Binds NULL to parameter `index`.
     @inline(__always)
     public func bindNull(_ index: Int32) throws {
         try SQLiteConnection.check(sqlite3_bind_null(handle, index), db)
     }
 
+    /// Binds an integer, or NULL for nil.
     @inline(__always)
     public func bind(_ value: Int64?, _ index: Int32) throws {
         guard let value else { return try bindNull(index) }
         try SQLiteConnection.check(sqlite3_bind_int64(handle, index, value), db)
     }
 
+    /// Binds an integer, or NULL for nil.
     @inline(__always)
     public func bind(_ value: Int?, _ index: Int32) throws {
         try bind(value.map(Int64.init), index)
     }
 
+    /// Binds 1 or 0, or NULL for nil.
     @inline(__always)
     public func bind(_ value: Bool?, _ index: Int32) throws {
         try bind(value.map { $0 ? Int64(1) : 0 }, index)
     }
 
+    /// Binds a real, or NULL for nil.
     @inline(__always)
     public func bind(_ value: Double?, _ index: Int32) throws {
         guard let value else { return try bindNull(index) }
         try SQLiteConnection.check(sqlite3_bind_double(handle, index, value), db)
     }
 
+    /// Binds text (copied by SQLite), or NULL for nil. The empty string binds as '' and not as NULL.
     @inline(__always)
     public func bind(_ value: String?, _ index: Int32) throws {
         guard var value else { return try bindNull(index) }
@@ -93,28 +99,34 @@ public final class SQLiteStatement {
 
     // MARK: Columns (0-based)
 
+    /// The number of result columns.
     public var columnCount: Int32 { sqlite3_column_count(handle) }
 
+    /// True when the column of the current row is NULL.
     @inline(__always)
     public func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
     }
 
+    /// The column as an integer (0 for NULL).
     @inline(__always)
     public func int64(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
     }
 
+    /// The column as an integer (0 for NULL).
     @inline(__always)
     public func int(_ column: Int32) -> Int {
         Int(sqlite3_column_int64(handle, column))
     }
 
+    /// The column as a real (0 for NULL).
     @inline(__always)
     public func double(_ column: Int32) -> Double {
         sqlite3_column_double(handle, column)
     }
 
+    /// The column as a boolean: any non-zero integer is true.
     @inline(__always)
     public func bool(_ column: Int32) -> Bool {
         sqlite3_column_int64(handle, column) != 0
