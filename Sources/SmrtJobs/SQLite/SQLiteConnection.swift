@@ -1,0 +1,204 @@
+import CSQLite
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A thin wrapper over one sqlite3 connection: open, pragmas, exec, cached prepared statements and
+/// transactions, with every result code turned into `SmrtJobsError.database` by `SQLiteConnection.check`.
+///
+/// Not thread-safe: one connection is used by one thread at a time (the owner guards it with a lock).
+/// The connection is opened with `SQLITE_OPEN_NOMUTEX` for that reason.
+public final class SQLiteConnection {
+    /// `PRAGMA synchronous`: NORMAL is durable against application crashes in WAL mode and loses at most the
+    /// last transactions on power loss; FULL also syncs the WAL at every commit.
+    public enum Synchronous: String, Sendable, CaseIterable {
+        case normal = "NORMAL"
+        case full = "FULL"
+
+        /// The value `PRAGMA synchronous` reads back.
+        public var pragmaValue: Int { self == .normal ? 1 : 2 }
+    }
+
+    /// The raw handle, for the rare call this wrapper does not offer. Valid until the connection is deallocated.
+    public let handle: OpaquePointer
+    /// The database file.
+    public let path: String
+    private var statements: [String: SQLiteStatement] = [:]
+
+    /// Opens (creating it with mode 0600 when missing) the database at `path`, in WAL mode.
+    ///
+    /// - Parameters:
+    ///   - busyTimeoutMs: how long a statement waits for a lock another connection holds before SQLITE_BUSY.
+    ///   - synchronous: durability of commits.
+    public init(path: String, busyTimeoutMs: Int32 = 5000, synchronous: Synchronous = .normal) throws {
+        self.path = path
+        try SQLiteConnection.createPrivately(path)
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard let db else {
+            throw SmrtJobsError.database(code: rc, message: "cannot open \(path): \(String(cString: sqlite3_errstr(rc)))")
+        }
+        if rc != SQLITE_OK {
+            let message = String(cString: sqlite3_errmsg(db))
+            sqlite3_close_v2(db)
+            throw SmrtJobsError.database(code: rc, message: "cannot open \(path): \(message)")
+        }
+        handle = db
+        // From here on deinit closes the handle, also when a pragma below throws.
+        try SQLiteConnection.check(sqlite3_busy_timeout(db, busyTimeoutMs), db)
+        let mode = try switchToWAL(deadlineMs: Int(busyTimeoutMs))
+        // A journal_mode that is not "wal" afterwards (e.g. a file system without shared memory) is an error,
+        // not a silent fallback to rollback journaling.
+        guard mode?.lowercased() == "wal" else {
+            throw SmrtJobsError.database(code: SQLITE_ERROR, message: "cannot switch \(path) to WAL mode (got \(mode ?? "nil"))")
+        }
+        try exec("PRAGMA synchronous=\(synchronous.rawValue)")
+    }
+
+    deinit {
+        for statement in statements.values { statement.finalize() }
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Maps a result code to `SmrtJobsError.database` with `sqlite3_errmsg`; the one place that does so.
+    /// OK, ROW and DONE pass.
+    @inline(__always)
+    public static func check(_ rc: Int32, _ db: OpaquePointer?) throws {
+        if rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE { return }
+        throw error(rc, db)
+    }
+
+    /// The error for a failed result code (kept out of line: the hot path only compares).
+    @inline(never)
+    static func error(_ rc: Int32, _ db: OpaquePointer?) -> SmrtJobsError {
+        let message: String
+        if let db, sqlite3_errcode(db) == rc {
+            message = String(cString: sqlite3_errmsg(db))
+        } else {
+            message = String(cString: sqlite3_errstr(rc))
+        }
+        return .database(code: rc, message: message)
+    }
+
+    /// Creates the file with mode 0600 when it does not exist yet. SQLite gives the -wal and -shm files the
+    /// database file's permissions, so they are private too. `open(O_CREAT)` is atomic, unlike a umask dance,
+    /// which would also affect every other thread of the process.
+    private static func createPrivately(_ path: String) throws {
+        if path == ":memory:" || path.isEmpty || path.hasPrefix("file:") { return }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let err = errno
+            throw SmrtJobsError.database(
+                code: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(err)))")
+        }
+        close(fd)
+    }
+
+    /// Sets WAL mode (persistent in the file, so a no-op after the first opener) and returns the mode in effect.
+    ///
+    /// When several connections open a new file at once, the switch can fail with SQLITE_BUSY without the busy
+    /// handler being consulted (seen here with 6 simultaneous openers), so it is retried until the busy
+    /// timeout has passed, as the busy handler would have done.
+    private func switchToWAL(deadlineMs: Int) throws -> String? {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, deadlineMs)) * 1_000_000
+        var pause: useconds_t = 500
+        while true {
+            do {
+                return try scalarText("PRAGMA journal_mode=WAL")
+            } catch SmrtJobsError.database(let code, _) where code == SQLITE_BUSY || code == SQLITE_LOCKED {
+                if DispatchTime.now().uptimeNanoseconds >= deadline { throw SQLiteConnection.error(code, handle) }
+                usleep(pause)
+                pause = min(pause * 2, 20_000)
+            }
+        }
+    }
+
+    /// Runs one or more statements that return nothing useful (DDL, pragmas). Not cached: not for hot paths.
+    public func exec(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(errorMessage)
+            throw SmrtJobsError.database(code: rc, message: message)
+        }
+    }
+
+    /// The prepared statement for `sql`, compiled once per connection and reused (reset) afterwards.
+    /// Prefer `withStatement`, which also resets the statement and clears its bindings.
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        if let cached = statements[sql] { return cached }
+        var raw: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+        try SQLiteConnection.check(rc, handle)
+        guard let raw else {
+            throw SmrtJobsError.database(code: SQLITE_MISUSE, message: "no statement in SQL: \(sql)")
+        }
+        let statement = SQLiteStatement(raw, db: handle)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` with the cached statement for `sql`, then resets it and clears its bindings,
+    /// so locks are released and no value leaks into the next use.
+    @inline(__always)
+    public func withStatement<T>(_ sql: String, _ body: (SQLiteStatement) throws -> T) throws -> T {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        return try body(statement)
+    }
+
+    /// Runs a statement to completion, ignoring rows; returns `changes`.
+    @discardableResult
+    public func run(_ sql: String, _ bind: (SQLiteStatement) throws -> Void = { _ in }) throws -> Int {
+        try withStatement(sql) { statement in
+            try bind(statement)
+            while try statement.step() {}
+            return changes
+        }
+    }
+
+    /// The first column of the first row as text, or nil.
+    public func scalarText(_ sql: String) throws -> String? {
+        try withStatement(sql) { statement in try statement.step() ? statement.string(0) : nil }
+    }
+
+    /// The first column of the first row as an integer, or nil.
+    public func scalarInt(_ sql: String) throws -> Int64? {
+        try withStatement(sql) { statement in try statement.step() && !statement.isNull(0) ? statement.int64(0) : nil }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The rowid of the last INSERT on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// True while a transaction is open.
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// `immediate` (the default, for anything that writes) takes the write lock at BEGIN, so waiting for
+    /// another writer goes through the busy timeout; a deferred transaction that later upgrades to a writer
+    /// fails with SQLITE_BUSY at once. Inside an open transaction `body` simply runs as part of it.
+    public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+        if isInTransaction { return try body() }
+        try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        do {
+            let value = try body()
+            try run("COMMIT")
+            return value
+        } catch {
+            // A failed statement may already have rolled back (SQLITE_FULL, IOERR...): nothing to undo then.
+            if isInTransaction { _ = try? run("ROLLBACK") }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import CSQLite
+import Foundation
+
+/// Reading jobs, counting them, deleting old ones, and the change token.
+extension SQLiteJobStore {
+    public func get(id: Int64) throws -> SmrtJob? {
+        try locked { connection in
+            try selectJobs("SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs WHERE id = ?1", connection) { s in
+                try s.bind(id, 1)
+            }.first
+        }
+    }
+
+    /// Newest first (id DESC); `status` and `queue` filters combine.
+    public func list(_ query: JobQuery) throws -> [SmrtJob] {
+        var conditions: [String] = []
+        if query.status != nil { conditions.append("status = ?3") }
+        if query.queue != nil { conditions.append("queue = ?4") }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs\(filter) ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+        return try locked { connection in
+            try selectJobs(sql, connection) { s in
+                try s.bind(query.limit, 1)
+                try s.bind(max(0, query.offset), 2)
+                if let status = query.status { try s.bind(status.rawValue, 3) }
+                if let queue = query.queue { try s.bind(queue, 4) }
+            }
+        }
+    }
+
+    /// One statement counting through the partial indexes (pending, running, finished), never the table.
+    static func statsSQL(byQueue: Bool) -> String {
+        let inQueue = byQueue ? " AND queue = ?1" : ""
+        return """
+            SELECT 'pending', COUNT(*) FROM _smrt_jobs INDEXED BY \(byQueue ? "_smrt_jobs_claim" : "_smrt_jobs_claim_any") \
+            WHERE status = 'pending'\(inQueue) \
+            UNION ALL SELECT 'running', COUNT(*) FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker \
+            WHERE status = 'running'\(inQueue) \
+            UNION ALL SELECT status, COUNT(*) FROM _smrt_jobs INDEXED BY _smrt_jobs_finished \
+            WHERE completed_at IS NOT NULL\(inQueue) GROUP BY status
+            """
+    }
+
+    private static let statsSQL = (all: statsSQL(byQueue: false), byQueue: statsSQL(byQueue: true))
+
+    public func stats(queue: String?) throws -> JobStats {
+        let sql = queue == nil ? SQLiteJobStore.statsSQL.all : SQLiteJobStore.statsSQL.byQueue
+        return try locked { connection in
+            try connection.withStatement(sql) { s in
+                if let queue { try s.bind(queue, 1) }
+                var stats = JobStats()
+                while try s.step() {
+                    let count = s.int(1)
+                    switch s.string(0).flatMap(JobStatus.init(rawValue:)) {
+                    case .pending: stats.pending += count
+                    case .running: stats.running += count
+                    case .completed: stats.completed += count
+                    case .failed: stats.failed += count
+                    case .cancelled: stats.cancelled += count
+                    case nil: break
+                    }
+                }
+                return stats
+            }
+        }
+    }
+
+    /// Deletes the oldest finished jobs first (by completed_at), completed, then failed, then cancelled, until
+    /// `limit` is reached. Also forgets schedule fires older than the earliest cutoff (they only guard slots
+    /// that can no longer come back). Jobs without completed_at are never deleted.
+    public func cleanup(_ options: CleanupOptions, now: Date) throws -> Int {
+        let cutoffs: [(JobStatus, Date)] = [
+            (.completed, options.completedBefore), (.failed, options.failedBefore), (.cancelled, options.cancelledBefore),
+        ].compactMap { status, date in date.map { (status, $0) } }
+        if cutoffs.isEmpty { return 0 }
+        let sql = options.dryRun
+            ? """
+            SELECT COUNT(*) FROM (SELECT 1 FROM _smrt_jobs WHERE status = ?1 AND completed_at < ?2 LIMIT ?3)
+            """
+            : """
+            DELETE FROM _smrt_jobs WHERE id IN (SELECT id FROM _smrt_jobs WHERE status = ?1 AND completed_at < ?2 \
+            ORDER BY completed_at LIMIT ?3)
+            """
+        return try locked { connection in
+            try connection.transaction(immediate: !options.dryRun) {
+                var total = 0
+                for (status, cutoff) in cutoffs {
+                    var remaining = -1
+                    if let limit = options.limit {
+                        remaining = max(0, limit - total)
+                        if remaining == 0 { break }
+                    }
+                    total += try connection.withStatement(sql) { s in
+                        try s.bind(status.rawValue, 1)
+                        try s.bind(cutoff, 2)
+                        try s.bind(remaining, 3)
+                        if options.dryRun { return try s.step() ? s.int(0) : 0 }
+                        while try s.step() {}
+                        return connection.changes
+                    }
+                }
+                if !options.dryRun, let earliest = cutoffs.map(\.1).min() {
+                    try connection.run("DELETE FROM _smrt_schedule_fires WHERE fired_at < ?1") { s in
+                        try s.bind(earliest, 1)
+                    }
+                }
+                return total
+            }
+        }
+    }
+
+    /// `PRAGMA data_version`: changes when another connection commits (not on this store's own writes).
+    public func changeToken() throws -> Int64 {
+        try locked { connection in try connection.scalarInt("PRAGMA data_version") ?? 0 }
+    }
+}

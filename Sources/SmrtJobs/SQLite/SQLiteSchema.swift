@@ -1,0 +1,139 @@
+import CSQLite
+import Foundation
+
+/// The tables and indexes of the SQLite store, and their migrations.
+///
+/// The version lives in `PRAGMA user_version` (0 = empty file). Migrating runs inside `BEGIN IMMEDIATE` and
+/// re-reads the version there, so two processes opening a new file at once apply each step exactly once.
+enum SQLiteSchema {
+    /// `migrations[i]` takes the schema from version `i` to `i + 1`.
+    static let migrations: [String] = [version1]
+
+    /// The version this library writes and understands.
+    static var currentVersion: Int64 { Int64(migrations.count) }
+
+    /// Brings the database to `currentVersion`. Idempotent; cheap when already current (one pragma read).
+    static func migrate(_ connection: SQLiteConnection) throws {
+        if try version(connection) == currentVersion { return }
+        try connection.transaction(immediate: true) {
+            let found = try version(connection)
+            if found > currentVersion {
+                throw SmrtJobsError.database(
+                    code: SQLITE_ERROR,
+                    message: "\(connection.path) has schema version \(found); this library knows up to \(currentVersion)")
+            }
+            for step in Int(found)..<migrations.count {
+                try connection.exec(migrations[step])
+            }
+            // user_version cannot take a bound parameter; the value is our own integer.
+            try connection.exec("PRAGMA user_version = \(currentVersion)")
+        }
+    }
+
+    static func version(_ connection: SQLiteConnection) throws -> Int64 {
+        try connection.scalarInt("PRAGMA user_version") ?? 0
+    }
+
+    /// Version 1.
+    ///
+    /// Timestamps are `Timestamp` text (fixed width, so text order is time order); JSON columns hold compact
+    /// text. `id` uses AUTOINCREMENT so an id is never reused after deletes (a handle or log line that names a
+    /// job can never point at a different job).
+    ///
+    /// Indexes: every index a row is in costs a B-tree page (a 4 KiB WAL frame) per commit that changes it, so
+    /// each one has a reader, and most are partial, holding only the rows of one phase:
+    /// - `_smrt_jobs_claim` (queue, priority DESC, run_at, id, status) WHERE pending: the claim of one queue walks it
+    ///   in ORDER BY order and stops after LIMIT rows, no sort; several queues walk it once per queue.
+    ///   The constant `status` column makes the index covering: SQLite 3.40 does not count the partial WHERE as
+    ///   stored, and would otherwise read the table row of every entry it skips (jobs not yet due).
+    /// - `_smrt_jobs_claim_any`: the same without queue, for a claim of every queue.
+    /// - `_smrt_jobs_running_worker` (worker_id) WHERE running: heartbeat, recovery by owner or by stale
+    ///   heartbeat, the running count.
+    /// - `_smrt_jobs_finished` (status, completed_at, queue) WHERE completed_at IS NOT NULL: cleanup's per-status
+    ///   cutoff (oldest first), and the finished counts of `stats` (queue included so a per-queue count stays
+    ///   inside the index). A CHECK ties completed_at to the terminal statuses, so this index holds exactly the
+    ///   terminal rows.
+    ///
+    /// There is deliberately no plain (status) index: `stats` counts through the three partial indexes instead.
+    /// WAL frames per commit, measured with wal_autocheckpoint off: with full (status) and (status, completed_at)
+    /// indexes an insert wrote 6.6, a claim 8.7, a completion 4.4; with this set 4.5, 4.5 and 3.3.
+    /// `list` reads the table by id, newest first, which needs no index.
+    static let version1 = """
+        CREATE TABLE _smrt_jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id TEXT,
+            queue TEXT NOT NULL DEFAULT 'default',
+            object_type TEXT NOT NULL,
+            object_id TEXT,
+            method TEXT NOT NULL,
+            args TEXT NOT NULL DEFAULT '{}',
+            run_at TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 50,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            timeout INTEGER NOT NULL DEFAULT 300000,
+            timeout_behavior TEXT NOT NULL DEFAULT 'fail' CHECK (timeout_behavior IN ('fail', 'kill', 'warn')),
+            started_at TEXT,
+            completed_at TEXT,
+            last_error TEXT,
+            result_pointer TEXT,
+            result TEXT,
+            retry_strategy TEXT NOT NULL DEFAULT '{"type":"exponential","config":{}}',
+            worker_id TEXT,
+            worker_heartbeat TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CHECK ((completed_at IS NOT NULL) = (status IN ('completed', 'failed', 'cancelled')))
+        );
+        CREATE INDEX _smrt_jobs_claim ON _smrt_jobs (queue, priority DESC, run_at, id, status) WHERE status = 'pending';
+        CREATE INDEX _smrt_jobs_claim_any ON _smrt_jobs (priority DESC, run_at, id, status) WHERE status = 'pending';
+        CREATE INDEX _smrt_jobs_running_worker ON _smrt_jobs (worker_id) WHERE status = 'running';
+        CREATE INDEX _smrt_jobs_finished ON _smrt_jobs (status, completed_at, queue) WHERE completed_at IS NOT NULL;
+
+        CREATE TABLE _smrt_workers (
+            id TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            heartbeat TEXT NOT NULL
+        );
+
+        CREATE TABLE _smrt_agent_schedules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id TEXT,
+            agent_type TEXT NOT NULL,
+            agent_id TEXT,
+            agent_config TEXT,
+            cron TEXT NOT NULL,
+            timezone TEXT NOT NULL DEFAULT 'UTC',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'disabled', 'error')),
+            last_run TEXT,
+            next_run TEXT,
+            last_status TEXT CHECK (last_status IN ('success', 'failed')),
+            last_error TEXT,
+            run_count INTEGER NOT NULL DEFAULT 0,
+            success_count INTEGER NOT NULL DEFAULT 0,
+            failure_count INTEGER NOT NULL DEFAULT 0,
+            max_concurrent INTEGER NOT NULL DEFAULT 1,
+            running_count INTEGER NOT NULL DEFAULT 0,
+            timeout INTEGER NOT NULL DEFAULT 3600000,
+            method TEXT NOT NULL DEFAULT 'run',
+            method_args TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX _smrt_agent_schedules_due ON _smrt_agent_schedules (next_run)
+            WHERE enabled = 1 AND status = 'active';
+
+        CREATE TABLE _smrt_schedule_fires (
+            schedule_id INTEGER NOT NULL,
+            slot TEXT NOT NULL,
+            job_id INTEGER,
+            fired_at TEXT NOT NULL,
+            PRIMARY KEY (schedule_id, slot)
+        ) WITHOUT ROWID;
+        """
+}

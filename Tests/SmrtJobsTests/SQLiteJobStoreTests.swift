@@ -1,0 +1,340 @@
+import CSQLite
+import Foundation
+import Testing
+@testable import SmrtJobs
+
+/// What only the SQLite store promises: file handling, pragmas, schema, plans, locking across connections.
+@Suite("SQLite job store")
+struct SQLiteJobStoreTests {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    var t0: Date { Self.t0 }
+
+    func withDatabase(_ body: (_ path: String) throws -> Void) throws {
+        let directory = try TemporaryDirectory(prefix: "smrt-sqlite-test")
+        defer { directory.remove() }
+        try body(directory.path("jobs.sqlite"))
+    }
+
+    func tableNames(_ store: SQLiteJobStore) throws -> [String] {
+        try store.withConnection { c in
+            try c.withStatement("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name") { s in
+                var names: [String] = []
+                while try s.step() { names.append(s.string(0) ?? "") }
+                return names
+            }
+        }
+    }
+
+    @Test func schemaIsCreatedOnceAndReopenedUnchanged() throws {
+        try withDatabase { path in
+            let first = try SQLiteJobStore(path: path)
+            let job = try first.enqueue(JobSpec(objectType: "Doc", method: "run"), now: t0)
+            let names = try tableNames(first)
+            for expected in [
+                "_smrt_jobs", "_smrt_workers", "_smrt_agent_schedules", "_smrt_schedule_fires", "_smrt_jobs_claim",
+                "_smrt_jobs_claim_any", "_smrt_jobs_running_worker", "_smrt_jobs_finished",
+            ] {
+                #expect(names.contains(expected), "missing \(expected)")
+            }
+            #expect(try first.schemaVersion() == SQLiteSchema.currentVersion)
+            let second = try SQLiteJobStore(path: path)
+            let third = try SQLiteJobStore(path: path)
+            #expect(try tableNames(second) == names)
+            #expect(try third.schemaVersion() == SQLiteSchema.currentVersion)
+            #expect(try third.get(id: job.id) == job)
+        }
+    }
+
+    @Test func manyConnectionsOpeningANewFileAtOnce() throws {
+        for round in 0..<5 {
+            try withDatabase { path in
+                let openers = 6
+                let results = ResultBox<Int64>(count: openers)
+                let start = DispatchSemaphore(value: 0)
+                let group = DispatchGroup()
+                for i in 0..<openers {
+                    group.enter()
+                    Thread {
+                        start.wait()
+                        results.set(i, Result { try SQLiteJobStore(path: path).schemaVersion() })
+                        group.leave()
+                    }.start()
+                }
+                for _ in 0..<openers { start.signal() }
+                #expect(group.wait(timeout: .now() + 30) == .success, "round \(round): openers did not finish")
+                for result in results.values {
+                    #expect(try result?.get() == SQLiteSchema.currentVersion)
+                }
+                let store = try SQLiteJobStore(path: path)
+                #expect(try store.list(JobQuery()).isEmpty)
+            }
+        }
+    }
+
+    @Test func refusesANewerSchema() throws {
+        try withDatabase { path in
+            _ = try SQLiteJobStore(path: path)
+            try SQLiteConnection(path: path).exec("PRAGMA user_version = 99")
+            #expect(throws: SmrtJobsError.self) { try SQLiteJobStore(path: path) }
+        }
+    }
+
+    @Test func pragmasAreInEffect() throws {
+        try withDatabase { path in
+            let normal = try SQLiteJobStore(path: path)
+            try normal.withConnection { c throws in
+                #expect(try c.scalarText("PRAGMA journal_mode") == "wal")
+                #expect(try c.scalarInt("PRAGMA synchronous") == 1)
+                #expect(try c.scalarInt("PRAGMA busy_timeout") == 5000)
+            }
+            let full = try SQLiteJobStore(path: path, options: .init(busyTimeoutMs: 1234, synchronous: .full))
+            try full.withConnection { c throws in
+                #expect(try c.scalarText("PRAGMA journal_mode") == "wal")
+                #expect(try c.scalarInt("PRAGMA synchronous") == 2)
+                #expect(try c.scalarInt("PRAGMA busy_timeout") == 1234)
+            }
+        }
+    }
+
+    @Test func filesArePrivate() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            _ = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: t0)
+            for file in [path, path + "-wal", path + "-shm"] {
+                var info = stat()
+                #expect(stat(file, &info) == 0, "\(file) missing")
+                #expect(info.st_mode & 0o777 == 0o600, "\(file) has mode \(String(info.st_mode & 0o777, radix: 8))")
+            }
+        }
+    }
+
+    @Test func terminalJobsKeepTheirWorkerForForensics() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let ids = try store.enqueue(batch: [JobSpec(objectType: "A", method: "m"), JobSpec(objectType: "B", method: "m")], now: t0)
+            _ = try store.claim(workerId: "w7", limit: 2, queues: nil, now: t0)
+            _ = try store.complete(id: ids[0], workerId: "w7", now: t0)
+            _ = try store.fail(id: ids[1], workerId: "w7", error: "e", retryAt: nil, now: t0)
+            #expect(try store.get(id: ids[0])?.workerId == "w7")
+            #expect(try store.get(id: ids[1])?.workerId == "w7")
+        }
+    }
+
+    @Test func failEnforcesMaxAttemptsWhateverRetryAtSays() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let job = try store.enqueue(JobSpec(objectType: "A", method: "m", maxAttempts: 1), now: t0)
+            _ = try store.claim(workerId: "w", limit: 1, queues: nil, now: t0)
+            let recovered = try store.recoverJobs(ownedBy: ["w"], reason: "died", now: t0) { _ in t0 + 1 }
+            #expect(recovered.map(\.result) == [.failed])
+            #expect(try store.get(id: job.id)?.status == .failed)
+        }
+    }
+
+    @Test func rejectsCorruptValuesThroughCheckConstraints() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let job = try store.enqueue(JobSpec(objectType: "A", method: "m"), now: t0)
+            try store.withConnection { c in
+                #expect(throws: SmrtJobsError.self) {
+                    try c.run("UPDATE _smrt_jobs SET status = 'exploded' WHERE id = ?1") { s in try s.bind(job.id, 1) }
+                }
+                do {
+                    try c.run("UPDATE _smrt_jobs SET timeout_behavior = 'shrug' WHERE id = ?1") { s in try s.bind(job.id, 1) }
+                    Issue.record("CHECK on timeout_behavior did not fire")
+                } catch SmrtJobsError.database(let code, let message) {
+                    #expect(code == SQLITE_CONSTRAINT)
+                    #expect(message.contains("CHECK"))
+                }
+            }
+        }
+    }
+
+    @Test func completedAtIsSetExactlyForTerminalJobs() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let job = try store.enqueue(JobSpec(objectType: "A", method: "m"), now: t0)
+            try store.withConnection { c in
+                #expect(throws: SmrtJobsError.self) {
+                    try c.run("UPDATE _smrt_jobs SET completed_at = ?1 WHERE id = ?2") { s in
+                        try s.bind(t0, 1)
+                        try s.bind(job.id, 2)
+                    }
+                }
+                #expect(throws: SmrtJobsError.self) {
+                    try c.run("UPDATE _smrt_jobs SET status = 'failed' WHERE id = ?1") { s in try s.bind(job.id, 1) }
+                }
+            }
+        }
+    }
+
+    // MARK: Plans
+
+    func plan(_ store: SQLiteJobStore, _ sql: String) throws -> [String] {
+        try store.withConnection { c in
+            try c.withStatement("EXPLAIN QUERY PLAN " + sql) { s in
+                var details: [String] = []
+                while try s.step() { details.append(s.string(3) ?? "") }
+                return details
+            }
+        }
+    }
+
+    @Test func claimWalksThePendingOnlyIndexWithoutSorting() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            // Enough rows, mostly finished, that a bad plan would show.
+            var specs: [JobSpec] = []
+            for i in 0..<3000 {
+                specs.append(JobSpec(objectType: "Doc", method: "run", queue: i % 3 == 0 ? "mail" : "default", priority: 25 * (i % 4)))
+            }
+            _ = try store.enqueue(batch: specs, now: t0)
+            _ = try store.claim(workerId: "w", limit: 2500, queues: nil, now: t0)
+            try store.withConnection { c in try c.exec("ANALYZE") }
+
+            let one = try plan(store, try store.withConnection { _ in store.claimStatement(queueCount: 1) })
+            #expect(one.contains { $0.contains("USING COVERING INDEX _smrt_jobs_claim (queue=?)") }, "\(one)")
+            #expect(!one.contains { $0.contains("TEMP B-TREE") }, "\(one)")
+            #expect(one.contains { $0.contains("INTEGER PRIMARY KEY") }, "\(one)")
+
+            let any = try plan(store, try store.withConnection { _ in store.claimStatement(queueCount: 0) })
+            #expect(any.contains { $0.contains("_smrt_jobs_claim_any") }, "\(any)")
+            #expect(!any.contains { $0.contains("TEMP B-TREE") }, "\(any)")
+
+            // Several queues: each walk is bounded by LIMIT, only those rows are sorted.
+            let two = try plan(store, try store.withConnection { _ in store.claimStatement(queueCount: 2) })
+            #expect(two.filter { $0.contains("USING COVERING INDEX _smrt_jobs_claim (queue=?)") }.count == 2, "\(two)")
+
+            let heartbeat = try plan(
+                store,
+                "UPDATE _smrt_jobs INDEXED BY _smrt_jobs_running_worker SET worker_heartbeat = ?1 WHERE worker_id = ?2 AND status = 'running'")
+            #expect(heartbeat.contains { $0.contains("_smrt_jobs_running_worker") }, "\(heartbeat)")
+            let finish = try plan(
+                store, "UPDATE _smrt_jobs SET status = 'completed' WHERE id = ?4 AND worker_id = ?5 AND status = 'running'")
+            #expect(finish.contains { $0.contains("INTEGER PRIMARY KEY") }, "\(finish)")
+            let list = try plan(store, "SELECT id FROM _smrt_jobs WHERE status = ?1 ORDER BY id DESC LIMIT 100")
+            #expect(!list.contains { $0.contains("TEMP B-TREE") }, "\(list)")
+            // stats counts inside the partial indexes, never reading the table.
+            for byQueue in [false, true] {
+                let stats = try plan(store, SQLiteJobStore.statsSQL(byQueue: byQueue))
+                #expect(stats.filter { $0.contains("USING") && $0.contains("INDEX") }.count == 3, "\(stats)")
+                #expect(!stats.contains { $0.hasPrefix("SCAN _smrt_jobs") && !$0.contains("INDEX") }, "\(stats)")
+            }
+            let cleanup = try plan(
+                store, "SELECT id FROM _smrt_jobs WHERE status = ?1 AND completed_at < ?2 ORDER BY completed_at LIMIT ?3")
+            #expect(cleanup.contains { $0.contains("_smrt_jobs_finished (status=? AND completed_at<?)") }, "\(cleanup)")
+            #expect(!cleanup.contains { $0.contains("TEMP B-TREE") }, "\(cleanup)")
+            let stale = try plan(
+                store,
+                """
+                SELECT id FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker WHERE status = 'running' \
+                AND (worker_heartbeat IS NULL OR worker_heartbeat < ?1) ORDER BY id
+                """)
+            #expect(stale.contains { $0.contains("_smrt_jobs_running_worker") }, "\(stale)")
+        }
+    }
+
+    // MARK: Concurrency
+
+    @Test func fourConnectionsNeverClaimTheSameJob() throws {
+        try withDatabase { path in
+            let total = 2000
+            let setup = try SQLiteJobStore(path: path)
+            _ = try setup.enqueue(batch: (0..<total).map { _ in JobSpec(objectType: "Doc", method: "run") }, now: t0)
+            let claimers = 4
+            let results = ResultBox<[Int64]>(count: claimers)
+            let group = DispatchGroup()
+            for i in 0..<claimers {
+                group.enter()
+                Thread {
+                    results.set(i, Result {
+                        let store = try SQLiteJobStore(path: path)
+                        var mine: [Int64] = []
+                        while true {
+                            let jobs = try store.claim(workerId: "w\(i)", limit: 1 + mine.count % 7, queues: nil, now: t0)
+                            if jobs.isEmpty { break }
+                            mine += jobs.map(\.id)
+                            let results = try store.finish(
+                                jobs.map { AttemptReport(jobId: $0.id, outcome: .completed(result: nil)) }, workerId: "w\(i)", now: t0)
+                            guard results.allSatisfy({ $0 == .completed }) else { throw SmrtJobsError.jobNotFound(-1) }
+                        }
+                        return mine
+                    })
+                    group.leave()
+                }.start()
+            }
+            #expect(group.wait(timeout: .now() + 120) == .success)
+            var claimed: [Int64] = []
+            for result in results.values {
+                claimed += try #require(try result?.get())
+            }
+            #expect(claimed.count == total)
+            #expect(Set(claimed).count == total, "a job was claimed twice")
+            #expect(try setup.stats(queue: nil) == JobStats(completed: total))
+            // Every job completed once, so every id was claimed exactly once.
+            #expect(try setup.list(JobQuery(limit: total)).allSatisfy { $0.attempts == 1 })
+        }
+    }
+
+    @Test func claimWaitsForAnotherWritersLock() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let job = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: t0)
+            let holder = try SQLiteConnection(path: path)
+            let locked = DispatchSemaphore(value: 0)
+            let released = DispatchSemaphore(value: 0)
+            let holdFor = 0.3
+            Thread {
+                do {
+                    try holder.exec("BEGIN EXCLUSIVE")
+                    locked.signal()
+                    Thread.sleep(forTimeInterval: holdFor)  // the scenario: a writer holding the lock for 300 ms
+                    try holder.exec("COMMIT")
+                } catch {
+                    locked.signal()
+                }
+                released.signal()
+            }.start()
+            #expect(locked.wait(timeout: .now() + 10) == .success)
+            let started = Date()
+            let claimed = try store.claim(workerId: "w", limit: 1, queues: nil, now: t0)
+            let waited = Date().timeIntervalSince(started)
+            #expect(claimed.map(\.id) == [job.id])
+            #expect(waited >= holdFor * 0.5, "claim did not wait for the lock (\(waited) s)")
+            #expect(released.wait(timeout: .now() + 10) == .success)
+        }
+    }
+
+    @Test func aShortBusyTimeoutFailsWithSQLiteBusy() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path, options: .init(busyTimeoutMs: 20))
+            _ = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: t0)
+            let holder = try SQLiteConnection(path: path)
+            try holder.exec("BEGIN EXCLUSIVE")
+            defer { try? holder.exec("ROLLBACK") }
+            #expect(throws: SmrtJobsError.database(code: SQLITE_BUSY, message: "database is locked")) {
+                try store.claim(workerId: "w", limit: 1, queues: nil, now: t0)
+            }
+        }
+    }
+}
+
+/// Results written by several threads, read after they are joined.
+final class ResultBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Value, Error>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<Value, Error>) {
+        lock.lock()
+        defer { lock.unlock() }
+        slots[index] = result
+    }
+
+    var values: [Result<Value, Error>?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
+    }
+}
