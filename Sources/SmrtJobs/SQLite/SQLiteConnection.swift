@@ -188,6 +188,7 @@ public final class SQLiteConnection {
     /// `immediate` (the default, for anything that writes) takes the write lock at BEGIN, so waiting for
     /// another writer goes through the busy timeout; a deferred transaction that later upgrades to a writer
     /// fails with SQLITE_BUSY at once. Inside an open transaction `body` simply runs as part of it.
+    @discardableResult
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
         if isInTransaction { return try body() }
         try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
