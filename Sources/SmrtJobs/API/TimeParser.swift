@@ -9,7 +9,7 @@ public enum TimeParser {
     /// - Throws: `SmrtJobsError.invalidValue` naming `field` and the text (`"yesterday"`, `"2026-02-31"`).
     public static func date(_ text: String, field: String = "time") throws -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let date = parseUTC(trimmed) ?? parseWithOffset(trimmed) { return date }
+        if hasValidCalendarDate(trimmed), let date = parseUTC(trimmed) ?? parseWithOffset(trimmed) { return date }
         throw SmrtJobsError.invalidValue(
             field: field, value: text, reason: "expected an ISO-8601 time such as 2026-11-29T10:05:00Z")
     }
@@ -26,6 +26,15 @@ public enum TimeParser {
         throw SmrtJobsError.invalidValue(
             field: field, value: text,
             reason: "expected an age such as 7d, 12h or 30m, or an ISO-8601 time such as 2026-11-29T10:05:00Z")
+    }
+
+    /// Whether the text starts with a real `YYYY-MM-DD` (no February 31): the parsers would roll it over.
+    private static func hasValidCalendarDate(_ text: String) -> Bool {
+        let parts = text.prefix(10).split(separator: "-", omittingEmptySubsequences: false)
+        guard text.count >= 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let year = Int64(parts[0]), let month = Int64(parts[1]), let day = Int64(parts[2]), (1...12).contains(month)
+        else { return false }
+        return day >= 1 && day <= CronExpression.daysIn(year: year, month: month)
     }
 
     /// The stored form and its relatives (`Timestamp.parse`), checked by formatting back, so that
