@@ -33,6 +33,7 @@ struct CronNextCommand: ParsableCommand {
     var tz: String = "UTC"
 
     static let maxCount = 1000
+    static let endOfYear9999 = Date(timeIntervalSince1970: 253_402_300_800)
 
     func validate() throws {
         if expression.isEmpty { throw ValidationError("missing expected argument '<expr>'") }
@@ -45,8 +46,9 @@ struct CronNextCommand: ParsableCommand {
         guard (1...Self.maxCount).contains(count) else {
             throw SmrtJobsError.invalidValue(field: "count", value: String(count), reason: "must be between 1 and \(Self.maxCount)")
         }
-        let dates = cron.nextDates(after: start, count: count, in: zone)
-        if dates.isEmpty { throw CLIError("cron expression '\(cron)' never fires") }
+        // Past year 9999 there is no four-digit ISO-8601 year to print.
+        let dates = cron.nextDates(after: start, count: count, in: zone).filter { $0 < Self.endOfYear9999 }
+        if dates.isEmpty { throw CLIError("cron expression '\(cron)' never fires after \(Output.time(start))") }
         print(dates.map(Output.time).joined(separator: "\n"))
     }
 }

@@ -47,6 +47,7 @@ struct CLICronTests {
         (["* * * * *", "--from", "yesterday"], ["invalid from 'yesterday'"]),
         (["* * * * *", "--count", "0"], ["invalid count '0'"]),
         (["0 0 31 2 *"], ["never fires"]),
+        (["@daily", "--from", "9999-12-31T00:00:00Z"], ["never fires"]),
     ])
     func errors(args: [String], fragments: [String]) throws {
         expectFailure(try CLI.run(["cron", "next"] + args), mentioning: fragments)

@@ -86,6 +86,10 @@ struct CLIEnqueueTests {
         (["--timeout", "0"], ["invalid timeout '0'"]),
         (["--timeout", "-5"], ["invalid timeout '-5'"]),
         (["--queue", ""], ["invalid queue ''"]),
+        (["--queue", "  "], ["invalid queue '  '"]),
+        (["--object-id", ""], ["invalid objectId ''"]),
+        (["--priority", "9223372036854775808"], ["invalid priority '9223372036854775808'"]),
+        (["--delay", "99999999999999d"], ["invalid delay '99999999999999d'"]),
         (["--delay", "5m", "--run-at", "2030-01-01T00:00:00Z"], ["delay and runAt cannot both be given"]),
     ])
     func badValueWritesNothing(options: [String], fragments: [String]) throws {

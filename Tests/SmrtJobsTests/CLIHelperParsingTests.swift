@@ -62,6 +62,8 @@ import Testing
         (#"{"objectType":"A","method":"m","args":"x"}"#, "args", "invalid args 'x'"),
         (#"{"objectType":"","method":"m"}"#, "objectType", "invalid objectType ''"),
         (#"{"objectType":"A","method":"m","queue":5}"#, "queue", "invalid queue '5'"),
+        (#"{"objectType":"A","method":"m","queue":"  "}"#, "queue", "invalid queue '  ': must not be empty"),
+        (#"{"objectType":"A","method":"m","objectId":""}"#, "objectId", "invalid objectId ''"),
     ])
     func errorsNameLineKeyAndProblem(json: String, key: String, message: String) throws {
         #expect {

@@ -96,7 +96,10 @@ extension JobSpec {
         self.init(objectType: objectType, method: method)
 
         objectId = try field("objectId") { value in
-            if let text = value.stringValue { return text }
+            if let text = value.stringValue {
+                guard !text.isEmpty else { throw invalid("objectId", value, "must not be empty (leave it out for a static job)") }
+                return text
+            }
             if let n = value.intValue, case .int = value { return String(n) }
             throw invalid("objectId", value, "expected a string or an integer")
         }
@@ -106,7 +109,12 @@ extension JobSpec {
             }
             return members
         } ?? [:]
-        if let queue = try string("queue") { self.queue = queue }
+        if let queue = try string("queue") {
+            guard !queue.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw failure("queue", SmrtJobsError.invalidValue(field: "queue", value: queue, reason: "must not be empty").description)
+            }
+            self.queue = queue
+        }
         if let priority = try field("priority", { value -> Int in
             if let text = value.stringValue { return try Priority.parse(text) }
             guard value.intValue != nil else {
