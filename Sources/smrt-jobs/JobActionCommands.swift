@@ -63,7 +63,7 @@ struct WaitCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("How often to look at the job, in milliseconds (default: 100).", valueName: "ms"))
+        help: ArgumentHelp("How often to look at the job, in milliseconds.", valueName: "ms"))
     var pollInterval: String = "100"
 
     @Flag(help: "Print the outcome as JSON: id, status, success, result, resultPointer, error.")

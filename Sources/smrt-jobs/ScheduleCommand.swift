@@ -28,7 +28,7 @@ struct ScheduleAddCommand: ParsableCommand {
     @Option(name: .customLong("type"), help: ArgumentHelp("The registered type the fired job runs on.", valueName: "type"))
     var agentType: String
 
-    @Option(help: ArgumentHelp("The method to call (default: run).", valueName: "method"))
+    @Option(help: ArgumentHelp("The method to call.", valueName: "method"))
     var method: String = "run"
 
     @Option(help: ArgumentHelp("The id of the object to load (default: none, a static job).", valueName: "id"))
