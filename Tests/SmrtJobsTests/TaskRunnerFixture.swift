@@ -13,6 +13,8 @@ final class RunnerProbe: Sendable {
         var labels: [String] = []
         var args: [[String: JSONValue]] = []
         var configs: [[String: JSONValue]?] = []
+        /// `waitForGate` returns once this is set.
+        var gateOpen = false
     }
 
     let state = Locked(State())
@@ -26,6 +28,7 @@ final class RunnerProbe: Sendable {
     }
 
     func ended() { state.withLock { $0.running -= 1 } }
+    func openGate() { state.withLock { $0.gateOpen = true } }
     var snapshot: State { state.withLock { $0 } }
 }
 
@@ -101,6 +104,13 @@ final class RunnerFixture: @unchecked Sendable {
                 while ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(5)) }
                 return args.ms
             }
+            .method("waitForGate") { (work: RunnerWork, _: NoArgs) -> String in
+                // Ignores cancellation too; returns only when the test opens the gate.
+                work.probe.began()
+                defer { work.probe.ended() }
+                while !work.probe.snapshot.gateOpen { try? await Task.sleep(for: .milliseconds(5)) }
+                return "done"
+            }
             .method("hang") { (work: RunnerWork, _: NoArgs) async throws -> Void in
                 work.probe.began()
                 defer { work.probe.ended() }
@@ -148,9 +158,11 @@ final class RunnerFixture: @unchecked Sendable {
     }
 
     /// A runner whose events go to `log`. Not started.
-    func makeRunner(_ options: TaskRunner.Options = RunnerFixture.options()) -> TaskRunner {
+    func makeRunner(
+        _ options: TaskRunner.Options = RunnerFixture.options(), clock: @escaping @Sendable () -> Date = { Date() }
+    ) -> TaskRunner {
         let runner = TaskRunner(
-            store: store, registry: registry, options: options,
+            store: store, registry: registry, options: options, clock: clock,
             logger: Logger(label: "smrt.runner.test", factory: { _ in SwiftLogNoOpLogHandler() }))
         runner.on { [log] in log.append($0) }
         runners.append(runner)
@@ -177,9 +189,10 @@ final class RunnerFixture: @unchecked Sendable {
 
     func job(_ id: Int64) throws -> SmrtJob { try #require(try store.get(id: id)) }
 
-    /// Polls `condition` every 10 ms until it holds; records an issue and throws after `timeout`.
+    /// Polls `condition` every 10 ms until it holds; records an issue and throws after `timeout`. The
+    /// timeout is generous because other suites in the same process may block the cooperative pool for seconds.
     func eventually(
-        _ what: String, timeout: Duration = .seconds(5), sourceLocation: SourceLocation = #_sourceLocation,
+        _ what: String, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: () throws -> Bool
     ) async throws {
         let clock = ContinuousClock()

@@ -59,11 +59,18 @@ import Testing
 
     @Test func aMethodIgnoringCancellationKeepsItsSlotUntilItReturns() async throws {
         try await RunnerFixture.run { f in
-            let job = try f.enqueue("sleepThroughCancel", args: ["ms": 300], maxAttempts: 1, timeout: 50)
+            let job = try f.enqueue("waitForGate", maxAttempts: 1, timeout: 50)
             let runner = f.makeRunner(RunnerFixture.options(concurrency: 1))
+            let slotsAtFailure = Locked<[Int]>([])
+            runner.on { [weak runner] event in
+                if case .jobFailed = event, let runner { slotsAtFailure.withLock { $0.append(runner.runningCount) } }
+            }
             try await runner.start()
             try await f.waitFor(job.id, .failed)
-            #expect(runner.runningCount == 1)
+            #expect(try f.job(job.id).lastError == "timed out after 50 ms")
+            // Failed at the deadline, while the method still held its slot.
+            #expect(slotsAtFailure.withLock { $0 } == [1])
+            f.probe.openGate()
             try await f.eventually("slot freed when the method returned") { runner.runningCount == 0 }
             // Its late success is not written over the failure.
             #expect(try f.job(job.id).status == .failed)
@@ -75,12 +82,16 @@ import Testing
 
     @Test func gracefulStopWaitsForTheRunningJob() async throws {
         try await RunnerFixture.run { f in
-            let job = try f.enqueue("sleep", args: ["ms": 300])
-            let runner = f.makeRunner()
+            let job = try f.enqueue("waitForGate")
+            let runner = f.makeRunner(RunnerFixture.options(shutdownTimeout: .seconds(30)))
             try await runner.start()
             try await f.eventually("running") { f.probe.snapshot.started == 1 }
             let queued = try f.enqueue("add", args: ["a": 1, "b": 1])
-            await runner.stop()
+            let stopping = Task { await runner.stop() }
+            try await f.eventually("stopping") { runner.state.withLock { $0.phase == .stopping } }
+            f.probe.openGate()
+            await stopping.value
+            // stop() returned only after the attempt finished and was recorded.
             #expect(try f.job(job.id).status == .completed)
             // Nothing new is claimed once stopping.
             #expect(try f.job(queued.id).status == .pending)
@@ -173,22 +184,28 @@ import Testing
         }
     }
 
-    @Test func keepsItsOwnLeaseAndJobHeartbeatsFresh() async throws {
+    @Test func heartbeatsKeepItsLeaseAndJobsFresh() async throws {
         try await RunnerFixture.run { f in
-            let job = try f.enqueue("sleep", args: ["ms": 500])
+            let job = try f.enqueue("waitForGate")
             let runner = f.makeRunner()
             try await runner.start()
-            let started = try #require(try f.store.listWorkers().first?.heartbeat)
+            let leasedAt = try #require(try f.store.listWorkers().first?.heartbeat)
             try await f.waitFor(job.id, .running)
             let claimedBeat = try #require(try f.job(job.id).workerHeartbeat)
-            try await f.eventually("lease and job heartbeats advanced") {
-                let lease = try f.store.listWorkers().first { $0.id == runner.workerId }?.heartbeat
-                let beat = try f.job(job.id).workerHeartbeat
-                return (lease ?? started) > started && (beat ?? claimedBeat) > claimedBeat
+            // Wait for heartbeats to carry the lease well past its first value.
+            var renewed = leasedAt
+            try await f.eventually("lease and job heartbeats renewed") {
+                renewed = try f.store.listWorkers().first { $0.id == runner.workerId }?.heartbeat ?? leasedAt
+                let beat = try f.job(job.id).workerHeartbeat ?? claimedBeat
+                return renewed > leasedAt.addingTimeInterval(0.6) && beat > claimedBeat
             }
-            // A second runner with the same lease settings does not take the live job.
-            let peer = f.makeRunner()
+            // A peer whose lease cutoff (its now minus 1 s) falls after the first heartbeat but before the
+            // renewed one: it would take the job of a runner that stopped heartbeating, and leaves this one.
+            let peerNow = renewed.addingTimeInterval(0.5)
+            let peer = f.makeRunner(RunnerFixture.options(), clock: { peerNow })
             try await peer.start()
+            #expect(try f.job(job.id).status == .running)
+            f.probe.openGate()
             try await f.waitFor(job.id, .completed)
             #expect(try f.job(job.id).attempts == 1)
             #expect(!f.log.names.contains("recovered"))

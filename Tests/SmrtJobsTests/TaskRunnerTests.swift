@@ -49,12 +49,12 @@ import Testing
             // A poll interval far beyond the test's deadline: only wake-ups can make progress.
             let runner = f.makeRunner(RunnerFixture.options(concurrency: 1, pollInterval: .seconds(60)))
             try await runner.start()
-            try await f.eventually("3 completed one after another", timeout: .seconds(3)) {
+            try await f.eventually("3 completed one after another") {
                 try f.store.stats(queue: nil).completed == 3
             }
             let late = try f.enqueue("add", args: ["a": 1, "b": 1])
             runner.notify()
-            try await f.eventually("notified job completed", timeout: .seconds(3)) { try f.job(late.id).status == .completed }
+            try await f.eventually("notified job completed") { try f.job(late.id).status == .completed }
         }
     }
 
@@ -141,11 +141,12 @@ import Testing
 
     @Test func aJobCancelledWhileRunningIsLeftCancelled() async throws {
         try await RunnerFixture.run { f in
-            let job = try f.enqueue("sleepThroughCancel", args: ["ms": 150])
+            let job = try f.enqueue("waitForGate")
             let runner = f.makeRunner()
             try await runner.start()
             try await f.eventually("running") { f.probe.snapshot.started == 1 }
             _ = try f.store.cancel(id: job.id, now: Date())
+            f.probe.openGate()
             try await f.eventually("attempt ended") { runner.runningCount == 0 }
             #expect(try f.job(job.id).status == .cancelled)
             #expect(!f.log.names.contains("completed"))
