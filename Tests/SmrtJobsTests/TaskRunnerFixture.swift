@@ -68,7 +68,7 @@ extension TaskRunnerEvent {
         case .jobCompleted: return "completed"
         case .jobFailed: return "failed"
         case .jobRetrying: return "retrying"
-        case .jobTimeout(_, let behavior, _): return "timeout:\(behavior.rawValue)"
+        case .jobTimeout(_, let behavior, _, _): return "timeout:\(behavior.rawValue)"
         case .jobRecovered: return "recovered"
         case .jobReleased: return "released"
         }

@@ -53,7 +53,12 @@ import Testing
             try await f.waitFor(job.id, .failed)
             #expect(try f.job(job.id).lastError == "timed out after 50 ms")
             try await f.eventually("method saw cancellation") { f.probe.snapshot.cancelled == 1 }
-            #expect(f.log.names.contains("timeout:kill"))
+            let messages = f.log.all.compactMap { event -> String? in
+                if case .jobTimeout(_, .kill, 50, let message) = event { return message }
+                return nil
+            }
+            #expect(messages.count == 1)
+            #expect(messages.first?.contains("kill needs smrt-supervisor") == true)
         }
     }
 

@@ -19,8 +19,8 @@ extension TaskRunner {
         } onCancel: {
             work.cancel()
         }
-        // A timeout report may be being written right now: let it finish before the slot frees.
-        deadline.cancel()
+        // A timeout report may be being written right now: let it finish (uninterrupted) before the slot frees.
+        if !attempt.isSettled { deadline.cancel() }
         await deadline.value
         guard attempt.settle() else { return }
         switch result {
@@ -35,14 +35,17 @@ extension TaskRunner {
         switch job.timeoutBehavior {
         case .warn:
             guard !attempt.isSettled else { return }
-            logger.warning("job \(job.id) \(job.description) passed its timeout of \(job.timeout) ms; running on")
-            emit(.jobTimeout(job, behavior: .warn, timeoutMs: job.timeout))
+            let message = "passed its timeout of \(job.timeout) ms; running on"
+            logger.warning("job \(job.id) \(job.description) \(message)")
+            emit(.jobTimeout(job, behavior: .warn, timeoutMs: job.timeout, message: message))
         case .fail, .kill:
             guard attempt.settle() else { return }
             work.cancel()
-            let note = job.timeoutBehavior == .kill ? " (kill needs smrt-supervisor; handled as fail in-process)" : ""
-            logger.warning("job \(job.id) \(job.description) timed out after \(job.timeout) ms; task cancelled\(note)")
-            emit(.jobTimeout(job, behavior: job.timeoutBehavior, timeoutMs: job.timeout))
+            let message = job.timeoutBehavior == .kill
+                ? "timed out after \(job.timeout) ms; kill needs smrt-supervisor to end a process, so the task was cancelled as for fail"
+                : "timed out after \(job.timeout) ms; task cancelled"
+            logger.warning("job \(job.id) \(job.description) \(message)")
+            emit(.jobTimeout(job, behavior: job.timeoutBehavior, timeoutMs: job.timeout, message: message))
             await failAttempt(job, error: "timed out after \(job.timeout) ms", final: false)
         }
     }

@@ -118,9 +118,15 @@ public final class TaskRunner: Sendable {
         logger.info("runner started (concurrency \(options.concurrency), queues \(options.claimedQueues ?? ["*"]))")
         emit(.runnerStarted(workerId: workerId))
         recoverDeadOwners(now: now)
-        state.withLock { s in
+        let launched = state.withLock { s -> Bool in
+            guard s.phase == .running else { return false }
             s.leaseTask = Task { await self.leaseLoop() }
             s.loopTask = Task { await self.claimLoop() }
+            return true
+        }
+        if !launched {
+            // stop() came in while starting; its shutdown may have removed the lease row before it was written.
+            try? store.removeWorker(id: workerId)
         }
     }
 

@@ -22,9 +22,9 @@ public enum TaskRunnerEvent: Sendable {
     /// The attempt failed and the job will run again after `delayMs` (`job:retrying`).
     case jobRetrying(SmrtJob, error: String, delayMs: Int)
     /// The attempt ran past the job's timeout. With `.warn` the job runs on; with `.fail` its task was
-    /// cancelled and the attempt failed; `.kill` needs `smrt-supervisor` to end a process and is handled as
-    /// `.fail` in-process.
-    case jobTimeout(SmrtJob, behavior: TimeoutBehavior, timeoutMs: Int)
+    /// cancelled and the attempt failed ("timed out after N ms", retried under the strategy); `.kill` needs
+    /// `smrt-supervisor` to end a process, so in-process it is handled as `.fail`. `message` says which.
+    case jobTimeout(SmrtJob, behavior: TimeoutBehavior, timeoutMs: Int, message: String)
     /// A job whose owner's lease expired was taken back by this runner: `result` says whether it will be
     /// retried or failed for good.
     case jobRecovered(SmrtJob, result: FinishResult)
