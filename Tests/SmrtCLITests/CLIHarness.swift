@@ -110,6 +110,21 @@ final class RunningCLI {
     private var errURL: URL { scratch.appendingPathComponent("stderr") }
 
     /// Waits for the exit (killing the process after `deadline` seconds) and collects the output.
+    /// Waits (up to `deadline`) until the process has `path` open, e.g. a `wait` command polling the database.
+    func waitUntilOpened(_ path: String, deadline: TimeInterval = 20) -> Bool {
+        let fdDirectory = "/proc/\(process.processIdentifier)/fd"
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let end = Date().addingTimeInterval(deadline)
+        while Date() < end && process.isRunning {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: fdDirectory)) ?? []
+            if fds.contains(where: { (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\($0)")) == target }) {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.01)  // poll interval of the condition above
+        }
+        return false
+    }
+
     func finish(deadline: TimeInterval = 30) throws -> CLIResult {
         if finished.wait(timeout: .now() + deadline) == .timedOut {
             kill(process.processIdentifier, SIGKILL)

@@ -72,7 +72,7 @@ struct CLIJobActionTests {
         let sandbox = try Sandbox()
         let id = try sandbox.enqueue("A", "m")
         let waiting = try CLI.start(["wait", String(id), "--timeout", "20000", "--db", sandbox.dbPath])
-        Thread.sleep(forTimeInterval: 0.4)
+        #expect(waiting.waitUntilOpened(sandbox.dbPath), "wait never opened the database")
         let store = try sandbox.store()
         try Self.claim(store, id)
         #expect(
@@ -89,7 +89,7 @@ struct CLIJobActionTests {
         let sandbox = try Sandbox()
         let id = try sandbox.enqueue("A", "m")
         let waiting = try CLI.start(["wait", String(id), "--db", sandbox.dbPath])
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(waiting.waitUntilOpened(sandbox.dbPath), "wait never opened the database")
         let store = try sandbox.store()
         try Self.claim(store, id)
         #expect(try store.fail(id: id, workerId: Self.worker, error: "boom", retryAt: nil, now: Date()) == .failed)

@@ -10,7 +10,7 @@ import Testing
             try await runner.start()
             let handle = try JobBuilder(store: f.store, objectType: "Work", method: "add", args: ["a": 2, "b": 40]).enqueue()
             runner.notify()
-            let outcome = try await handle.wait(timeout: .seconds(5), pollInterval: .milliseconds(10))
+            let outcome = try await handle.wait(timeout: .seconds(30), pollInterval: .milliseconds(10))
             #expect(outcome.success)
             #expect(try outcome.decodeResult(Int.self) == 42)
             let job = try f.job(handle.id)
