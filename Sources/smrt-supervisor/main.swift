@@ -56,6 +56,9 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("log-format"), help: "text or json.")
     var logFormat: String = "text"
 
+    @Option(name: .customLong("busy-timeout"), help: .hidden)
+    var busyTimeout: Int32 = 5000
+
     @Flag(help: "Log more detail, including job args (secrets redacted).")
     var debug = false
 
@@ -76,7 +79,7 @@ struct SupervisorCommand: ParsableCommand {
             workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
             heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
             workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
-            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug)
+            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout)
         do {
             try configuration.validate()
         } catch let error as SupervisorError {

@@ -97,19 +97,26 @@ final class SupervisorProcess {
     }
 
     /// Starts `smrt-supervisor --db <db> --workers N --worker-exec <demo worker> --log-format json` plus `arguments`.
-    init(
+    convenience init(
         database: TestDatabase, workers: Int = 2, workerExec: String? = nil, arguments: [String] = [],
         logName: String = "supervisor.log"
     ) throws {
-        let binary = Self.binaryPath
+        try self.init(
+            executable: Self.binaryPath,
+            arguments: [
+                "--db", database.path, "--workers", String(workers),
+                "--worker-exec", workerExec ?? WorkerHarness.demoWorkerPath, "--log-format", "json",
+            ] + arguments,
+            logPath: database.file(logName))
+    }
+
+    /// Starts `executable` with `arguments`, stdin and stdout on /dev/null, stderr into `logPath`.
+    init(executable binary: String, arguments: [String], logPath: String) throws {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw HarnessError(description: "\(binary) not found: run `swift build --build-tests` first")
         }
-        logPath = database.file(logName)
-        let argv = [
-            binary, "--db", database.path, "--workers", String(workers),
-            "--worker-exec", workerExec ?? WorkerHarness.demoWorkerPath, "--log-format", "json",
-        ] + arguments
+        self.logPath = logPath
+        let argv = [binary] + arguments
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
