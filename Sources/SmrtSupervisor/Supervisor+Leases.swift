@@ -64,7 +64,7 @@ extension Supervisor {
             logger.warning("lease heartbeat/recovery failed: \(error)", metadata: ["event": "lease_failed"])
         case .success(let recoveries):
             for recovery in recoveries {
-                let retrying = recovery.jobs.filter { if case .retrying = $0.result { return true } else { return false } }
+                let retrying = recovery.jobs.filter { if case .retrying = $0.result { true } else { false } }
                 logger.warning(
                     "lease recovered \(recovery.jobs.count) job(s) of supervisor \(recovery.lease.id) (\(recovery.why))",
                     metadata: [
@@ -72,8 +72,23 @@ extension Supervisor {
                         "job_ids": .array(recovery.jobs.map { .int($0.job.id) }), "retrying": .int(retrying.count),
                         "reason": .string(recovery.why),
                     ])
-                for item in retrying {
-                    if case .retrying(let at) = item.result { wake(at: at) }
+                for item in recovery.jobs {
+                    let job = item.job
+                    var metadata: Logger.Metadata = [
+                        "job_id": .int(job.id), "type": .string("\(job.objectType).\(job.method)"),
+                        "attempt": .int(job.attempts), "max_attempts": .int(job.maxAttempts),
+                        "error": .string(job.lastError ?? ""), "lease_id": .string(recovery.lease.id),
+                    ]
+                    if case .retrying(let at) = item.result {
+                        wake(at: at)
+                        metadata["event"] = "job_retrying"
+                        metadata["outcome"] = "retrying"
+                        logger.warning("job \(job.id) \(job.objectType).\(job.method) taken back; retrying", metadata: metadata)
+                    } else {
+                        metadata["event"] = "job_failed"
+                        metadata["outcome"] = "failed"
+                        logger.error("job \(job.id) \(job.objectType).\(job.method) taken back; failed", metadata: metadata)
+                    }
                 }
             }
             if recoveries.contains(where: { !$0.jobs.isEmpty }) { maybeClaim() }
@@ -104,6 +119,7 @@ extension Supervisor {
                 ownedBy: [lease.id], reason: "supervisor \(lease.id) died (\(why)); attempt taken back", now: now
             ) { job in context.nextRunAt(job, now: now) }
             try context.store.removeWorker(id: lease.id)
+            completeSchedules(of: jobs, context, now: now)
             recoveries.append(Recovery(lease: lease, why: why, jobs: jobs))
         }
         // Running jobs whose owner has no lease row at all (removed by hand, or a runner that keeps none) and
@@ -118,9 +134,19 @@ extension Supervisor {
                 ownedBy: [owner], reason: "owner \(owner) has no lease and stopped heartbeating; attempt taken back",
                 now: now
             ) { job in context.nextRunAt(job, now: now) }
+            completeSchedules(of: jobs, context, now: now)
             let lease = WorkerRecord(id: owner, pid: 0, host: "", startedAt: now, heartbeat: now)
             recoveries.append(Recovery(lease: lease, why: "no lease, no heartbeat for \(leaseTTL) ms", jobs: jobs))
         }
         return recoveries
+    }
+
+    /// A recovered job that fired from a schedule and failed for good counts as that schedule's failed run.
+    private static func completeSchedules(of jobs: [RecoveredJob], _ context: DatabaseThread.Context, now: Date) {
+        for recovered in jobs {
+            guard case .failed = recovered.result, let scheduleId = recovered.job.scheduleId else { continue }
+            try? context.schedules.handleJobCompletion(
+                scheduleId: scheduleId, success: false, message: recovered.job.lastError, now: now)
+        }
     }
 }

@@ -117,7 +117,11 @@ final class WorkerProcess {
                     .createPipe(channel, readable: true, writable: true),
                 ],
                 detached: true
-            ) { [unowned self] _, status in processExited(status) }
+            ) { _, status in
+                // A strong capture: the worker lives at least until its exit is handled (libuv drops the
+                // callback after calling it, which ends the cycle).
+                self.processExited(status)
+            }
             self.process = process
             pid = process.pid
             self.logger[metadataKey: "worker_pid"] = .int(pid)
