@@ -23,7 +23,11 @@ final class DatabaseThread: @unchecked Sendable {
 
         init(store: SQLiteJobStore, workerId: String, logger: Logger) {
             self.store = store
-            self.schedules = ScheduleRunner(store: store, logger: logger)
+            // The supervisor logs every fire and fire error itself, with structured fields; the runner's own
+            // lines would say the same things twice.
+            var quiet = logger
+            quiet.logLevel = .critical
+            self.schedules = ScheduleRunner(store: store, logger: quiet)
             self.workerId = workerId
             self.logger = logger
         }
