@@ -114,7 +114,12 @@ public final class Supervisor {
         if let early { requestStopOnLoop(immediate: early) }
         loop.run()
         control.withLock { controlMailbox = nil }
-        try? loop.close()
+        do {
+            try loop.close()
+        } catch {
+            // Every handle should be closed by now; say which one was not, rather than hide a leak.
+            logger.warning("\(error)", metadata: ["event": "handle_leak"])
+        }
         if let startError { throw startError }
         return 0
     }

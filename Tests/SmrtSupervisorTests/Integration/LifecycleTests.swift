@@ -38,6 +38,7 @@ extension IntegrationTests {
             #expect(try db.job(id).status == .completed)
             #expect(try db.store.listWorkers().isEmpty)
             #expect(!supervisor.events("supervisor_stopped").isEmpty)
+            #expect(supervisor.events("handle_leak").isEmpty)
         }
 
         @Test func termReleasesJobsStillRunningAtTheShutdownTimeout() throws {
@@ -67,6 +68,7 @@ extension IntegrationTests {
             #expect(job.workerId == nil)
             #expect(!workers.contains(where: processIsAlive))
             #expect(!supervisor.events("job_released") { $0["job_id"] as? Int == Int(id) }.isEmpty)
+            #expect(supervisor.events("handle_leak").isEmpty)
         }
 
         @Test func ttinAndTtouChangeTheWorkerCount() throws {
