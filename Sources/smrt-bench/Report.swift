@@ -132,7 +132,7 @@ final class Results {
             }.joined(separator: "  ")
         }
         var out = "smrt-jobs bench (\(mode)) on \(machine.summary)\n\n"
-        out += line(rows[0]) + "\n"
+        out += line(rows[0]).replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression) + "\n"
         out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
         for row in rows.dropFirst() { out += line(row).replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression) + "\n" }
         let met = Results.targets.compactMap(met)

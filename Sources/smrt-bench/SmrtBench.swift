@@ -10,7 +10,7 @@ struct SmrtBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smrt-bench",
         abstract: "Measures smrt-jobs against the raw limits of its machine (see docs/performance.md).",
-        subcommands: [Run.self, PingpongChild.self],
+        subcommands: [Run.self, PingpongChild.self, Profile.self],
         defaultSubcommand: Run.self)
 }
 
@@ -126,13 +126,15 @@ struct Run: ParsableCommand {
         }
         var raw: [Double] = [], single: [Double] = []
         var rawBatch: [Double] = [], batch: [Double] = []
-        var claim: [Double] = []
-        for _ in 0..<c.reps {
+        var claim: [Double] = [], storeClaim: [Double] = []
+        for round in 1...c.reps {
             if limits { raw.append(try RawSQLiteBench.insertSingle(dir: dir, count: c.sqliteInserts)) }
             if enqueue { single.append(try EnqueueBench.single(dir: dir, count: c.enqueueSingle)) }
             if limits { rawBatch.append(try RawSQLiteBench.insertBatch(dir: dir, count: c.sqliteBatchRows, batch: c.batchSize)) }
             if enqueue { batch.append(try EnqueueBench.batch(dir: dir, count: c.enqueueBatchRows, batch: c.batchSize)) }
             if limits { claim.append(try RawSQLiteBench.claimComplete(dir: dir, count: c.claimCompletes)) }
+            if enqueue { storeClaim.append(try StoreClaimBench.claimComplete(dir: dir, count: c.claimCompletes)) }
+            Progress.say("sqlite and enqueue round \(round) of \(c.reps) done")
         }
         func report(_ key: String, _ xs: [Double], _ what: String) {
             guard !xs.isEmpty else { return }
@@ -144,6 +146,11 @@ struct Run: ParsableCommand {
         report("limits.sqlite_batch_insert_per_s", rawBatch, "raw sqlite insert, \(c.batchSize) rows/transaction")
         report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
         report("limits.sqlite_claim_complete_per_s", claim, "raw sqlite claim 1 + complete")
+        if !storeClaim.isEmpty {
+            // Context, not a target: the store's claim + complete without IPC.
+            results.setInfo("store.claim_complete_per_s", .number(median(storeClaim)!))
+            Progress.say("store claim 1 + complete: \(formatNumber(median(storeClaim)!))/s (runs \(storeClaim.map(formatNumber).joined(separator: ", ")))")
+        }
         if enqueue { results.setInfo("enqueue.batch_size", .int(Int64(c.batchSize))) }
     }
 
@@ -230,5 +237,34 @@ struct PingpongChild: ParsableCommand {
     func run() throws {
         let status = Pingpong.child(rounds: rounds)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// One loop at a time, for `valgrind --tool=callgrind` (instruction counts per job; docs/performance.md).
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one loop alone, for profiling: enqueue-single, enqueue-batch, store-claim-complete, "
+            + "raw-insert, raw-batch, raw-claim-complete, pingpong.",
+        shouldDisplay: false)
+
+    @Argument var loop: String
+    @Option var count = 2_000
+
+    func run() throws {
+        Children.installSignalHandlers()
+        let dir = try makeTempDir(prefix: "smrt-bench-profile")
+        defer { Children.killAll(); try? FileManager.default.removeItem(atPath: dir) }
+        let rate: Double
+        switch loop {
+        case "enqueue-single": rate = try EnqueueBench.single(dir: dir, count: count)
+        case "enqueue-batch": rate = try EnqueueBench.batch(dir: dir, count: count, batch: 64)
+        case "store-claim-complete": rate = try StoreClaimBench.claimComplete(dir: dir, count: count)
+        case "raw-insert": rate = try RawSQLiteBench.insertSingle(dir: dir, count: count)
+        case "raw-batch": rate = try RawSQLiteBench.insertBatch(dir: dir, count: count, batch: 64)
+        case "raw-claim-complete": rate = try RawSQLiteBench.claimComplete(dir: dir, count: count)
+        case "pingpong": rate = try Pingpong.measure(rounds: count).perSecond
+        default: throw ValidationError("unknown loop \(loop)")
+        }
+        print("\(loop): \(formatNumber(rate))/s over \(count)")
     }
 }

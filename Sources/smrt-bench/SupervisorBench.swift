@@ -94,6 +94,7 @@ struct SupervisorBench {
         let path = "\(dir)/backlog-\(backlog).sqlite"
         defer { removeDatabase(path) }
         do {
+            Progress.say("building a backlog of \(formatNumber(Double(backlog))) pending jobs")
             let raw = try RawDB(path: path)
             try raw.fill(count: backlog, perTransaction: 50_000)
             try raw.exec("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -65,7 +65,7 @@ func formatNumber(_ value: Double) -> String {
         formatter.maximumFractionDigits = 0
         return formatter.string(from: NSNumber(value: value.rounded())) ?? String(Int(value))
     }
-    if abs(value) >= 100 { return String(format: "%.0f", value) }
+    if abs(value) >= 100 || value == value.rounded() { return String(format: "%.0f", value) }
     if abs(value) >= 10 { return String(format: "%.1f", value) }
     return String(format: "%.2f", value)
 }
