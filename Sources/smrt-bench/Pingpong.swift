@@ -48,6 +48,38 @@ enum Pingpong {
         return (Double(rounds) / seconds, run.count, reply.count)
     }
 
+    /// The same loop against the real demo worker (HELLO first, then RUN Demo.noop -> RESULT_OK, one at a time):
+    /// the worker runtime's cost per job on top of the raw IPC, with no supervisor and no database.
+    static func measureWorker(_ worker: String, rounds: Int) throws -> Double {
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw BenchError("socketpair: \(String(cString: strerror(errno)))")
+        }
+        let mine = moveAbove(pair[0])
+        let theirs = moveAbove(pair[1])
+        let pid = try spawnProcess(worker, [], fd3: theirs)
+        close(theirs)
+        defer {
+            close(mine)  // EOF: the worker exits
+            if waitFor(pid, timeoutMs: 5_000) == nil { stopProcess(pid, graceMs: 100) }
+        }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        try readFrame(mine, &buffer)  // HELLO
+        func run(_ id: Int) throws {
+            let frame = WorkerMessage.run(
+                RunRequest(jobId: Int64(id), attempt: 1, deadlineMillis: 0, objectType: "Demo", method: "noop")
+            ).encodeFrame()
+            try writeAll(mine, frame)
+            try readFrame(mine, &buffer)
+            guard buffer[4] == MessageType.resultOK.rawValue else { throw BenchError("worker answered type \(buffer[4])") }
+        }
+        let warmup = min(1_000, rounds / 10)
+        for i in 0..<warmup { try run(i + 1) }
+        let start = monotonicNs()
+        for i in 0..<rounds { try run(warmup + i + 1) }
+        return Double(rounds) / (Double(monotonicNs() - start) / 1e9)
+    }
+
     @inline(__always)
     static func roundTrip(_ fd: Int32, send: [UInt8], expect: Int, _ buffer: inout [UInt8]) throws {
         try writeAll(fd, send)

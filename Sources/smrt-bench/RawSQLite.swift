@@ -21,6 +21,8 @@ final class RawDB {
         sqlite3_busy_timeout(db, 5_000)
         try exec("PRAGMA journal_mode=WAL")
         try exec("PRAGMA synchronous=NORMAL")
+        // Experiments only (docs/performance.md, profiling): extra pragmas, e.g. "PRAGMA cache_size=-16000".
+        if let extra = ProcessInfo.processInfo.environment["SMRT_BENCH_RAW_PRAGMAS"] { try exec(extra) }
     }
 
     deinit {

@@ -123,6 +123,14 @@ struct Run: ParsableCommand {
             results.set("limits.pingpong_rt_per_s", median(rates))
             results.setInfo("limits.pingpong_frame_bytes", .object([("run", .int(Int64(sizes.0))), ("reply", .int(Int64(sizes.1)))]))
             Progress.say("pingpong: \(formatNumber(median(rates) ?? 0)) round trips/s (\(sizes.0)-byte RUN, \(sizes.1)-byte reply; runs \(rates.map(formatNumber).joined(separator: ", ")))")
+            // Context, not a target: the same loop against the real demo worker.
+            let worker = (binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent) + "/smrt-demo-worker"
+            if FileManager.default.isExecutableFile(atPath: worker) {
+                var workerRates: [Double] = []
+                for _ in 0..<c.reps { workerRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2)) }
+                results.setInfo("context.worker_noop_rt_per_s", .number(median(workerRates)!))
+                Progress.say("demo worker round trips (RUN noop -> RESULT_OK, no supervisor): \(formatNumber(median(workerRates)!))/s (runs \(workerRates.map(formatNumber).joined(separator: ", ")))")
+            }
         }
         var raw: [Double] = [], single: [Double] = []
         var rawBatch: [Double] = [], batch: [Double] = []
@@ -244,7 +252,7 @@ struct PingpongChild: ParsableCommand {
 struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one loop alone, for profiling: enqueue-single, enqueue-batch, store-claim-complete, "
-            + "raw-insert, raw-batch, raw-claim-complete, pingpong.",
+            + "raw-insert, raw-batch, raw-claim-complete, pingpong, worker-noop.",
         shouldDisplay: false)
 
     @Argument var loop: String
@@ -263,6 +271,9 @@ struct Profile: ParsableCommand {
         case "raw-batch": rate = try RawSQLiteBench.insertBatch(dir: dir, count: count, batch: 64)
         case "raw-claim-complete": rate = try RawSQLiteBench.claimComplete(dir: dir, count: count)
         case "pingpong": rate = try Pingpong.measure(rounds: count).perSecond
+        case "worker-noop":
+            rate = try Pingpong.measureWorker(
+                (selfExecutablePath() as NSString).deletingLastPathComponent + "/smrt-demo-worker", rounds: count)
         default: throw ValidationError("unknown loop \(loop)")
         }
         print("\(loop): \(formatNumber(rate))/s over \(count)")
