@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "smrt-supervisor", targets: ["smrt-supervisor"]),
         .executable(name: "smrt-jobs", targets: ["smrt-jobs"]),
         .executable(name: "smrt-demo-worker", targets: ["smrt-demo-worker"]),
+        .executable(name: "smrt-bench", targets: ["smrt-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,6 +59,14 @@ let package = Package(
             name: "smrt-demo-worker",
             dependencies: ["SmrtWorker", "SmrtJobs", "CSmrtShims"],
             path: "examples/DemoWorker",
+            swiftSettings: v5),
+        // The benchmark program behind scripts/bench.sh (docs/performance.md).
+        .executableTarget(
+            name: "smrt-bench",
+            dependencies: [
+                "SmrtJobs", "SmrtProtocol", "CSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: v5),
 
         // An app that embeds the supervisor and re-execs itself as its worker (docs/supervisor.md).

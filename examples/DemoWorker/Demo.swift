@@ -13,10 +13,17 @@ struct Demo: Sendable {
     struct PrintArgs: Decodable { var text: String }
     struct AppendArgs: Decodable { var path: String; var line: String }
     struct ProgressArgs: Decodable { var steps: Int }
+    struct TimestampResult: Encodable { var ns: Int64 }
 
     static func register(in registry: ObjectRegistry) {
         registry.register(Demo.self, construct: { _ in Demo() })
             .method("noop") { (_: Demo, _: NoArgs) in }
+            // CLOCK_REALTIME in ns when the method starts: the bench's pickup latency (enqueue commit -> start).
+            .method("timestamp") { (_: Demo, _: NoArgs) -> TimestampResult in
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                return TimestampResult(ns: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+            }
             .method("echo", raw: { _, args in .object(args) })
             .method("sleep") { (_: Demo, args: SleepArgs) in
                 try await Task.sleep(nanoseconds: args.ms * 1_000_000)

@@ -1,0 +1,203 @@
+import CSQLite
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every figure of a run, by dotted key, and the report built from them (table and JSON).
+final class Results {
+    private(set) var values: [String: Double] = [:]
+    private(set) var info: [(String, JSONOut)] = []
+    var notes: [String] = []
+    let mode: String
+
+    /// The figures in report order: key, unit, what it is.
+    static let figures: [(key: String, unit: String)] = [
+        ("limits.pingpong_rt_per_s", "rt/s"),
+        ("limits.sqlite_insert_per_s", "rows/s"),
+        ("limits.sqlite_batch_insert_per_s", "rows/s"),
+        ("limits.sqlite_claim_complete_per_s", "jobs/s"),
+        ("enqueue.single_per_s", "jobs/s"),
+        ("enqueue.batch_per_s", "jobs/s"),
+        ("e2e.noop_per_s.w1", "jobs/s"),
+        ("e2e.noop_per_s.w2", "jobs/s"),
+        ("e2e.noop_per_s.w4", "jobs/s"),
+        ("latency.pickup_p50_ms", "ms"),
+        ("latency.pickup_p99_ms", "ms"),
+        ("kill.late_p99_ms", "ms"),
+        ("kill.early_count", ""),
+        ("respawn.p50_ms", "ms"),
+        ("scaling.backlog_ratio", "×"),
+        ("idle.cpu_percent", "%"),
+    ]
+
+    struct Target {
+        var name: String
+        /// The figure compared: a key, or a ratio name.
+        var figure: String
+        var atMost: Bool
+        var threshold: Double
+        var text: String
+    }
+
+    static let ratios: [(name: String, numerator: String, denominator: String)] = [
+        ("e2e_w2_over_pingpong", "e2e.noop_per_s.w2", "limits.pingpong_rt_per_s"),
+        ("enqueue_single_over_sqlite_insert", "enqueue.single_per_s", "limits.sqlite_insert_per_s"),
+        ("enqueue_batch_over_sqlite_batch_insert", "enqueue.batch_per_s", "limits.sqlite_batch_insert_per_s"),
+        // Context only (no target): how close one worker gets to the raw claim+complete loop.
+        ("e2e_w1_over_sqlite_claim_complete", "e2e.noop_per_s.w1", "limits.sqlite_claim_complete_per_s"),
+    ]
+
+    static let targets: [Target] = [
+        Target(name: "e2e_w2", figure: "ratios.e2e_w2_over_pingpong", atMost: false, threshold: 0.6, text: "≥ 0.6 × pingpong"),
+        Target(name: "enqueue_single", figure: "ratios.enqueue_single_over_sqlite_insert", atMost: false, threshold: 0.5, text: "≥ 0.5 × raw insert"),
+        Target(name: "enqueue_batch", figure: "ratios.enqueue_batch_over_sqlite_batch_insert", atMost: false, threshold: 0.5, text: "≥ 0.5 × raw batch"),
+        Target(name: "pickup_p50", figure: "latency.pickup_p50_ms", atMost: true, threshold: 2, text: "≤ 2 ms"),
+        Target(name: "pickup_p99", figure: "latency.pickup_p99_ms", atMost: true, threshold: 10, text: "≤ 10 ms"),
+        Target(name: "kill_late_p99", figure: "kill.late_p99_ms", atMost: true, threshold: 5, text: "≤ 5 ms"),
+        Target(name: "kill_early", figure: "kill.early_count", atMost: true, threshold: 0, text: "= 0"),
+        Target(name: "respawn_p50", figure: "respawn.p50_ms", atMost: true, threshold: 50, text: "≤ 50 ms"),
+        Target(name: "backlog_ratio", figure: "scaling.backlog_ratio", atMost: false, threshold: 0.8, text: "≥ 0.8"),
+        Target(name: "idle_cpu", figure: "idle.cpu_percent", atMost: true, threshold: 1, text: "≤ 1 %"),
+    ]
+
+    init(mode: String) { self.mode = mode }
+
+    func set(_ key: String, _ value: Double?) {
+        if let value, value.isFinite { values[key] = value } else { values[key] = nil }
+    }
+
+    /// Extra context that goes into the JSON (not the table): sample counts, sources, secondary percentiles.
+    func setInfo(_ key: String, _ value: JSONOut) { info.append((key, value)) }
+
+    func note(_ text: String) {
+        notes.append(text)
+        Progress.say("note: \(text)")
+    }
+
+    func ratio(_ name: String) -> Double? {
+        guard let r = Results.ratios.first(where: { $0.name == name }), let a = values[r.numerator],
+            let b = values[r.denominator], b > 0
+        else { return nil }
+        return a / b
+    }
+
+    func figure(_ key: String) -> Double? {
+        key.hasPrefix("ratios.") ? ratio(String(key.dropFirst("ratios.".count))) : values[key]
+    }
+
+    func met(_ target: Target) -> Bool? {
+        guard let value = figure(target.figure) else { return nil }
+        return target.atMost ? value <= target.threshold : value >= target.threshold
+    }
+
+    // MARK: JSON
+
+    func json(machine: JSONOut) -> JSONOut {
+        var root = JSONOut.object([("mode", .string(mode)), ("machine", machine)])
+        for (key, _) in Results.figures { root.set(key, values[key].map(JSONOut.number) ?? .null) }
+        for (key, value) in info { root.set(key, value) }
+        for r in Results.ratios { root.set("ratios.\(r.name)", ratio(r.name).map(JSONOut.number) ?? .null) }
+        for t in Results.targets { root.set("targets_met.\(t.name)", met(t).map(JSONOut.bool) ?? .null) }
+        root.set("notes", .array(notes.map(JSONOut.string)))
+        return root
+    }
+
+    // MARK: Table
+
+    func table(machine: Machine) -> String {
+        var rows: [[String]] = [["figure", "value", "unit", "vs limit", "target", "met"]]
+        for (key, unit) in Results.figures {
+            let value = values[key].map(formatNumber) ?? "—"
+            var vsLimit = ""
+            if let r = Results.ratios.first(where: { $0.numerator == key }), let x = ratio(r.name) {
+                vsLimit = String(format: "%.2f×", x)
+            }
+            var targetText = ""
+            var metText = ""
+            if let t = Results.target(forRow: key) {
+                targetText = t.text
+                metText = met(t).map { $0 ? "yes" : "NO" } ?? "not run"
+            }
+            rows.append([key, value, unit, vsLimit, targetText, metText])
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ row: [String]) -> String {
+            row.enumerated().map { i, cell in
+                i == 1 || i == 3
+                    ? String(repeating: " ", count: widths[i] - cell.count) + cell
+                    : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }
+        var out = "smrt-jobs bench (\(mode)) on \(machine.summary)\n\n"
+        out += line(rows[0]).replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression) + "\n"
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+        for row in rows.dropFirst() { out += line(row).replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression) + "\n" }
+        let met = Results.targets.compactMap(met)
+        out += "\ntargets met: \(met.filter { $0 }.count) of \(Results.targets.count)"
+        let notRun = Results.targets.count - met.count
+        if notRun > 0 { out += " (\(notRun) not run)" }
+        out += "\n"
+        for note in notes { out += "note: \(note)\n" }
+        return out
+    }
+
+    /// The target shown on a figure's row: its own, or that of the ratio it is the numerator of
+    /// (e.g. "e2e.noop_per_s.w2" carries the "e2e_w2" target).
+    static func target(forRow key: String) -> Target? {
+        targets.first { t in
+            if t.figure == key { return true }
+            guard t.figure.hasPrefix("ratios.") else { return false }
+            return ratios.first(where: { "ratios." + $0.name == t.figure })?.numerator == key
+        }
+    }
+}
+
+/// What the run ran on.
+struct Machine {
+    var nproc: Int
+    var cpuModel: String
+    var kernel: String
+    var swiftVersion: String
+    var sqliteVersion: String
+    var libuvVersion: String
+    var memoryGiB: Double?
+    var loadAverage: String
+
+    static func current(swiftVersion: String?, libuvVersion: String?) -> Machine {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let cpuinfo = readFile("/proc/cpuinfo") ?? ""
+        let model = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") })
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+        var memory: Double?
+        if let line = (readFile("/proc/meminfo") ?? "").split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+            let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+        {
+            memory = (kb / 1024 / 1024 * 10).rounded() / 10
+        }
+        let load = (readFile("/proc/loadavg") ?? "").split(separator: " ").prefix(3).joined(separator: " ")
+        return Machine(
+            nproc: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), cpuModel: model, kernel: release,
+            swiftVersion: swiftVersion ?? "unknown", sqliteVersion: String(cString: sqlite3_libversion()),
+            libuvVersion: libuvVersion ?? "unknown", memoryGiB: memory, loadAverage: load)
+    }
+
+    var summary: String { "\(nproc) × \(cpuModel), Linux \(kernel), SQLite \(sqliteVersion), libuv \(libuvVersion)" }
+
+    var json: JSONOut {
+        .object([
+            ("nproc", .int(Int64(nproc))),
+            ("cpu_model", .string(cpuModel)),
+            ("kernel", .string(kernel)),
+            ("swift_version", .string(swiftVersion)),
+            ("sqlite_version", .string(sqliteVersion)),
+            ("libuv_version", .string(libuvVersion)),
+            ("memory_gib", memoryGiB.map(JSONOut.number) ?? .null),
+            ("load_average_at_start", .string(loadAverage)),
+        ])
+    }
+}

@@ -1,0 +1,281 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct SmrtBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smrt-bench",
+        abstract: "Measures smrt-jobs against the raw limits of its machine (see docs/performance.md).",
+        subcommands: [Run.self, PingpongChild.self, Profile.self],
+        defaultSubcommand: Run.self)
+}
+
+/// How much work each phase does.
+struct BenchConfig {
+    var reps: Int
+    var pingpongRounds: Int
+    var sqliteInserts: Int
+    var sqliteBatchRows: Int
+    var claimCompletes: Int
+    var enqueueSingle: Int
+    var enqueueBatchRows: Int
+    var batchSize = 64
+    var e2eJobs: Int
+    var pickupSamples: Int
+    var killJobs: Int
+    var backlogMeasured: Int
+    var backlogSmall: Int
+    var backlogLarge: Int
+    var idleSeconds: Double = 10
+    var idleWorkers = 4
+
+    static let quick = BenchConfig(
+        reps: 3, pingpongRounds: 30_000, sqliteInserts: 5_000, sqliteBatchRows: 64_000, claimCompletes: 5_000,
+        enqueueSingle: 5_000, enqueueBatchRows: 64_000, e2eJobs: 5_000, pickupSamples: 50, killJobs: 20,
+        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 200_000)
+
+    static let full = BenchConfig(
+        reps: 5, pingpongRounds: 100_000, sqliteInserts: 20_000, sqliteBatchRows: 320_000, claimCompletes: 20_000,
+        enqueueSingle: 20_000, enqueueBatchRows: 320_000, e2eJobs: 50_000, pickupSamples: 200, killJobs: 100,
+        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 1_000_000)
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the benchmark (the default).")
+
+    @Flag(help: "A shorter run (under 3 minutes on 2 cores).")
+    var quick = false
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,scaling,idle.")
+    var only: String?
+
+    @Option(help: "Where smrt-supervisor and smrt-demo-worker are (default: next to this executable).")
+    var binDir: String?
+
+    @Option(help: "Swift version text for the report (scripts/bench.sh passes it).")
+    var swiftVersion: String?
+
+    @Option(help: "libuv version for the report (scripts/bench.sh passes it).")
+    var libuvVersion: String?
+
+    @Flag(help: "Keep the temporary directory (databases, supervisor logs).")
+    var keep = false
+
+    func run() throws {
+        Children.installSignalHandlers()
+        Progress.startNs = monotonicNs()
+        let config = quick ? BenchConfig.quick : BenchConfig.full
+        let phases = Set((only ?? "limits,enqueue,e2e,latency,kill,scaling,idle").split(separator: ",").map(String.init))
+        let machine = Machine.current(swiftVersion: swiftVersion, libuvVersion: libuvVersion)
+        let results = Results(mode: quick ? "quick" : "full")
+        let dir = try makeTempDir(prefix: "smrt-bench")
+        Progress.say("smrt-bench (\(results.mode)) on \(machine.summary); load \(machine.loadAverage); temp \(dir)")
+        defer {
+            Children.killAll()
+            if keep { Progress.say("kept \(dir)") } else { try? FileManager.default.removeItem(atPath: dir) }
+        }
+
+        if phases.contains("limits") || phases.contains("enqueue") {
+            try runLimitsAndEnqueue(config, phases, results, dir)
+        }
+        let supervisorPhases = ["e2e", "latency", "kill", "scaling", "idle"].filter(phases.contains)
+        if !supervisorPhases.isEmpty {
+            let bin = binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent
+            let supervisor = bin + "/smrt-supervisor"
+            let worker = bin + "/smrt-demo-worker"
+            if let problem = SupervisorCheck.problem(supervisor: supervisor, worker: worker) {
+                results.note("supervisor phases (\(supervisorPhases.joined(separator: ", "))) not run: \(problem)")
+            } else {
+                try runSupervisorPhases(config, phases, results, SupervisorBench(supervisor: supervisor, worker: worker, dir: dir))
+            }
+        }
+
+        Progress.say("done")
+        print(results.table(machine: machine), terminator: "")
+        if let json {
+            let text = results.json(machine: machine.json).render() + "\n"
+            try text.write(toFile: json, atomically: true, encoding: .utf8)
+            Progress.say("wrote \(json)")
+        }
+    }
+
+    /// Median of `reps` runs of each measurement, interleaved so a store figure and its raw limit see the
+    /// same machine load.
+    func runLimitsAndEnqueue(_ c: BenchConfig, _ phases: Set<String>, _ results: Results, _ dir: String) throws {
+        func median(_ xs: [Double]) -> Double? { percentile(xs, 50) }
+        let limits = phases.contains("limits")
+        let enqueue = phases.contains("enqueue")
+        if limits {
+            var rates: [Double] = []
+            var sizes = (0, 0)
+            for _ in 0..<c.reps {
+                let r = try Pingpong.measure(rounds: c.pingpongRounds)
+                rates.append(r.perSecond)
+                sizes = (r.runBytes, r.replyBytes)
+            }
+            results.set("limits.pingpong_rt_per_s", median(rates))
+            results.setInfo("limits.pingpong_frame_bytes", .object([("run", .int(Int64(sizes.0))), ("reply", .int(Int64(sizes.1)))]))
+            Progress.say("pingpong: \(formatNumber(median(rates) ?? 0)) round trips/s (\(sizes.0)-byte RUN, \(sizes.1)-byte reply; runs \(rates.map(formatNumber).joined(separator: ", ")))")
+            // Context, not a target: the same loop against the real demo worker.
+            let worker = (binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent) + "/smrt-demo-worker"
+            if FileManager.default.isExecutableFile(atPath: worker) {
+                var workerRates: [Double] = []
+                for _ in 0..<c.reps { workerRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2)) }
+                results.setInfo("context.worker_noop_rt_per_s", .number(median(workerRates)!))
+                Progress.say("demo worker round trips (RUN noop -> RESULT_OK, no supervisor): \(formatNumber(median(workerRates)!))/s (runs \(workerRates.map(formatNumber).joined(separator: ", ")))")
+            }
+        }
+        var raw: [Double] = [], single: [Double] = []
+        var rawBatch: [Double] = [], batch: [Double] = []
+        var claim: [Double] = [], storeClaim: [Double] = []
+        for round in 1...c.reps {
+            if limits { raw.append(try RawSQLiteBench.insertSingle(dir: dir, count: c.sqliteInserts)) }
+            if enqueue { single.append(try EnqueueBench.single(dir: dir, count: c.enqueueSingle)) }
+            if limits { rawBatch.append(try RawSQLiteBench.insertBatch(dir: dir, count: c.sqliteBatchRows, batch: c.batchSize)) }
+            if enqueue { batch.append(try EnqueueBench.batch(dir: dir, count: c.enqueueBatchRows, batch: c.batchSize)) }
+            if limits { claim.append(try RawSQLiteBench.claimComplete(dir: dir, count: c.claimCompletes)) }
+            if enqueue { storeClaim.append(try StoreClaimBench.claimComplete(dir: dir, count: c.claimCompletes)) }
+            Progress.say("sqlite and enqueue round \(round) of \(c.reps) done")
+        }
+        func report(_ key: String, _ xs: [Double], _ what: String) {
+            guard !xs.isEmpty else { return }
+            results.set(key, median(xs))
+            Progress.say("\(what): \(formatNumber(median(xs) ?? 0))/s (runs \(xs.map(formatNumber).joined(separator: ", ")))")
+        }
+        report("limits.sqlite_insert_per_s", raw, "raw sqlite insert, 1 row/transaction")
+        report("enqueue.single_per_s", single, "JobBuilder.enqueue, 1 job/transaction")
+        report("limits.sqlite_batch_insert_per_s", rawBatch, "raw sqlite insert, \(c.batchSize) rows/transaction")
+        report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
+        report("limits.sqlite_claim_complete_per_s", claim, "raw sqlite claim 1 + complete")
+        if !storeClaim.isEmpty {
+            // Context, not a target: the store's claim + complete without IPC.
+            results.setInfo("store.claim_complete_per_s", .number(median(storeClaim)!))
+            Progress.say("store claim 1 + complete: \(formatNumber(median(storeClaim)!))/s (runs \(storeClaim.map(formatNumber).joined(separator: ", ")))")
+        }
+        if enqueue { results.setInfo("enqueue.batch_size", .int(Int64(c.batchSize))) }
+    }
+
+    func runSupervisorPhases(_ c: BenchConfig, _ phases: Set<String>, _ results: Results, _ bench: SupervisorBench) throws {
+        if phases.contains("e2e") {
+            for workers in [1, 2, 4] {
+                let r = try bench.e2e(workers: workers, jobs: c.e2eJobs)
+                results.set("e2e.noop_per_s.w\(workers)", r.perSecond)
+                Progress.say("e2e w\(workers): \(formatNumber(r.perSecond)) jobs/s (\(r.completed) completed, \(r.failed) failed)")
+                if r.timedOut { results.note("e2e w\(workers) timed out after \(r.completed) of \(c.e2eJobs) jobs") }
+                if r.failed > 0 { results.note("e2e w\(workers): \(r.failed) noop jobs failed") }
+            }
+            results.setInfo("e2e.jobs", .int(Int64(c.e2eJobs)))
+        }
+        if phases.contains("latency") {
+            let r = try bench.pickup(samples: c.pickupSamples)
+            results.set("latency.pickup_p50_ms", percentile(r.samplesMs, 50))
+            results.set("latency.pickup_p99_ms", percentile(r.samplesMs, 99))
+            results.setInfo("latency.samples", .int(Int64(r.samplesMs.count)))
+            results.setInfo("latency.pickup_max_ms", percentile(r.samplesMs, 100).map(JSONOut.number) ?? .null)
+            Progress.say("pickup: p50 \(formatNumber(percentile(r.samplesMs, 50) ?? .nan)) ms, p99 \(formatNumber(percentile(r.samplesMs, 99) ?? .nan)) ms over \(r.samplesMs.count) jobs")
+            if r.missed > 0 { results.note("pickup: \(r.missed) of \(c.pickupSamples) jobs not picked up within 5 s") }
+        }
+        if phases.contains("kill") {
+            let r = try bench.kills(count: c.killJobs)
+            results.set("kill.late_p99_ms", percentile(r.lateMs, 99))
+            results.set("kill.early_count", r.lateMs.isEmpty ? nil : Double(r.lateMs.filter { $0 < 0 }.count))
+            results.set("respawn.p50_ms", percentile(r.respawnMs, 50))
+            results.setInfo("kill.samples", .int(Int64(r.lateMs.count)))
+            results.setInfo("kill.late_p50_ms", percentile(r.lateMs, 50).map(JSONOut.number) ?? .null)
+            results.setInfo("kill.late_max_ms", percentile(r.lateMs, 100).map(JSONOut.number) ?? .null)
+            results.setInfo("kill.source", .string(r.source))
+            results.setInfo("respawn.samples", .int(Int64(r.respawnMs.count)))
+            results.setInfo("respawn.p99_ms", percentile(r.respawnMs, 99).map(JSONOut.number) ?? .null)
+            Progress.say("kill: late p50 \(formatNumber(percentile(r.lateMs, 50) ?? .nan)) ms, p99 \(formatNumber(percentile(r.lateMs, 99) ?? .nan)) ms, \(r.lateMs.filter { $0 < 0 }.count) early, over \(r.lateMs.count) kills (\(r.source))")
+            Progress.say("respawn: p50 \(formatNumber(percentile(r.respawnMs, 50) ?? .nan)) ms over \(r.respawnMs.count) respawns")
+            if r.lateMs.count < r.jobs { results.note("kill: \(r.lateMs.count) kill samples for \(r.jobs) spin jobs") }
+            if r.respawnMs.isEmpty { results.note("respawn: no worker exit -> ready pairs found in the supervisor log") }
+        }
+        if phases.contains("scaling") {
+            let small = try bench.backlog(measured: c.backlogMeasured, backlog: c.backlogSmall)
+            Progress.say("backlog \(formatNumber(Double(c.backlogSmall))): \(formatNumber(small.perSecond)) jobs/s over the first \(small.completed)")
+            let large = try bench.backlog(measured: c.backlogMeasured, backlog: c.backlogLarge)
+            Progress.say("backlog \(formatNumber(Double(c.backlogLarge))): \(formatNumber(large.perSecond)) jobs/s over the first \(large.completed)")
+            results.set("scaling.backlog_ratio", large.perSecond / small.perSecond)
+            results.setInfo("scaling.backlog_jobs", .int(Int64(c.backlogLarge)))
+            results.setInfo("scaling.baseline_jobs", .int(Int64(c.backlogSmall)))
+            results.setInfo("scaling.measured_jobs", .int(Int64(c.backlogMeasured)))
+            results.setInfo("scaling.per_s_baseline", .number(small.perSecond))
+            results.setInfo("scaling.per_s_backlog", .number(large.perSecond))
+            if small.timedOut || large.timedOut { results.note("scaling: a run timed out before \(c.backlogMeasured) completions") }
+        }
+        if phases.contains("idle") {
+            let r = try bench.idle(workers: c.idleWorkers, seconds: c.idleSeconds)
+            results.set("idle.cpu_percent", r.supervisorPercent)
+            results.setInfo("idle.seconds", .number(r.seconds))
+            results.setInfo("idle.workers", .int(Int64(c.idleWorkers)))
+            results.setInfo("idle.workers_cpu_percent", r.workersPercent.map(JSONOut.number) ?? .null)
+            Progress.say("idle: supervisor \(formatNumber(r.supervisorPercent)) % CPU over \(formatNumber(r.seconds)) s (workers together \(r.workersPercent.map(formatNumber) ?? "?") %)")
+        }
+    }
+}
+
+/// Whether the supervisor binary is the real one (its CLI has --worker-exec).
+enum SupervisorCheck {
+    static func problem(supervisor: String, worker: String) -> String? {
+        let files = FileManager.default
+        if !files.isExecutableFile(atPath: supervisor) { return "\(supervisor) not found (build it: swift build -c release)" }
+        if !files.isExecutableFile(atPath: worker) { return "\(worker) not found" }
+        guard let probe = captureOutput(supervisor, ["--help"]) else { return "\(supervisor) --help did not finish" }
+        if !probe.output.contains("--worker-exec") {
+            return "\(supervisor) is not the real supervisor yet (its --help has no --worker-exec)"
+        }
+        return nil
+    }
+}
+
+struct PingpongChild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pingpong-child", abstract: "The other end of the pingpong limit (fd 3).", shouldDisplay: false)
+
+    @Option var rounds: Int
+
+    func run() throws {
+        let status = Pingpong.child(rounds: rounds)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// One loop at a time, for `valgrind --tool=callgrind` (instruction counts per job; docs/performance.md).
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one loop alone, for profiling: enqueue-single, enqueue-batch, store-claim-complete, "
+            + "raw-insert, raw-batch, raw-claim-complete, pingpong, worker-noop.",
+        shouldDisplay: false)
+
+    @Argument var loop: String
+    @Option var count = 2_000
+
+    func run() throws {
+        Children.installSignalHandlers()
+        let dir = try makeTempDir(prefix: "smrt-bench-profile")
+        defer { Children.killAll(); try? FileManager.default.removeItem(atPath: dir) }
+        let rate: Double
+        switch loop {
+        case "enqueue-single": rate = try EnqueueBench.single(dir: dir, count: count)
+        case "enqueue-batch": rate = try EnqueueBench.batch(dir: dir, count: count, batch: 64)
+        case "store-claim-complete": rate = try StoreClaimBench.claimComplete(dir: dir, count: count)
+        case "raw-insert": rate = try RawSQLiteBench.insertSingle(dir: dir, count: count)
+        case "raw-batch": rate = try RawSQLiteBench.insertBatch(dir: dir, count: count, batch: 64)
+        case "raw-claim-complete": rate = try RawSQLiteBench.claimComplete(dir: dir, count: count)
+        case "pingpong": rate = try Pingpong.measure(rounds: count).perSecond
+        case "worker-noop":
+            rate = try Pingpong.measureWorker(
+                (selfExecutablePath() as NSString).deletingLastPathComponent + "/smrt-demo-worker", rounds: count)
+        default: throw ValidationError("unknown loop \(loop)")
+        }
+        print("\(loop): \(formatNumber(rate))/s over \(count)")
+    }
+}

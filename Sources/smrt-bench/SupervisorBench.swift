@@ -1,0 +1,283 @@
+import Foundation
+import SmrtJobs
+
+/// The parts that run the real `smrt-supervisor` with the demo worker (release builds).
+struct SupervisorBench {
+    let supervisor: String
+    let worker: String
+    let dir: String
+
+    // MARK: Helpers
+
+    func start(db: String, workers: Int, name: String, extra: [String] = []) throws -> SupervisorProcess {
+        try SupervisorProcess(
+            binary: supervisor, db: db, workers: workers, workerExec: worker, extra: extra,
+            logPath: "\(dir)/\(name).log")
+    }
+
+    static func enqueueNoops(_ store: SQLiteJobStore, count: Int, method: String = "noop") throws {
+        var done = 0
+        let now = Date()
+        while done < count {
+            let n = min(1_000, count - done)
+            let specs = (0..<n).map { _ in JobSpec(objectType: "Demo", method: method) }
+            _ = try store.enqueue(batch: specs, now: now)
+            done += n
+        }
+    }
+
+    static func terminalCount(_ store: SQLiteJobStore) throws -> (terminal: Int, completed: Int, failed: Int) {
+        let stats = try store.stats(queue: nil)
+        return (stats.completed + stats.failed + stats.cancelled, stats.completed, stats.failed)
+    }
+
+    /// Polls every `everyMs` until `done` returns true, the supervisor dies, or `timeoutMs` passes.
+    /// Returns false on timeout.
+    static func poll(_ supervisor: SupervisorProcess, everyMs: Int, timeoutMs: Int, _ done: () throws -> Bool) throws -> Bool {
+        let deadline = monotonicNs() + UInt64(timeoutMs) * 1_000_000
+        while true {
+            if try done() { return true }
+            try supervisor.checkAlive()
+            if monotonicNs() >= deadline { return false }
+            usleep(useconds_t(everyMs * 1_000))
+        }
+    }
+
+    static func text(_ store: SQLiteJobStore, _ sql: String) throws -> String? {
+        try store.withConnection { try $0.scalarText(sql) }
+    }
+
+    /// Milliseconds between two stored timestamps.
+    static func spanMs(_ from: String?, _ to: String?) -> Double? {
+        guard let from, let to, let a = Timestamp.parse(from), let b = Timestamp.parse(to) else { return nil }
+        return (b.timeIntervalSince1970 - a.timeIntervalSince1970) * 1000
+    }
+
+    // MARK: e2e
+
+    struct Throughput {
+        var perSecond: Double
+        var completed: Int
+        var failed: Int
+        var timedOut: Bool
+    }
+
+    /// Burn-down of `jobs` pre-enqueued Demo.noop jobs with `workers` workers; throughput from the database:
+    /// completed / (last completed_at − first started_at).
+    func e2e(workers: Int, jobs: Int) throws -> Throughput {
+        let path = "\(dir)/e2e-w\(workers).sqlite"
+        defer { removeDatabase(path) }
+        let store = try SQLiteJobStore(path: path)
+        try SupervisorBench.enqueueNoops(store, count: jobs)
+        let process = try start(db: path, workers: workers, name: "e2e-w\(workers)")
+        defer { process.stop() }
+        let finished = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: max(60_000, jobs / 100 * 1_000)) {
+            try SupervisorBench.terminalCount(store).terminal >= jobs
+        }
+        process.stop()
+        let counts = try SupervisorBench.terminalCount(store)
+        let first = try SupervisorBench.text(store, "SELECT MIN(started_at) FROM _smrt_jobs WHERE started_at IS NOT NULL")
+        let last = try SupervisorBench.text(store, "SELECT MAX(completed_at) FROM _smrt_jobs WHERE status = 'completed'")
+        guard let ms = SupervisorBench.spanMs(first, last), ms > 0, counts.completed > 0 else {
+            throw BenchError("e2e w\(workers): no completed jobs; log tail:\n\(process.logTail())")
+        }
+        return Throughput(
+            perSecond: Double(counts.completed) / (ms / 1000), completed: counts.completed, failed: counts.failed,
+            timedOut: !finished)
+    }
+
+    // MARK: scaling
+
+    /// Time to complete the first `measured` jobs (2 workers) with `backlog` pending, ready jobs in the file
+    /// (built with raw batch inserts of 50,000 rows per transaction). Returns jobs per second.
+    func backlog(measured: Int, backlog: Int) throws -> Throughput {
+        let path = "\(dir)/backlog-\(backlog).sqlite"
+        defer { removeDatabase(path) }
+        do {
+            Progress.say("building a backlog of \(formatNumber(Double(backlog))) pending jobs")
+            let raw = try RawDB(path: path)
+            try raw.fill(count: backlog, perTransaction: 50_000)
+            try raw.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let store = try SQLiteJobStore(path: path)
+        let process = try start(db: path, workers: 2, name: "backlog-\(backlog)")
+        defer { process.stop() }
+        let finished = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: max(60_000, measured / 50 * 1_000)) {
+            try SupervisorBench.terminalCount(store).completed >= measured
+        }
+        process.stop()
+        let counts = try SupervisorBench.terminalCount(store)
+        let k = min(measured, counts.completed)
+        // Jobs are claimed in id order (same priority and run_at), so the first start is among the first ids.
+        let first = try SupervisorBench.text(
+            store, "SELECT MIN(started_at) FROM _smrt_jobs WHERE id <= 1000 AND started_at IS NOT NULL")
+        let kth = try SupervisorBench.text(
+            store,
+            "SELECT completed_at FROM _smrt_jobs WHERE status = 'completed' ORDER BY completed_at LIMIT 1 OFFSET \(max(k - 1, 0))")
+        guard let ms = SupervisorBench.spanMs(first, kth), ms > 0, k > 0 else {
+            throw BenchError("backlog \(backlog): no completed jobs; log tail:\n\(process.logTail())")
+        }
+        return Throughput(perSecond: Double(k) / (ms / 1000), completed: k, failed: counts.failed, timedOut: !finished)
+    }
+
+    // MARK: pickup latency
+
+    struct Latency {
+        var samplesMs: [Double]
+        var missed: Int
+    }
+
+    /// An idle supervisor (default poll interval); this process enqueues one Demo.timestamp job at a time and
+    /// takes CLOCK_REALTIME right after the commit; the job returns CLOCK_REALTIME at its start.
+    func pickup(samples: Int) throws -> Latency {
+        let path = "\(dir)/pickup.sqlite"
+        defer { removeDatabase(path) }
+        let store = try SQLiteJobStore(path: path)
+        let process = try start(db: path, workers: 2, name: "pickup")
+        defer { process.stop() }
+        try process.waitReady(workers: 2)
+        sleepMs(500)
+        var latencies: [Double] = []
+        var missed = 0
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<samples {
+            let handle = try JobBuilder(store: store, objectType: "Demo", method: "timestamp").enqueue()
+            let committed = realtimeNs()
+            // Look after most pickups are done, so polling does not compete for the 2 cores meanwhile.
+            sleepMs(15)
+            var startedNs: Int64?
+            _ = try SupervisorBench.poll(process, everyMs: 2, timeoutMs: 5_000) {
+                guard let job = try store.get(id: handle.id), job.status.isTerminal else { return false }
+                startedNs = job.result?["ns"]?.intValue
+                return true
+            }
+            if let startedNs {
+                latencies.append(Double(startedNs - committed) / 1e6)
+            } else {
+                missed += 1
+            }
+            sleepMs(Double.random(in: 50...100, using: &generator))
+        }
+        return Latency(samplesMs: latencies, missed: missed)
+    }
+
+    // MARK: kills and respawns
+
+    struct Kills {
+        /// How late each SIGKILL came after its deadline (negative = early), ms.
+        var lateMs: [Double]
+        /// Where the figures came from: the supervisor's log, or the database as a fallback.
+        var source: String
+        /// Worker exit -> replacement ready, ms.
+        var respawnMs: [Double]
+        var jobs: Int
+        var failed: Int
+    }
+
+    /// `count` Demo.spin jobs with a 300 ms timeout and the kill behaviour, 2 workers.
+    func kills(count: Int) throws -> Kills {
+        let path = "\(dir)/kill.sqlite"
+        defer { removeDatabase(path) }
+        let store = try SQLiteJobStore(path: path)
+        let now = Date()
+        let specs = (0..<count).map { _ in
+            JobSpec(objectType: "Demo", method: "spin", maxAttempts: 1, timeout: 300, timeoutBehavior: .kill)
+        }
+        _ = try store.enqueue(batch: specs, now: now)
+        let process = try start(db: path, workers: 2, name: "kill")
+        defer { process.stop() }
+        _ = try SupervisorBench.poll(process, everyMs: 100, timeoutMs: 30_000 + count * 1_000) {
+            try SupervisorBench.terminalCount(store).terminal >= count
+        }
+        // Let the last replacements come up before stopping, so their ready events are logged.
+        sleepMs(300)
+        process.stop()
+        let events = process.events
+        var late: [Double] = []
+        for event in events where event.isKill {
+            if let ms = event.number("late_ms") {
+                late.append(ms)
+            } else if let elapsed = event.number("elapsed_ms") {
+                late.append(elapsed - (event.number("timeout_ms", "timeout") ?? 300))
+            }
+        }
+        var source = "supervisor log (late_ms)"
+        if late.isEmpty {
+            // Fallback: completed_at − started_at − timeout, whole milliseconds, includes the database write.
+            source = "database (completed_at - started_at - 300, ms resolution)"
+            try store.withConnection { connection in
+                try connection.withStatement(
+                    "SELECT started_at, completed_at FROM _smrt_jobs WHERE status = 'failed'"
+                ) { s in
+                    while try s.step() {
+                        if let ms = SupervisorBench.spanMs(s.string(0), s.string(1)) { late.append(ms - 300) }
+                    }
+                }
+            }
+        }
+        let counts = try SupervisorBench.terminalCount(store)
+        return Kills(
+            lateMs: late, source: source, respawnMs: SupervisorBench.respawns(events), jobs: count,
+            failed: counts.failed)
+    }
+
+    /// Pairs each worker exit with the next ready event of the same slot (or, without slots, the next ready
+    /// event at all) and returns the gaps in ms. A ready event that carries its own `respawn_ms` wins.
+    static func respawns(_ events: [LogEvent]) -> [Double] {
+        var pendingBySlot: [String: [Double]] = [:]
+        var pendingAny: [Double] = []
+        var gaps: [Double] = []
+        for event in events {
+            if event.isWorkerExit, let t = event.timeMs {
+                if let slot = event.worker { pendingBySlot[slot, default: []].append(t) } else { pendingAny.append(t) }
+            } else if event.isWorkerReady {
+                if let own = event.number("respawn_ms") {
+                    gaps.append(own)
+                    continue
+                }
+                guard let t = event.timeMs else { continue }
+                if let slot = event.worker, var queue = pendingBySlot[slot], !queue.isEmpty {
+                    gaps.append(t - queue.removeFirst())
+                    pendingBySlot[slot] = queue
+                } else if !pendingAny.isEmpty {
+                    gaps.append(t - pendingAny.removeFirst())
+                }
+            }
+        }
+        return gaps
+    }
+
+    // MARK: idle CPU
+
+    struct Idle {
+        var supervisorPercent: Double
+        var workersPercent: Double?
+        var seconds: Double
+    }
+
+    /// Supervisor CPU (utime + stime from /proc) over `seconds` with `workers` workers and an empty queue.
+    func idle(workers: Int, seconds: Double) throws -> Idle {
+        let path = "\(dir)/idle.sqlite"
+        defer { removeDatabase(path) }
+        _ = try SQLiteJobStore(path: path)
+        let process = try start(db: path, workers: workers, name: "idle")
+        defer { process.stop() }
+        try process.waitReady(workers: workers)
+        sleepMs(1_000)
+        let kids = childPids(of: process.pid)
+        func workersCPU() -> Double? {
+            kids.isEmpty ? nil : kids.compactMap(processCPUSeconds).reduce(0, +)
+        }
+        guard let c0 = processCPUSeconds(process.pid) else { throw BenchError("cannot read /proc/\(process.pid)/stat") }
+        let w0 = workersCPU()
+        let t0 = monotonicNs()
+        sleepMs(seconds * 1000)
+        try process.checkAlive()
+        guard let c1 = processCPUSeconds(process.pid) else { throw BenchError("cannot read /proc/\(process.pid)/stat") }
+        let w1 = workersCPU()
+        let elapsed = Double(monotonicNs() - t0) / 1e9
+        var workersPercent: Double?
+        if let w0, let w1 { workersPercent = (w1 - w0) / elapsed * 100 }
+        return Idle(supervisorPercent: (c1 - c0) / elapsed * 100, workersPercent: workersPercent, seconds: elapsed)
+    }
+}
