@@ -71,6 +71,11 @@ let package = Package(
 
         // An app that embeds the supervisor and re-execs itself as its worker (docs/supervisor.md).
         .executableTarget(
+            name: "smrt-inprocess-example",
+            dependencies: ["SmrtJobs"],
+            path: "examples/InProcess",
+            swiftSettings: v5),
+        .executableTarget(
             name: "smrt-embedded-example",
             dependencies: ["SmrtSupervisor", "SmrtWorker", "SmrtJobs"],
             path: "examples/EmbeddedSupervisor",

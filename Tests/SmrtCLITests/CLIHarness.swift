@@ -42,15 +42,16 @@ enum CLI {
     /// `stdin` (else /dev/null), and kills it after `deadline` seconds.
     static func run(
         _ args: [String], env: [String: String] = [:], stdin: String? = nil, cwd: URL? = nil,
-        deadline: TimeInterval = 30
+        deadline: TimeInterval = 30, binary: String = CLI.binary
     ) throws -> CLIResult {
-        try start(args, env: env, stdin: stdin, cwd: cwd).finish(deadline: deadline)
+        try start(args, env: env, stdin: stdin, cwd: cwd, binary: binary).finish(deadline: deadline)
     }
 
     /// Starts the binary and returns at once, so a test can change the database while the command runs
     /// (no thread is blocked meanwhile). Call `finish` for the result.
     static func start(
-        _ args: [String], env: [String: String] = [:], stdin: String? = nil, cwd: URL? = nil
+        _ args: [String], env: [String: String] = [:], stdin: String? = nil, cwd: URL? = nil,
+        binary: String = CLI.binary
     ) throws -> RunningCLI {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw CLIHarnessError(description: "\(binary) not found: run `swift build --build-tests` first")
