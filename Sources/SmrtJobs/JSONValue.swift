@@ -141,7 +141,7 @@ extension JSONValue {
             } else {
                 out += "null"
             }
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let a):
             out += "["
             for (i, v) in a.enumerated() {
@@ -153,7 +153,7 @@ extension JSONValue {
             out += "{"
             for (i, key) in o.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.writeString(key, to: &out)
+                JSONValue.appendQuoted(key, to: &out)
                 out += ":"
                 o[key]!.write(to: &out)
             }
@@ -161,7 +161,8 @@ extension JSONValue {
         }
     }
 
-    private static func writeString(_ s: String, to out: inout String) {
+    /// Appends `s` as a JSON string literal (quoted and escaped).
+    public static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SmrtJobs
 
 #if canImport(Glibc)
 import Glibc
@@ -67,10 +68,10 @@ public struct SupervisorLogHandler: LogHandler {
 
     static func jsonLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
         var line = "{\"ts\":\"" + Self.timestamp() + "\",\"level\":\"" + level.rawValue + "\",\"msg\":"
-        appendJSONString(message, to: &line)
+        JSONValue.appendQuoted(message, to: &line)
         for key in metadata.keys.sorted() where key != "ts" && key != "level" && key != "msg" {
             line += ","
-            appendJSONString(key, to: &line)
+            JSONValue.appendQuoted(key, to: &line)
             line += ":"
             appendJSONValue(metadata[key]!, to: &line)
         }
@@ -91,7 +92,7 @@ public struct SupervisorLogHandler: LogHandler {
         }
         if text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) {
             var quoted = ""
-            appendJSONString(text, to: &quoted)
+            JSONValue.appendQuoted(text, to: &quoted)
             return quoted
         }
         return text
@@ -100,13 +101,13 @@ public struct SupervisorLogHandler: LogHandler {
     private static func appendJSONValue(_ value: Logger.Metadata.Value, to out: inout String) {
         switch value {
         case .string(let s):
-            appendJSONString(s, to: &out)
+            JSONValue.appendQuoted(s, to: &out)
         case .stringConvertible(let c):
             switch c {
             case let b as Bool: out += b ? "true" : "false"
             case is Int, is Int64, is Int32, is UInt64, is UInt32, is UInt: out += c.description
             case let d as Double: out += d.isFinite ? String(format: "%.3f", d) : "null"
-            default: appendJSONString(c.description, to: &out)
+            default: JSONValue.appendQuoted(c.description, to: &out)
             }
         case .array(let values):
             out += "["
@@ -119,7 +120,7 @@ public struct SupervisorLogHandler: LogHandler {
             out += "{"
             for (i, key) in members.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                appendJSONString(key, to: &out)
+                JSONValue.appendQuoted(key, to: &out)
                 out += ":"
                 appendJSONValue(members[key]!, to: &out)
             }
@@ -127,33 +128,9 @@ public struct SupervisorLogHandler: LogHandler {
         }
     }
 
-    static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
-
     /// Now, as `2026-11-29T07:00:00.123Z`.
     static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(spec.tv_nsec / 1_000_000))
+        Timestamp.format(Date())
     }
 
     private static func writeAll(_ line: String, to fd: Int32) {
