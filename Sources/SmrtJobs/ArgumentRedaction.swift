@@ -11,9 +11,12 @@ public enum ArgumentRedaction {
     public static let placeholder: JSONValue = "[REDACTED]"
     static let placeholderText = "[REDACTED]"
 
-    /// `args` with every secret-looking key's value replaced, at any depth.
+    /// `args` with every secret-looking key's value replaced, at any depth; strings are also passed through
+    /// `redact(text:)` (`{"message": "login with password=x failed"}`).
     public static func redact(_ value: JSONValue) -> JSONValue {
         switch value {
+        case .string(let text):
+            return .string(redact(text: text))
         case .object(let members):
             var out: [String: JSONValue] = [:]
             for (key, member) in members { out[key] = isSecret(key) ? placeholder : redact(member) }
