@@ -14,8 +14,10 @@ import Darwin
 /// after the spawn returns, on the loop thread. That is before the supervisor can read the worker's HELLO (the
 /// loop is busy with the spawn), so before any job is dispatched: what runs unlimited is only the worker's own
 /// start-up. The CPU limit is per job: before each RUN the soft limit is moved to the CPU time the worker has
-/// used so far plus the limit (whole seconds, so a job gets between N and N+1 s), the hard limit one second
-/// above it. The kernel sends SIGXCPU at the soft limit (default action: terminate) and SIGKILL at the hard one.
+/// used so far plus the limit (whole seconds, so a job gets between N and N+1 s). The kernel sends SIGXCPU at
+/// the soft limit (default action: terminate, for Swift and Python workers alike). The hard limit stays
+/// unlimited, because a supervisor that is not root could not raise it again for the next job; a worker that
+/// catches SIGXCPU is therefore not stopped by it (its job's timeout still is).
 /// The memory limit (RLIMIT_AS) covers the worker's whole address space, start-up mappings included; a Swift
 /// worker maps about 150–220 MB before its first job, so limits below ~300 MB stop it from working at all.
 struct WorkerLimits {
@@ -54,7 +56,7 @@ struct WorkerLimits {
             try Self.set(pid: pid, resource: Int32(RLIMIT_AS.rawValue), soft: bytes, hard: bytes, what: "memory limit")
         }
         if let cpuSeconds {
-            try Self.set(pid: pid, resource: Int32(RLIMIT_CPU.rawValue), soft: UInt64(cpuSeconds), hard: UInt64(cpuSeconds) + 1,
+            try Self.set(pid: pid, resource: Int32(RLIMIT_CPU.rawValue), soft: UInt64(cpuSeconds), hard: Self.unlimited,
                 what: "CPU limit")
         }
     }
@@ -64,7 +66,7 @@ struct WorkerLimits {
         guard let cpuSeconds else { return }
         let used = ProcessStats.cpuSeconds(pid: pid) ?? 0
         let soft = UInt64(used.rounded(.up)) + UInt64(cpuSeconds)
-        try? Self.set(pid: pid, resource: Int32(RLIMIT_CPU.rawValue), soft: soft, hard: soft + 1, what: "CPU limit")
+        try? Self.set(pid: pid, resource: Int32(RLIMIT_CPU.rawValue), soft: soft, hard: Self.unlimited, what: "CPU limit")
     }
 
     /// How a worker that died holding a job is described in the job's error, naming a limit it probably hit.
@@ -82,6 +84,9 @@ struct WorkerLimits {
         }
         return base
     }
+
+    /// RLIM_INFINITY (a cast macro Swift cannot import).
+    static let unlimited = UInt64.max
 
     private static func set(pid: Int32, resource: Int32, soft: UInt64, hard: UInt64, what: String) throws {
         guard csmrt_set_rlimit(pid, resource, soft, hard) == 0 else {

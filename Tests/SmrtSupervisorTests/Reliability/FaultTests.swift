@@ -84,6 +84,9 @@ extension IntegrationTests {
             let supervisor = try SupervisorProcess(
                 database: db, workers: 1, arguments: ["--heartbeat-interval", "100"])
             try db.waitFor(done, .completed, log: supervisor)
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chattr") else {
+                try Test.cancel("/usr/bin/chattr is not installed (e2fsprogs)")
+            }
             let files = [db.path, db.path + "-wal"]
             defer { _ = try? runCommand(["/usr/bin/chattr", "-i"] + files, in: db) }
             let (chattr, output) = try runCommand(["/usr/bin/chattr", "+i"] + files, in: db)
@@ -97,6 +100,24 @@ extension IntegrationTests {
             _ = try runCommand(["/usr/bin/chattr", "-i"] + files, in: db)
             #expect(try integrityCheck(db.path) == "ok")
             #expect(try db.job(done).status == .completed)
+        }
+
+        /// A database its user cannot write, at start: exit 1 with the permission error (a supervisor run as
+        /// nobody on a root-owned 0600 file; root itself ignores file permissions).
+        @Test func unwritableDatabaseAtStartIsAClearError() throws {
+            guard geteuid() == 0 else { try Test.cancel("needs root to start the supervisor as another user") }
+            let db = try TestDatabase()
+            chmod(db.directory.path, 0o755)
+            let supervisor = try SupervisorProcess(
+                executable: "/usr/bin/setpriv",
+                arguments: [
+                    "--reuid=nobody", "--regid=nogroup", "--clear-groups", SupervisorProcess.binaryPath, "--db", db.path,
+                    "--workers", "1", "--worker-exec", WorkerHarness.demoWorkerPath,
+                ],
+                logPath: db.file("nobody.log"))
+            #expect(try supervisor.waitForExit() == .exited(1))
+            #expect(supervisor.logText.contains("smrt-supervisor: cannot open database \(db.path)"), "\(supervisor.logText)")
+            #expect(supervisor.logText.contains("Permission denied"), "\(supervisor.logText)")
         }
 
         /// The database file removed while the supervisor runs: SQLite would go on writing to the unlinked inode

@@ -39,7 +39,7 @@ extension IntegrationTests {
             let error = try #require(job.lastError)
             #expect(error.hasSuffix("killed by signal 24 (SIGXCPU): CPU limit of 1 s exceeded"), "\(error)")
             let started = try #require(supervisor.events("job_started") { $0["job_id"] as? Int == Int(spin) }.first)
-            let spun = try #require(supervisor.events("job_failed") { $0["job_id"] as? Int == Int(spin) }.first)
+            let spun = try supervisor.waitFor("job_failed") { $0["job_id"] as? Int == Int(spin) }
             let seconds = (spun["duration_ms"] as? Double ?? 0) / 1000
             #expect(seconds >= 0.9 && seconds < 4, "killed after \(seconds) s (started \(started["ts"] ?? "?"))")
         }
