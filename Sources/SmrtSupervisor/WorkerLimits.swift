@@ -72,10 +72,8 @@ struct WorkerLimits {
     /// How a worker that died holding a job is described in the job's error, naming a limit it probably hit.
     func describeDeath(pid: Int32, status: ExitStatus) -> String {
         let base = "worker \(pid) \(status)"
-        guard case .signaled(let signal) = status else {
-            if let memoryMB, status != .exited(code: 0) { return base + " (possibly over the memory limit of \(memoryMB) MB)" }
-            return base
-        }
+        // An exit code is the program's own verdict (a Python MemoryError fails the job, it does not exit).
+        guard case .signaled(let signal) = status else { return base }
         if signal == SIGXCPU, let cpuSeconds {
             return base + ": CPU limit of \(cpuSeconds) s exceeded"
         }
