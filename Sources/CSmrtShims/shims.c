@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "CSmrtShims.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int csmrt_set_parent_death_signal(int signal) {
@@ -9,4 +11,9 @@ int csmrt_set_parent_death_signal(int signal) {
 
 pid_t csmrt_getppid(void) {
     return getppid();
+}
+
+int csmrt_set_rlimit(pid_t pid, int resource, unsigned long long soft, unsigned long long hard) {
+    struct rlimit limit = { .rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard };
+    return prlimit(pid, (__rlimit_resource_t)resource, &limit, NULL);
 }

@@ -57,6 +57,9 @@ final class DatabaseThread: @unchecked Sendable {
     private var stopping = false
     /// Set as soon as `stop` is called (`stopping` only when the stop request's turn comes).
     private var stopRequested = false
+    /// Runs on the loop thread when SQLite reports an error that retrying cannot fix (disk full, I/O error,
+    /// read-only or corrupt file; see `DatabaseFault`). Set before `start()`.
+    var onFatalError: ((SmrtJobsError) -> Void)?
     private let context: Context
     private let mailbox: LoopMailbox
     private let logger: Logger
@@ -191,6 +194,7 @@ final class DatabaseThread: @unchecked Sendable {
                 usleep(useconds_t(pauseMs * 1000))
                 pauseMs = min(pauseMs * 2, 1000)
             } catch {
+                if let fault = DatabaseFault.fatal(error), let onFatalError { mailbox.post { onFatalError(fault) } }
                 return .failure(error)
             }
         }

@@ -23,12 +23,22 @@ public enum ProcessStats {
         residentBytes(pid: pid).map { Int($0 / (1024 * 1024)) }
     }
 
+    /// CPU time (user + system) `pid` has used, in seconds, from `/proc/PID/stat`; nil if it is gone.
+    public static func cpuSeconds(pid: Int32) -> Double? {
+        guard pid > 0, let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        // After the command name: state (field 3), ... utime (14), stime (15), in clock ticks.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return ticks > 0 ? (user + system) / Double(ticks) : nil
+    }
+
     private static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 256)
+        var chunk = [UInt8](repeating: 0, count: 512)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {

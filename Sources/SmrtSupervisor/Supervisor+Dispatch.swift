@@ -58,6 +58,7 @@ extension Supervisor {
             deadlineMillis: UInt64(max(0, (Date().timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
             objectType: job.objectType, objectId: job.objectId, method: job.method,
             argsJSON: JSONValue.object(job.args).jsonText)
+        pool.limits.applyBeforeJob(pid: worker.pid)
         guard worker.send(.run(request)) else {
             // The worker is going away; its exit releases the job (it never ran).
             worker.releaseJobOnExit = true

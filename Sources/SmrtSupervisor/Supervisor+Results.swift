@@ -32,7 +32,7 @@ extension Supervisor: WorkerPoolDelegate {
             release([running.job], reason: "supervisor stopping")
             return
         }
-        let error = worker.killReason ?? "worker \(worker.pid) \(status)"
+        let error = worker.killReason ?? pool.limits.describeDeath(pid: worker.pid, status: status)
         record(
             running, pid: worker.pid, durationMs: running.elapsedMs(), resultJSON: nil,
             failure: (error, nextRunAt(running.job)))
@@ -52,6 +52,8 @@ extension Supervisor: WorkerPoolDelegate {
     private func record(
         _ running: RunningJob, pid: Int32, durationMs: Double, resultJSON: String?, failure: (String, Date?)?
     ) {
+        // Stored errors and log lines never carry values of secret-looking keys (`password=...`).
+        let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
             scheduleId: running.job.scheduleId

@@ -70,6 +70,7 @@ extension Supervisor {
             handle?.close()
         }
         watcher?.close()
+        databaseHealth?.close()
         for watcher in signalWatchers { watcher.close() }
         pool?.close()
         mailbox.close()

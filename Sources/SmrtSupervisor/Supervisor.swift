@@ -62,6 +62,10 @@ public final class Supervisor {
     var wakeups: [Date] = []
     var teardownStarted = false
     var startError: Error?
+    /// Why the supervisor stopped on its own (the database became unusable); `run()` throws it.
+    var runtimeError: Error?
+    /// Watches the database file for removal or replacement (Supervisor+DatabaseHealth.swift).
+    var databaseHealth: DatabaseHealthMonitor?
 
     // Lets other threads ask for a stop (embedding apps).
     private let control = NSLock()
@@ -93,13 +97,15 @@ public final class Supervisor {
             // Opened here, before the loop runs, so a bad path fails fast; from now on only the database thread
             // uses it.
             store = try SQLiteJobStore(
-                path: configuration.databasePath, options: .init(busyTimeoutMs: configuration.busyTimeoutMs))
+                path: configuration.databasePath,
+                options: .init(busyTimeoutMs: configuration.busyTimeoutMs, fileMode: configuration.databaseFileMode))
         } catch {
             throw SupervisorError.database("cannot open database \(configuration.databasePath): \(error)")
         }
         loop = try UVLoop()
         mailbox = try LoopMailbox(loop: loop)
         database = DatabaseThread(store: store, workerId: leaseId, mailbox: mailbox, logger: logger)
+        database.onFatalError = { [unowned self] error in databaseFailed("\(error)") }
         database.start()
         do {
             try start()
@@ -121,6 +127,7 @@ public final class Supervisor {
             logger.warning("\(error)", metadata: ["event": "handle_leak"])
         }
         if let startError { throw startError }
+        if let runtimeError { throw runtimeError }
         return 0
     }
 
@@ -147,6 +154,7 @@ public final class Supervisor {
         recoverDeadSupervisors()
         try startWorkers()
         try startTimers()
+        try startDatabaseHealthCheck()
         try installSignalHandlers()
         logger.info(
             "supervisor started with \(configuration.workers) worker(s)",

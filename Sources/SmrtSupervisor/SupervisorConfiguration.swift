@@ -42,13 +42,25 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var debug: Bool
     /// SQLite busy timeout of the supervisor's connection.
     public var busyTimeoutMs: Int32
+    /// Address-space limit of each worker (RLIMIT_AS), in MiB (nil: none). See docs/operations.md.
+    public var workerMemoryLimitMB: Int?
+    /// CPU-time limit of each worker process (RLIMIT_CPU), in seconds over its whole life (nil: none).
+    public var workerCPULimitSeconds: Int?
+    /// Run the workers as this user (and its primary group); needs the supervisor to run as root.
+    public var workerUser: String?
+    /// Permissions of the database file when the supervisor creates it (its -wal and -shm files get the
+    /// same). Default 0600.
+    public var databaseFileMode: UInt16
+    /// How often the database file is checked for removal or replacement (ms).
+    public var databaseCheckInterval: Int
 
     public init(
         databasePath: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
         queues: [String]? = nil, pollInterval: Int = 1000, heartbeatInterval: Int = 5000, leaseTTL: Int = 30_000,
         shutdownTimeout: Int = 30_000, workerStartTimeout: Int = 10_000, cancelGrace: Int = 2000,
         maxJobsPerWorker: Int? = nil, maxWorkerRSSMB: Int? = nil, logFormat: LogFormat = .text, debug: Bool = false,
-        busyTimeoutMs: Int32 = 5000
+        busyTimeoutMs: Int32 = 5000, workerMemoryLimitMB: Int? = nil, workerCPULimitSeconds: Int? = nil,
+        workerUser: String? = nil, databaseFileMode: UInt16 = 0o600, databaseCheckInterval: Int = 1000
     ) {
         self.databasePath = databasePath
         self.workerExec = workerExec
@@ -66,6 +78,11 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         self.logFormat = logFormat
         self.debug = debug
         self.busyTimeoutMs = busyTimeoutMs
+        self.workerMemoryLimitMB = workerMemoryLimitMB
+        self.workerCPULimitSeconds = workerCPULimitSeconds
+        self.workerUser = workerUser
+        self.databaseFileMode = databaseFileMode
+        self.databaseCheckInterval = databaseCheckInterval
     }
 
     /// Checks the values; throws `SupervisorError.invalidConfiguration` naming the option at fault.
@@ -88,6 +105,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         if shutdownTimeout < 0 { throw fail("--shutdown-timeout", "must be 0 or more milliseconds") }
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw fail("--max-jobs-per-worker", "must be at least 1") }
         if let maxWorkerRSSMB, maxWorkerRSSMB < 1 { throw fail("--max-worker-rss", "must be at least 1 MB") }
+        try validateSafetyLimits()
     }
 
     /// The heartbeat period actually used: never so slow that our own lease could expire between beats.

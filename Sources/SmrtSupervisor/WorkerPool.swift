@@ -32,6 +32,8 @@ final class WorkerPool {
 
     private let loop: UVLoop
     private let configuration: SupervisorConfiguration
+    /// rlimits and the user the workers run as (WorkerLimits.swift).
+    let limits: WorkerLimits
     private let environment: [String]?
     private var logger: Logger
     private weak var delegate: WorkerPoolDelegate?
@@ -56,6 +58,7 @@ final class WorkerPool {
         self.logger = logger
         self.delegate = delegate
         target = configuration.workers
+        limits = try WorkerLimits(configuration: configuration)
         if configuration.environment.isEmpty {
             environment = nil
         } else {
@@ -155,8 +158,16 @@ final class WorkerPool {
         serial += 1
         let worker = try WorkerProcess(
             loop: loop, command: configuration.workerExec, environment: environment, serial: serial,
-            generation: generation, logger: logger
+            generation: generation, logger: logger, uid: limits.uid, gid: limits.gid
         ) { [unowned self] worker, event in handle(worker, event) }
+        // Before the loop can read the worker's HELLO, so before any job reaches it.
+        do {
+            try limits.applyAtSpawn(pid: worker.pid)
+        } catch {
+            // Not one of ours: its exit is reaped and ignored.
+            worker.kill(reason: nil)
+            throw error
+        }
         if !unreplacedDeaths.isEmpty {
             let death = unreplacedDeaths.removeFirst()
             worker.replacing = (death.pid, death.at)

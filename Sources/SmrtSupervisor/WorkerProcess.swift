@@ -85,7 +85,7 @@ final class WorkerProcess {
     /// so far is closed and the spawn error is thrown.
     init(
         loop: UVLoop, command: [String], environment: [String]?, serial: Int, generation: Int, logger: Logger,
-        onEvent: @escaping (WorkerProcess, Event) -> Void
+        uid: UInt32? = nil, gid: UInt32? = nil, onEvent: @escaping (WorkerProcess, Event) -> Void
     ) throws {
         self.serial = serial
         self.generation = generation
@@ -116,7 +116,7 @@ final class WorkerProcess {
                     .createPipe(stderrPipe, readable: false, writable: true),
                     .createPipe(channel, readable: true, writable: true),
                 ],
-                detached: true
+                uid: uid, gid: gid, detached: true
             ) { _, status in
                 // A strong capture: the worker lives at least until its exit is handled (libuv drops the
                 // callback after calling it, which ends the cycle).
@@ -277,7 +277,7 @@ final class WorkerProcess {
     }
 
     private func logLines(_ lines: [String], stream: String) {
-        for line in lines {
+        for line in lines.map(ArgumentRedaction.redact(text:)) {
             var metadata: Logger.Metadata = ["event": "worker_output", "stream": .string(stream), "line": .string(line)]
             if let job { metadata["job_id"] = .int(job.id) }
             logger.info("\(stream): \(line)", metadata: metadata)

@@ -59,6 +59,21 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("busy-timeout"), help: .hidden)
     var busyTimeout: Int32 = 5000
 
+    @Option(name: .customLong("worker-memory-limit"), help: "Address-space limit (RLIMIT_AS) of each worker, in MB.")
+    var workerMemoryLimit: Int?
+
+    @Option(name: .customLong("worker-cpu-limit"), help: "CPU time a job may use (RLIMIT_CPU of its worker), in seconds.")
+    var workerCPULimit: Int?
+
+    @Option(help: "Run the workers as this user (the supervisor must run as root).")
+    var user: String?
+
+    @Option(name: .customLong("db-mode"), help: "Permissions of the database file if it is created (octal).")
+    var dbMode: String = "0600"
+
+    @Option(name: .customLong("db-check-interval"), help: .hidden)
+    var dbCheckInterval: Int = 1000
+
     @Flag(help: "Log more detail, including job args (secrets redacted).")
     var debug = false
 
@@ -73,13 +88,18 @@ struct SupervisorCommand: ParsableCommand {
         guard let format = SupervisorConfiguration.LogFormat(rawValue: logFormat) else {
             throw ValidationError("--log-format must be text or json, not '\(logFormat)'")
         }
+        guard let mode = UInt16(dbMode, radix: 8), mode & ~0o777 == 0 else {
+            throw ValidationError("--db-mode must be octal permission bits such as 0600 or 0640, not '\(dbMode)'")
+        }
         let queueList = queues.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let configuration = SupervisorConfiguration(
             databasePath: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
             workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
             heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
             workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
-            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout)
+            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout,
+            workerMemoryLimitMB: workerMemoryLimit, workerCPULimitSeconds: workerCPULimit, workerUser: user,
+            databaseFileMode: mode, databaseCheckInterval: dbCheckInterval)
         do {
             try configuration.validate()
         } catch let error as SupervisorError {

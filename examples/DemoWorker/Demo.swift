@@ -11,7 +11,10 @@ struct Demo: Sendable {
     struct AllocateArgs: Decodable { var mb: Int }
     struct AllocateResult: Encodable { var mb: Int }
     struct PrintArgs: Decodable { var text: String }
-    struct AppendArgs: Decodable { var path: String; var line: String }
+    /// `afterMs`: sleep after the append, before answering (a window in which a kill leaves the side effect done
+    /// but the job unrecorded: the chaos test's duplicates).
+    struct AppendArgs: Decodable { var path: String; var line: String; var afterMs: UInt64? }
+    struct Identity: Encodable { var uid: UInt32; var gid: UInt32; var pid: Int32 }
     struct ProgressArgs: Decodable { var steps: Int }
     struct TimestampResult: Encodable { var ns: Int64 }
 
@@ -40,7 +43,11 @@ struct Demo: Sendable {
                 demo.writeAll(Array((args.text + "\n").utf8), to: STDOUT_FILENO)
                 demo.writeAll(Array((args.text + "\n").utf8), to: STDERR_FILENO)
             }
-            .method("append") { (demo: Demo, args: AppendArgs) in try demo.append(args) }
+            .method("append") { (demo: Demo, args: AppendArgs) in
+                try demo.append(args)
+                if let ms = args.afterMs, ms > 0 { try await Task.sleep(nanoseconds: ms * 1_000_000) }
+            }
+            .method("identity") { (_: Demo, _: NoArgs) in Identity(uid: getuid(), gid: getgid(), pid: getpid()) }
             .method("progress") { (_: Demo, args: ProgressArgs) in
                 for step in 1...max(1, args.steps) { SmrtWorker.reportProgress(["step": .int(Int64(step))]) }
             }

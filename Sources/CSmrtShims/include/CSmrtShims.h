@@ -12,4 +12,9 @@ int csmrt_set_parent_death_signal(int signal);
    where the parent died before the call). */
 pid_t csmrt_getppid(void);
 
+/* prlimit(2) with a plain int resource (glibc's enum type does not import cleanly).
+   Sets the soft and hard limit of `resource` (RLIMIT_AS, RLIMIT_CPU, ...) of process `pid`.
+   Returns 0 or -1 with errno set. */
+int csmrt_set_rlimit(pid_t pid, int resource, unsigned long long soft, unsigned long long hard);
+
 #endif

@@ -129,6 +129,7 @@ extension TaskRunner {
 
     static func message(for error: Error) -> String {
         if error is CancellationError { return "cancelled" }
-        return String(describing: error)
+        // Stored as last_error and logged: no values of secret-looking keys (`password=...`).
+        return ArgumentRedaction.redact(text: String(describing: error))
     }
 }

@@ -34,9 +34,10 @@ public final class SQLiteConnection {
     /// - Parameters:
     ///   - busyTimeoutMs: how long a statement waits for a lock another connection holds before SQLITE_BUSY.
     ///   - synchronous: durability of commits.
-    public init(path: String, busyTimeoutMs: Int32 = 5000, synchronous: Synchronous = .normal) throws {
+    ///   - fileMode: permissions of the file if this call creates it (default 0600, exactly: not masked by umask).
+    public init(path: String, busyTimeoutMs: Int32 = 5000, synchronous: Synchronous = .normal, fileMode: UInt16 = 0o600) throws {
         self.path = path
-        try SQLiteConnection.createPrivately(path)
+        try SQLiteConnection.createPrivately(path, mode: fileMode)
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -86,12 +87,19 @@ public final class SQLiteConnection {
         return .database(code: rc, message: message)
     }
 
-    /// Creates the file with mode 0600 when it does not exist yet. SQLite gives the -wal and -shm files the
+    /// Creates the file with `mode` (0600 by default) when it does not exist yet. SQLite gives the -wal and -shm files the
     /// database file's permissions, so they are private too. `open(O_CREAT)` is atomic, unlike a umask dance,
     /// which would also affect every other thread of the process.
-    private static func createPrivately(_ path: String) throws {
+    private static func createPrivately(_ path: String, mode: UInt16 = 0o600) throws {
         if path == ":memory:" || path.isEmpty || path.hasPrefix("file:") { return }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // O_EXCL tells whether this call created the file: only then is its mode set (exactly, whatever the umask).
+        let created = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        if created >= 0 {
+            _ = fchmod(created, mode_t(mode))
+            close(created)
+            return
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode_t(mode))
         if fd < 0 {
             let err = errno
             throw SmrtJobsError.database(

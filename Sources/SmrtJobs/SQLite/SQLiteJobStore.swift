@@ -19,10 +19,16 @@ public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable 
         public var busyTimeoutMs: Int32
         /// `PRAGMA synchronous`: `.normal` (default) or `.full`.
         public var synchronous: SQLiteConnection.Synchronous
+        /// Permissions of the database file when this store creates it; SQLite gives its -wal and -shm files
+        /// the same. An existing file keeps its mode.
+        public var fileMode: UInt16
 
-        public init(busyTimeoutMs: Int32 = 5000, synchronous: SQLiteConnection.Synchronous = .normal) {
+        public init(
+            busyTimeoutMs: Int32 = 5000, synchronous: SQLiteConnection.Synchronous = .normal, fileMode: UInt16 = 0o600
+        ) {
             self.busyTimeoutMs = busyTimeoutMs
             self.synchronous = synchronous
+            self.fileMode = fileMode
         }
     }
 
@@ -43,7 +49,7 @@ public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable 
         self.path = path
         self.options = options
         connection = try SQLiteConnection(
-            path: path, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous)
+            path: path, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous, fileMode: options.fileMode)
         try SQLiteSchema.migrate(connection)
     }
 
