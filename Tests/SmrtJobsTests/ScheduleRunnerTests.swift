@@ -133,7 +133,7 @@ import Testing
             let schedule = try ScheduleRunner.createSchedule(
                 AgentScheduleSpec(agentType: "R", cron: "* * * * *"), in: store, now: t0)
             let first = try #require(try runner.runDue(now: t0.addingTimeInterval(60)).first?.jobId)
-            try store.cancel(id: first, now: t0.addingTimeInterval(61))
+            _ = try store.cancel(id: first, now: t0.addingTimeInterval(61))
             let after = try #require(try store.getSchedule(id: schedule.id))
             #expect(after.runningCount == 0)
             #expect(after.lastStatus == .failed && after.lastError == "cancelled")
