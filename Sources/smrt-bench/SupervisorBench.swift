@@ -198,7 +198,7 @@ struct SupervisorBench {
             if let ms = event.number("late_ms") {
                 late.append(ms)
             } else if let elapsed = event.number("elapsed_ms") {
-                late.append(elapsed - (event.number("timeout_ms", "timeout") ?? 300))
+                late.append(elapsed - (event.number("deadline_ms", "timeout_ms", "timeout") ?? 300))
             }
         }
         var source = "supervisor log (late_ms)"
@@ -224,6 +224,10 @@ struct SupervisorBench {
     /// Pairs each worker exit with the next ready event of the same slot (or, without slots, the next ready
     /// event at all) and returns the gaps in ms. A ready event that carries its own `respawn_ms` wins.
     static func respawns(_ events: [LogEvent]) -> [Double] {
+        // smrt-supervisor measures it itself: `worker_ready` of a replacement carries `respawn_ms`
+        // (monotonic clock, from the death of the worker it replaces).
+        let own = events.filter(\.isWorkerReady).compactMap { $0.number("respawn_ms") }
+        if !own.isEmpty { return own }
         var pendingBySlot: [String: [Double]] = [:]
         var pendingAny: [Double] = []
         var gaps: [Double] = []
@@ -231,10 +235,6 @@ struct SupervisorBench {
             if event.isWorkerExit, let t = event.timeMs {
                 if let slot = event.worker { pendingBySlot[slot, default: []].append(t) } else { pendingAny.append(t) }
             } else if event.isWorkerReady {
-                if let own = event.number("respawn_ms") {
-                    gaps.append(own)
-                    continue
-                }
                 guard let t = event.timeMs else { continue }
                 if let slot = event.worker, var queue = pendingBySlot[slot], !queue.isEmpty {
                     gaps.append(t - queue.removeFirst())
