@@ -69,6 +69,13 @@ let package = Package(
             ],
             swiftSettings: v5),
 
+        // An app that embeds the supervisor and re-execs itself as its worker (docs/supervisor.md).
+        .executableTarget(
+            name: "smrt-embedded-example",
+            dependencies: ["SmrtSupervisor", "SmrtWorker", "SmrtJobs"],
+            path: "examples/EmbeddedSupervisor",
+            swiftSettings: v5),
+
         .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs"], swiftSettings: v5),
         .testTarget(
             name: "SmrtSupervisorTests",

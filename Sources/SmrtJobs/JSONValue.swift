@@ -99,15 +99,19 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
-    /// Parses JSON text. Throws `SmrtJobsError.invalidJSON` naming what was wrong.
+    /// Parses JSON text. Throws `SmrtJobsError.invalidJSON` naming what was wrong and where.
     public static func parse(_ text: String, what: String = "JSON") throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch let DecodingError.dataCorrupted(context) {
-            let reason = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw SmrtJobsError.invalidJSON(what: what, reason: reason ?? context.debugDescription)
-        } catch {
-            throw SmrtJobsError.invalidJSON(what: what, reason: "\(error)")
+        var text = text
+        let result = text.withUTF8 { JSONParser.parseReportingOffset($0) }
+        switch result {
+        case .success(let value):
+            return value
+        case .failure(let failure):
+            guard let found = failure.found else {
+                throw SmrtJobsError.invalidJSON(what: what, reason: "unexpected end of input at byte \(failure.offset)")
+            }
+            let shown = (0x21..<0x7F).contains(found) ? "'\(Character(Unicode.Scalar(found)))'" : String(format: "byte 0x%02X", found)
+            throw SmrtJobsError.invalidJSON(what: what, reason: "unexpected \(shown) at byte \(failure.offset)")
         }
     }
 

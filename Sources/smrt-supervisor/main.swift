@@ -1,1 +1,114 @@
-print("smrt-supervisor: not built yet")
+import ArgumentParser
+import Foundation
+import SmrtSupervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `smrt-supervisor`: flags → `SupervisorConfiguration` → `Supervisor.run()`. Exit 0 after a clean shutdown,
+/// 1 for a runtime error, 2 for bad flags.
+struct SupervisorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smrt-supervisor",
+        abstract: "Runs smrt-jobs from a SQLite database in crash-isolated worker processes.",
+        discussion: """
+            Signals: TERM/INT stop gracefully (a second one stops at once), QUIT stops at once, HUP restarts the \
+            workers one by one, TTIN/TTOU add/remove a worker. See docs/supervisor.md.
+            """)
+
+    @Option(help: "The SQLite database (default: $SMRT_DB, else ./smrt-jobs.sqlite).")
+    var db: String?
+
+    @Option(help: "How many worker processes to run.")
+    var workers: Int = 2
+
+    @Option(name: .customLong("worker-exec"), help: "The worker command line, split with shell quoting rules.")
+    var workerExec: String
+
+    @Option(help: "Comma-separated queues to take jobs from (default: all).")
+    var queues: String?
+
+    @Option(name: .customLong("poll-interval"), help: "Fallback poll for ready jobs, in ms.")
+    var pollInterval: Int = 1000
+
+    @Option(name: .customLong("heartbeat-interval"), help: "Lease heartbeat period, in ms.")
+    var heartbeatInterval: Int = 5000
+
+    @Option(name: .customLong("lease-ttl"), help: "A lease without heartbeat for this long is dead, in ms.")
+    var leaseTTL: Int = 30_000
+
+    @Option(name: .customLong("shutdown-timeout"), help: "How long TERM waits for running jobs, in ms.")
+    var shutdownTimeout: Int = 30_000
+
+    @Option(name: .customLong("worker-start-timeout"), help: "How long a new worker may take to be ready, in ms.")
+    var workerStartTimeout: Int = 10_000
+
+    @Option(name: .customLong("cancel-grace"), help: "For timeout behaviour 'fail': ms between CANCEL and SIGKILL.")
+    var cancelGrace: Int = 2000
+
+    @Option(name: .customLong("max-jobs-per-worker"), help: "Replace a worker after this many jobs.")
+    var maxJobsPerWorker: Int?
+
+    @Option(name: .customLong("max-worker-rss"), help: "Replace a worker whose RSS exceeds this many MB (between jobs).")
+    var maxWorkerRSS: Int?
+
+    @Option(name: .customLong("log-format"), help: "text or json.")
+    var logFormat: String = "text"
+
+    @Option(name: .customLong("busy-timeout"), help: .hidden)
+    var busyTimeout: Int32 = 5000
+
+    @Flag(help: "Log more detail, including job args (secrets redacted).")
+    var debug = false
+
+    func makeConfiguration() throws -> SupervisorConfiguration {
+        let command: [String]
+        do {
+            command = try ShellWords.split(workerExec)
+        } catch {
+            throw ValidationError("--worker-exec: \(error)")
+        }
+        guard !command.isEmpty else { throw ValidationError("--worker-exec must name a program") }
+        guard let format = SupervisorConfiguration.LogFormat(rawValue: logFormat) else {
+            throw ValidationError("--log-format must be text or json, not '\(logFormat)'")
+        }
+        let queueList = queues.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let configuration = SupervisorConfiguration(
+            databasePath: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
+            workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
+            heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
+            workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
+            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout)
+        do {
+            try configuration.validate()
+        } catch let error as SupervisorError {
+            throw ValidationError(error.description)
+        }
+        return configuration
+    }
+}
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("smrt-supervisor: \(message)\n".utf8))
+    exit(code)
+}
+
+let configuration: SupervisorConfiguration
+do {
+    let command = try SupervisorCommand.parse()
+    configuration = try command.makeConfiguration()
+} catch {
+    let code = SupervisorCommand.exitCode(for: error)
+    if code == .success {
+        print(SupervisorCommand.fullMessage(for: error))
+        exit(0)
+    }
+    fail(SupervisorCommand.fullMessage(for: error), code: 2)
+}
+
+do {
+    exit(try Supervisor(configuration: configuration).run())
+} catch {
+    fail("\(error)", code: 1)
+}

@@ -127,4 +127,18 @@ import Testing
             }
         }
     }
+
+    @Test func cancellingAFiredJobFreesTheSchedulesSlot() throws {
+        try withRunner { runner, store, _ throws in
+            let schedule = try ScheduleRunner.createSchedule(
+                AgentScheduleSpec(agentType: "R", cron: "* * * * *"), in: store, now: t0)
+            let first = try #require(try runner.runDue(now: t0.addingTimeInterval(60)).first?.jobId)
+            try store.cancel(id: first, now: t0.addingTimeInterval(61))
+            let after = try #require(try store.getSchedule(id: schedule.id))
+            #expect(after.runningCount == 0)
+            #expect(after.lastStatus == .failed && after.lastError == "cancelled")
+            // max_concurrent 1 no longer blocks the next slot.
+            #expect(try runner.runDue(now: t0.addingTimeInterval(120)).first?.jobId != nil)
+        }
+    }
 }

@@ -407,6 +407,11 @@ struct StoreConformance {
             #expect(try store.list(JobQuery(limit: 2, offset: 1)).map(\.id) == [ids[3], ids[2]])
             #expect(try store.list(JobQuery(status: .running)).isEmpty)
             #expect(try store.get(id: 424_242) == nil)
+            // Running jobs (which runners list at every heartbeat) filter and page the same way.
+            _ = try store.claim(workerId: "w", limit: 2, queues: nil, now: t0)
+            #expect(try store.list(JobQuery(status: .running)).map(\.id) == [ids[1], ids[0]])
+            #expect(try store.list(JobQuery(status: .running, queue: "a")).map(\.id) == [ids[0]])
+            #expect(try store.list(JobQuery(status: .running, limit: 1, offset: 1)).map(\.id) == [ids[0]])
         }
     }
 

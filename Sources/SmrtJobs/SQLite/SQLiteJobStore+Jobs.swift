@@ -223,7 +223,13 @@ extension SQLiteJobStore {
         """
 
     public func cancel(id: Int64, now: Date) throws -> SmrtJob {
-        try transition(id: id, action: "cancel", sql: SQLiteJobStore.cancelSQL, now: now)
+        try transition(id: id, action: "cancel", sql: SQLiteJobStore.cancelSQL, now: now) { cancelled, before, connection in
+            // A scheduled job that never finished holds one of its schedule's max_concurrent slots: free it,
+            // or a cancel would block the schedule for good. (A failed job was counted when it failed.)
+            if let scheduleId = cancelled.scheduleId, before == .pending || before == .running {
+                _ = try recordCompletion(scheduleId: scheduleId, success: false, message: "cancelled", now: now, connection)
+            }
+        }
     }
 
     private static let retrySQL = """
@@ -238,21 +244,25 @@ extension SQLiteJobStore {
 
     /// Runs a conditional UPDATE of one job (binding now as ?1, id as ?2); when it matches nothing, tells
     /// a missing job from one in the wrong state.
-    private func transition(id: Int64, action: String, sql: String, now: Date) throws -> SmrtJob {
+    private func transition(
+        id: Int64, action: String, sql: String, now: Date,
+        afterwards: (_ updated: SmrtJob, _ before: JobStatus?, SQLiteConnection) throws -> Void = { _, _, _ in }
+    ) throws -> SmrtJob {
         try locked { connection in
             try connection.transaction {
+                let before = try connection.withStatement("SELECT status FROM _smrt_jobs WHERE id = ?1") { s in
+                    try s.bind(id, 1)
+                    return try s.step() ? s.string(0).flatMap(JobStatus.init(rawValue:)) : nil
+                }
+                guard let before else { throw SmrtJobsError.jobNotFound(id) }
                 let updated = try connection.withStatement(sql) { s -> SmrtJob? in
                     try s.bind(now, 1)
                     try s.bind(id, 2)
                     return try s.step() ? try decodeJob(s) : nil
                 }
-                if let updated { return updated }
-                let status = try connection.withStatement("SELECT status FROM _smrt_jobs WHERE id = ?1") { s in
-                    try s.bind(id, 1)
-                    return try s.step() ? s.string(0) : nil
-                }
-                guard let status else { throw SmrtJobsError.jobNotFound(id) }
-                throw SmrtJobsError.invalidTransition(jobId: id, from: JobStatus(rawValue: status) ?? .completed, action: action)
+                guard let updated else { throw SmrtJobsError.invalidTransition(jobId: id, from: before, action: action) }
+                try afterwards(updated, before, connection)
+                return updated
             }
         }
     }

@@ -14,15 +14,24 @@ extension SQLiteJobStore {
     /// Newest first (id DESC); `status` and `queue` filters combine.
     public func list(_ query: JobQuery) throws -> [SmrtJob] {
         var conditions: [String] = []
-        if query.status != nil { conditions.append("status = ?3") }
+        var source = "_smrt_jobs"
+        if query.status == .running {
+            // Running rows are few (bounded by the workers' concurrency) and runners list them at every
+            // heartbeat: read them through their partial index and sort, instead of walking the table backwards
+            // by id, which is what the planner picks without statistics. The literal lets the index apply.
+            source = "_smrt_jobs INDEXED BY _smrt_jobs_running_worker"
+            conditions.append("status = 'running'")
+        } else if query.status != nil {
+            conditions.append("status = ?3")
+        }
         if query.queue != nil { conditions.append("queue = ?4") }
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs\(filter) ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+        let sql = "SELECT \(SQLiteJobStore.jobColumns) FROM \(source)\(filter) ORDER BY id DESC LIMIT ?1 OFFSET ?2"
         return try locked { connection in
             try selectJobs(sql, connection) { s in
                 try s.bind(query.limit, 1)
                 try s.bind(max(0, query.offset), 2)
-                if let status = query.status { try s.bind(status.rawValue, 3) }
+                if let status = query.status, status != .running { try s.bind(status.rawValue, 3) }
                 if let queue = query.queue { try s.bind(queue, 4) }
             }
         }

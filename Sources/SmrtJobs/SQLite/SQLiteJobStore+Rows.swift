@@ -123,7 +123,7 @@ extension SQLiteJobStore {
     func json(_ row: SQLiteStatement, _ column: Int32, what: @autoclosure () -> String) throws -> JSONValue? {
         try row.withBytes(column) { bytes throws -> JSONValue? in
             guard let bytes else { return nil }
-            if let value = StoredJSONParser.parse(bytes) { return value }
+            if let value = JSONParser.parse(bytes) { return value }
             return try JSONValue.parse(String(decoding: bytes, as: UTF8.self), what: what())
         }
     }

@@ -180,22 +180,29 @@ extension SQLiteJobStore {
     /// schedule was deleted while its job ran), which callers may ignore.
     public func handleJobCompletion(scheduleId: Int64, success: Bool, message: String?, now: Date) throws {
         let changed = try locked { connection in
-            try connection.run(
-                """
-                UPDATE _smrt_agent_schedules SET running_count = MAX(running_count - 1, 0), last_run = ?2, \
-                run_count = run_count + 1, success_count = success_count + ?3, failure_count = failure_count + (1 - ?3), \
-                last_status = CASE WHEN ?3 THEN 'success' ELSE 'failed' END, \
-                last_error = CASE WHEN ?3 THEN NULL ELSE ?4 END, updated_at = ?2 \
-                WHERE id = ?1
-                """
-            ) { s in
-                try s.bind(scheduleId, 1)
-                try s.bind(now, 2)
-                try s.bind(success, 3)
-                try s.bind(message, 4)
-            }
+            try recordCompletion(scheduleId: scheduleId, success: success, message: message, now: now, connection)
         }
         if changed == 0 { throw SmrtJobsError.scheduleNotFound(scheduleId) }
+    }
+
+    /// The counters of `handleJobCompletion`, on a connection the caller holds. Returns rows changed.
+    func recordCompletion(
+        scheduleId: Int64, success: Bool, message: String?, now: Date, _ connection: SQLiteConnection
+    ) throws -> Int {
+        try connection.run(
+            """
+            UPDATE _smrt_agent_schedules SET running_count = MAX(running_count - 1, 0), last_run = ?2, \
+            run_count = run_count + 1, success_count = success_count + ?3, failure_count = failure_count + (1 - ?3), \
+            last_status = CASE WHEN ?3 THEN 'success' ELSE 'failed' END, \
+            last_error = CASE WHEN ?3 THEN NULL ELSE ?4 END, updated_at = ?2 \
+            WHERE id = ?1
+            """
+        ) { s in
+            try s.bind(scheduleId, 1)
+            try s.bind(now, 2)
+            try s.bind(success, 3)
+            try s.bind(message, 4)
+        }
     }
 
     func selectSchedules(

@@ -48,6 +48,9 @@ public final class UVProcess: UVHandle {
     ///   - stdio: descriptors 0, 1, 2, ... of the child; missing entries 0–2 get `/dev/null`.
     ///   - uid, gid: switch the child to this user/group before exec (needs privileges; for later
     ///     privilege dropping). Supplementary groups are dropped when either is set.
+    ///   - detached: start the child in a new session (`setsid`, `UV_PROCESS_DETACHED`), so signals
+    ///     a terminal sends to the parent's process group (Ctrl-C) do not reach it. The child is still
+    ///     watched and reaped as usual.
     ///   - exitCallback: runs once on the loop thread when the child has ended.
     /// - Throws: ``UVError`` from `uv_spawn` (e.g. `ENOENT`, `EACCES`). On failure the process handle
     ///   and every pipe passed as `.createPipe` are closed, so nothing leaks; run the loop (or close
@@ -61,6 +64,7 @@ public final class UVProcess: UVHandle {
         stdio: [StdioOption] = [],
         uid: UInt32? = nil,
         gid: UInt32? = nil,
+        detached: Bool = false,
         exitCallback: @escaping (UVProcess, ExitStatus) -> Void
     ) throws -> UVProcess {
         let createdPipes = stdio.compactMap { option -> UVPipe? in
@@ -113,6 +117,9 @@ public final class UVProcess: UVHandle {
                         if let uid {
                             options.flags |= UInt32(UV_PROCESS_SETUID.rawValue)
                             options.uid = uid
+                        }
+                        if detached {
+                            options.flags |= UInt32(UV_PROCESS_DETACHED.rawValue)
                         }
                         if let gid {
                             options.flags |= UInt32(UV_PROCESS_SETGID.rawValue)

@@ -3,10 +3,10 @@ import Testing
 @testable import SmrtJobs
 
 @Suite("Stored JSON parser")
-struct StoredJSONParserTests {
+struct JSONParserTests {
     func parse(_ text: String) -> JSONValue? {
         var text = text
-        return text.withUTF8 { StoredJSONParser.parse($0) }
+        return text.withUTF8 { JSONParser.parse($0) }
     }
 
     @Test(arguments: [

@@ -1,11 +1,11 @@
 import Foundation
 
-/// Parses the JSON the store wrote itself (args, results, retry strategies) straight from column bytes.
+/// A small RFC 8259 parser straight from UTF-8 bytes.
 ///
-/// `JSONValue.parse` goes through `JSONDecoder`, which costs several microseconds per value: too much for the
-/// claim path, which decodes every claimed row. This parser handles all of RFC 8259; on anything it does not
-/// accept it returns nil and the caller falls back to `JSONValue.parse`, which reports the error properly.
-struct StoredJSONParser {
+/// `JSONDecoder` costs several microseconds per value, too much for the claim path, which decodes the args
+/// of every claimed row; and on Linux its errors do not say where the text went wrong. This parser is
+/// used for both: stored columns, and user input through `JSONValue.parse`, whose errors name the offset.
+struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
@@ -16,12 +16,25 @@ struct StoredJSONParser {
         if bytes.count == 2 && bytes[0] == UInt8(ascii: "{") && bytes[1] == UInt8(ascii: "}") {
             return .object([:])
         }
-        var parser = StoredJSONParser(bytes: bytes)
-        guard let value = parser.value() else { return nil }
-        parser.skipWhitespace()
-        // Not a ternary: `cond ? value : nil` would type nil as JSONValue (it is ExpressibleByNilLiteral) = .null.
-        guard parser.index == bytes.count else { return nil }
-        return value
+        return try? parseReportingOffset(bytes).get()
+    }
+
+    /// The byte offset at which a document stopped being valid JSON.
+    struct Failure: Error {
+        var offset: Int
+        /// The byte found there, or nil at the end of the input.
+        var found: UInt8?
+    }
+
+    /// Parses a whole document; on failure says at which byte.
+    static func parseReportingOffset(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, Failure> {
+        var parser = JSONParser(bytes: bytes)
+        if let value = parser.value() {
+            parser.skipWhitespace()
+            if parser.index == bytes.count { return .success(value) }
+        }
+        let offset = min(parser.index, bytes.count)
+        return .failure(Failure(offset: offset, found: offset < bytes.count ? bytes[offset] : nil))
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {

@@ -1,0 +1,134 @@
+import Foundation
+
+/// Running one attempt: invoking the method, enforcing its timeout, and writing the outcome.
+extension TaskRunner {
+    func execute(_ job: SmrtJob, attempt: AttemptState) async {
+        emit(.jobStarted(job))
+        let registry = self.registry
+        let work = Task { try await registry.invoke(Invocation(job: job)) }
+        let deadline = Task {
+            do {
+                try await Task.sleep(for: .milliseconds(job.timeout))
+            } catch {
+                return
+            }
+            await self.deadlinePassed(job, attempt: attempt, work: work)
+        }
+        let result = await withTaskCancellationHandler {
+            await work.result
+        } onCancel: {
+            work.cancel()
+        }
+        // A timeout report may be being written right now: let it finish (uninterrupted) before the slot frees.
+        if !attempt.isSettled { deadline.cancel() }
+        await deadline.value
+        guard attempt.settle() else { return }
+        switch result {
+        case .success(let value):
+            await complete(job, result: value)
+        case .failure(let error):
+            await failAttempt(job, error: Self.message(for: error), final: error is JobExecutionError)
+        }
+    }
+
+    private func deadlinePassed(_ job: SmrtJob, attempt: AttemptState, work: Task<JSONValue?, Error>) async {
+        switch job.timeoutBehavior {
+        case .warn:
+            guard !attempt.isSettled else { return }
+            let message = "passed its timeout of \(job.timeout) ms; running on"
+            logger.warning("job \(job.id) \(job.description) \(message)")
+            emit(.jobTimeout(job, behavior: .warn, timeoutMs: job.timeout, message: message))
+        case .fail, .kill:
+            guard attempt.settle() else { return }
+            work.cancel()
+            let message = job.timeoutBehavior == .kill
+                ? "timed out after \(job.timeout) ms; kill needs smrt-supervisor to end a process, so the task was cancelled as for fail"
+                : "timed out after \(job.timeout) ms; task cancelled"
+            logger.warning("job \(job.id) \(job.description) \(message)")
+            emit(.jobTimeout(job, behavior: job.timeoutBehavior, timeoutMs: job.timeout, message: message))
+            await failAttempt(job, error: "timed out after \(job.timeout) ms", final: false)
+        }
+    }
+
+    private func complete(_ job: SmrtJob, result: JSONValue?) async {
+        let report = AttemptReport(jobId: job.id, outcome: .completed(result: result, resultPointer: nil))
+        guard let outcome = await write(report, job: job) else { return }
+        switch outcome {
+        case .completed:
+            var finished = job
+            finished.status = .completed
+            finished.result = result
+            emit(.jobCompleted(finished, result: result))
+            reportToSchedule(job, success: true, message: nil)
+        default:
+            logNotOwned(job, outcome)
+        }
+    }
+
+    /// `final` skips the retry strategy: the error would recur on every attempt.
+    private func failAttempt(_ job: SmrtJob, error: String, final: Bool) async {
+        let now = clock()
+        let retryAt = final ? nil : nextRunAt(for: job, now: now)
+        let report = AttemptReport(jobId: job.id, outcome: .failed(error: error, retryAt: retryAt))
+        guard let outcome = await write(report, job: job, now: now) else { return }
+        var finished = job
+        finished.lastError = error
+        switch outcome {
+        case .retrying(let at):
+            finished.status = .pending
+            finished.runAt = at
+            let delayMs = max(0, Int(((retryAt ?? at).timeIntervalSince(now) * 1000).rounded()))
+            logger.info("job \(job.id) \(job.description) failed attempt \(job.attempts): \(error); retrying in \(delayMs) ms")
+            emit(.jobRetrying(finished, error: error, delayMs: delayMs))
+        case .failed:
+            finished.status = .failed
+            logger.warning("job \(job.id) \(job.description) failed: \(error)")
+            emit(.jobFailed(finished, error: error))
+            reportToSchedule(job, success: false, message: error)
+        default:
+            logNotOwned(job, outcome)
+        }
+    }
+
+    /// Writes a terminal report, trying again briefly when the store is busy. nil when it could not be
+    /// written: the job stays running under this runner until recovery takes it back.
+    private func write(_ report: AttemptReport, job: SmrtJob, now: Date? = nil) async -> FinishResult? {
+        let tries = 3
+        for tryNumber in 1...tries {
+            do {
+                return try store.finish([report], workerId: workerId, now: tryNumber == 1 ? now ?? clock() : clock())[0]
+            } catch {
+                if tryNumber == tries {
+                    reportError("could not record the outcome of job \(job.id): \(error)")
+                    return nil
+                }
+                try? await Task.sleep(for: .milliseconds(50 * tryNumber))
+            }
+        }
+        return nil
+    }
+
+    private func logNotOwned(_ job: SmrtJob, _ outcome: FinishResult) {
+        logger.info("job \(job.id) \(job.description) was cancelled or taken back meanwhile (\(outcome)); outcome discarded")
+    }
+
+    /// When to retry a job whose attempt just failed, under its strategy; nil to fail it for good.
+    func nextRunAt(for job: SmrtJob, now: Date) -> Date? {
+        random.withLock { rng in job.retryStrategy.nextRunAt(after: job, now: now, using: &rng) }
+    }
+
+    /// Tells the schedule that fired `job` (if any, and if schedules are wired) that it has ended.
+    func reportToSchedule(_ job: SmrtJob, success: Bool, message: String?) {
+        guard let scheduleRunner = options.scheduleRunner, let scheduleId = job.scheduleId else { return }
+        do {
+            try scheduleRunner.handleJobCompletion(scheduleId: scheduleId, success: success, message: message, now: clock())
+        } catch {
+            reportError("could not record the end of job \(job.id) on schedule \(scheduleId): \(error)")
+        }
+    }
+
+    static func message(for error: Error) -> String {
+        if error is CancellationError { return "cancelled" }
+        return String(describing: error)
+    }
+}

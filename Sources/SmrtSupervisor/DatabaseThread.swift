@@ -1,0 +1,204 @@
+import CSQLite
+import Foundation
+import Logging
+import SmrtJobs
+
+/// The one thread that talks to SQLite, so the event loop never waits for the database.
+///
+/// Requests are closures queued under a lock and run in order on a dedicated `Thread` that owns the
+/// supervisor's `SQLiteJobStore` (and the `ScheduleRunner` over it). Replies travel back through the loop's
+/// `LoopMailbox` (one `UVAsync`), so every reply closure runs on the loop thread.
+///
+/// Finished attempts are group-committed: all reports that arrive while the thread is busy go into one
+/// `finish` call (one transaction). When SQLite stays busy past its busy timeout (another process holds the
+/// write lock), the reports are kept and retried with back-off: results are never dropped.
+final class DatabaseThread: @unchecked Sendable {
+    /// What database work gets to use. Only touched on the database thread.
+    final class Context {
+        let store: SQLiteJobStore
+        let schedules: ScheduleRunner
+        let workerId: String
+        let logger: Logger
+        var random = SystemRandomNumberGenerator()
+
+        init(store: SQLiteJobStore, workerId: String, logger: Logger) {
+            self.store = store
+            // The supervisor logs every fire and fire error itself, with structured fields; the runner's own
+            // lines would say the same things twice.
+            var quiet = logger
+            quiet.logLevel = .critical
+            self.schedules = ScheduleRunner(store: store, logger: quiet)
+            self.workerId = workerId
+            self.logger = logger
+        }
+
+        /// When to retry a job whose attempt just failed, under its own strategy (nil: fail for good).
+        func nextRunAt(_ job: SmrtJob, now: Date) -> Date? {
+            job.retryStrategy.nextRunAt(after: job, now: now, using: &random)
+        }
+    }
+
+    /// One finished attempt waiting for the next group commit.
+    struct PendingFinish {
+        var jobId: Int64
+        /// RESULT_OK: the result's JSON text (nil for no result). Parsed here, off the loop.
+        var resultJSON: String?
+        /// A failed attempt: the stored error and when to retry (nil: fail for good).
+        var failure: (error: String, retryAt: Date?)?
+        /// The schedule that fired the job: its counters are updated once the job is done for good.
+        var scheduleId: Int64?
+        /// Runs on the loop thread with what `finish` did (nil when the write failed for good).
+        var reply: (FinishResult?) -> Void
+    }
+
+    private let condition = NSCondition()
+    private var requests: [(Context) -> Void] = []
+    private var finishes: [PendingFinish] = []
+    private var stopping = false
+    /// Set as soon as `stop` is called (`stopping` only when the stop request's turn comes).
+    private var stopRequested = false
+    private let context: Context
+    private let mailbox: LoopMailbox
+    private let logger: Logger
+
+    /// Takes over `store`: from now on only the database thread uses it.
+    init(store: SQLiteJobStore, workerId: String, mailbox: LoopMailbox, logger: Logger) {
+        context = Context(store: store, workerId: workerId, logger: logger)
+        self.mailbox = mailbox
+        self.logger = logger
+    }
+
+    func start() {
+        let thread = Thread { [self] in main() }
+        thread.name = "smrt-db"
+        thread.start()
+    }
+
+    /// Runs `body` on the database thread, then `reply` with its outcome on the loop thread.
+    /// With `retryOnBusy`, SQLITE_BUSY/LOCKED (the busy timeout ran out) is retried with back-off instead of
+    /// being reported, for writes that must not be lost (releases, recoveries).
+    func perform<T>(
+        retryOnBusy: Bool = false, _ body: @escaping (Context) throws -> T,
+        reply: @escaping (Result<T, Error>) -> Void = { _ in }
+    ) {
+        enqueue { [self] context in
+            let result = retrying(retryOnBusy ? .max : 0, what: "database request") { try body(context) }
+            mailbox.post { reply(result) }
+        }
+    }
+
+    /// Queues a finished attempt for the next group commit.
+    func finish(_ pending: PendingFinish) {
+        condition.lock()
+        finishes.append(pending)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Lets everything queued so far run, then ends the thread and runs `then` on the loop thread.
+    func stop(then: @escaping () -> Void) {
+        condition.withLock { stopRequested = true }
+        enqueue { [self] _ in
+            condition.lock()
+            stopping = true
+            condition.unlock()
+            mailbox.post(then)
+        }
+    }
+
+    private func enqueue(_ work: @escaping (Context) -> Void) {
+        condition.lock()
+        requests.append(work)
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: The thread
+
+    private func main() {
+        while true {
+            condition.lock()
+            while requests.isEmpty && finishes.isEmpty && !stopping { condition.wait() }
+            let batch = finishes
+            finishes.removeAll(keepingCapacity: true)
+            let next = requests.isEmpty ? nil : requests.removeFirst()
+            let done = stopping && batch.isEmpty && next == nil
+            condition.unlock()
+            if done { return }
+            if !batch.isEmpty { commit(batch) }
+            next?(context)
+        }
+    }
+
+    /// One `finish` call for the whole batch, then schedule counters for jobs that are done for good.
+    private func commit(_ batch: [PendingFinish]) {
+        let reports = batch.map { pending -> AttemptReport in
+            if let failure = pending.failure {
+                return AttemptReport(jobId: pending.jobId, outcome: .failed(error: failure.error, retryAt: failure.retryAt))
+            }
+            return AttemptReport(jobId: pending.jobId, outcome: .completed(result: Self.parseResult(pending.resultJSON)))
+        }
+        let store = context.store, workerId = context.workerId
+        var results: [FinishResult?]
+        switch retrying(.max, what: "\(reports.count) finished job(s)", { try store.finish(reports, workerId: workerId, now: Date()) }) {
+        case .success(let finished):
+            results = finished
+        case .failure(let error):
+            // Not a lock problem: write the reports one by one so one bad report cannot sink the others.
+            logger.error("database error recording \(reports.count) finished job(s): \(error)", metadata: ["event": "database_error"])
+            results = reports.map { report in try? store.finish([report], workerId: workerId, now: Date()).first }
+        }
+        for (pending, result) in zip(batch, results) {
+            guard let scheduleId = pending.scheduleId, let result else { continue }
+            let success: Bool
+            switch result {
+            case .completed: success = true
+            case .failed: success = false
+            case .retrying, .notOwned: continue
+            }
+            do {
+                try context.schedules.handleJobCompletion(
+                    scheduleId: scheduleId, success: success, message: pending.failure?.error, now: Date())
+            } catch SmrtJobsError.scheduleNotFound {
+                // Deleted while its job ran: nothing to count.
+            } catch {
+                logger.error("could not update schedule \(scheduleId) after job \(pending.jobId): \(error)")
+            }
+        }
+        let replies = batch.map(\.reply)
+        mailbox.post {
+            for (reply, result) in zip(replies, results) { reply(result) }
+        }
+    }
+
+    /// Runs `body`, retrying up to `limit` times with back-off (50 ms doubling to 1 s) while SQLite reports
+    /// the database busy or locked after its busy timeout. Once stopping, gives up after about a minute.
+    private func retrying<T>(_ limit: Int, what: String, _ body: () throws -> T) -> Result<T, Error> {
+        var attempt = 0
+        var pauseMs = 50
+        while true {
+            do {
+                return .success(try body())
+            } catch SmrtJobsError.database(let code, let message)
+                where (code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED) && attempt < limit
+            {
+                attempt += 1
+                let giveUp = condition.withLock { stopRequested } && attempt > 60
+                if giveUp { return .failure(SmrtJobsError.database(code: code, message: message)) }
+                logger.warning(
+                    "database busy (\(message)); retrying \(what) in \(pauseMs) ms",
+                    metadata: ["event": "database_busy", "attempt": .stringConvertible(attempt)])
+                usleep(useconds_t(pauseMs * 1000))
+                pauseMs = min(pauseMs * 2, 1000)
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// A worker's result text as JSON; text that is not JSON is kept as a string rather than lost.
+    static func parseResult(_ text: String?) -> JSONValue? {
+        guard let text else { return nil }
+        return (try? JSONValue.parse(text, what: "result")) ?? .string(text)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import SmrtJobs
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The lease in `_smrt_workers`, its heartbeat, and taking back the jobs of dead supervisors.
+///
+/// A supervisor is dead when its lease has had no heartbeat for `leaseTTL`, or, on this host, at once when
+/// its pid is gone. Its running jobs are failed as their owner would have done (the attempt counts) and
+/// retried under their own strategy. Each heartbeat checks, so expired leases are taken back within one
+/// heartbeat period (at most a third of the TTL) of expiring.
+extension Supervisor {
+    /// One dead supervisor and what was done with its jobs.
+    struct Recovery {
+        var lease: WorkerRecord
+        var why: String
+        var jobs: [RecoveredJob]
+    }
+
+    func registerLease() {
+        let record = leaseRecord()
+        database.perform(retryOnBusy: true, { context in try context.store.registerWorker(record) }) { [self] result in
+            if case .failure(let error) = result {
+                logger.error("cannot register lease \(leaseId): \(error)", metadata: ["event": "lease_failed"])
+            }
+        }
+    }
+
+    func leaseRecord() -> WorkerRecord {
+        WorkerRecord(id: leaseId, pid: getpid(), host: host, startedAt: startedAt, heartbeat: Date())
+    }
+
+    /// At start: the jobs of predecessors whose process is gone come back at once.
+    func recoverDeadSupervisors() {
+        let selfId = leaseId, host = host, ttl = configuration.leaseTTL
+        database.perform(retryOnBusy: true, { context in
+            try Self.recoverDeadOwners(context, selfId: selfId, host: host, leaseTTL: ttl)
+        }) { [self] result in recovered(result) }
+    }
+
+    /// Touches our lease (re-creating it if someone removed it) and our jobs, then looks for dead supervisors.
+    func heartbeat() {
+        guard !heartbeatInFlight, phase != .stopped else { return }
+        heartbeatInFlight = true
+        let record = leaseRecord(), selfId = leaseId, host = host, ttl = configuration.leaseTTL
+        database.perform({ context in
+            try context.store.registerWorker(record)
+            try context.store.heartbeat(workerId: selfId, now: record.heartbeat)
+            return try Self.recoverDeadOwners(context, selfId: selfId, host: host, leaseTTL: ttl)
+        }) { [self] result in
+            heartbeatInFlight = false
+            recovered(result)
+        }
+    }
+
+    private func recovered(_ result: Result<[Recovery], Error>) {
+        switch result {
+        case .failure(let error):
+            logger.warning("lease heartbeat/recovery failed: \(error)", metadata: ["event": "lease_failed"])
+        case .success(let recoveries):
+            for recovery in recoveries {
+                let retrying = recovery.jobs.filter { if case .retrying = $0.result { true } else { false } }
+                logger.warning(
+                    "lease recovered \(recovery.jobs.count) job(s) of supervisor \(recovery.lease.id) (\(recovery.why))",
+                    metadata: [
+                        "event": "lease_recovered", "lease_id": .string(recovery.lease.id), "jobs": .int(recovery.jobs.count),
+                        "job_ids": .array(recovery.jobs.map { .int($0.job.id) }), "retrying": .int(retrying.count),
+                        "reason": .string(recovery.why),
+                    ])
+                for item in recovery.jobs {
+                    let job = item.job
+                    var metadata: Logger.Metadata = [
+                        "job_id": .int(job.id), "type": .string("\(job.objectType).\(job.method)"),
+                        "attempt": .int(job.attempts), "max_attempts": .int(job.maxAttempts),
+                        "error": .string(job.lastError ?? ""), "lease_id": .string(recovery.lease.id),
+                    ]
+                    if case .retrying(let at) = item.result {
+                        wake(at: at)
+                        metadata["event"] = "job_retrying"
+                        metadata["outcome"] = "retrying"
+                        logger.warning("job \(job.id) \(job.objectType).\(job.method) taken back; retrying", metadata: metadata)
+                    } else {
+                        metadata["event"] = "job_failed"
+                        metadata["outcome"] = "failed"
+                        logger.error("job \(job.id) \(job.objectType).\(job.method) taken back; failed", metadata: metadata)
+                    }
+                }
+            }
+            if recoveries.contains(where: { !$0.jobs.isEmpty }) { maybeClaim() }
+        }
+    }
+
+    /// Database thread: finds dead supervisors (pid gone on this host, or lease expired anywhere), takes their
+    /// jobs back under each job's retry strategy and removes their lease rows. Also takes back running jobs
+    /// that no lease covers and whose heartbeat is older than the TTL.
+    static func recoverDeadOwners(
+        _ context: DatabaseThread.Context, selfId: String, host: String, leaseTTL: Int
+    ) throws -> [Recovery] {
+        let now = Date()
+        let expiry = now.addingTimeInterval(-Double(leaseTTL) / 1000)
+        var dead: [(WorkerRecord, String)] = []
+        let leases = try context.store.listWorkers()
+        for lease in leases where lease.id != selfId {
+            if lease.host == host && !processExists(lease.pid) {
+                dead.append((lease, "its process \(lease.pid) is gone"))
+            } else if lease.heartbeat < expiry {
+                let silentMs = Int((now.timeIntervalSince(lease.heartbeat) * 1000).rounded())
+                dead.append((lease, "lease expired: no heartbeat for \(silentMs) ms"))
+            }
+        }
+        var recoveries: [Recovery] = []
+        for (lease, why) in dead {
+            let jobs = try context.store.recoverJobs(
+                ownedBy: [lease.id], reason: "supervisor \(lease.id) died (\(why)); attempt taken back", now: now
+            ) { job in context.nextRunAt(job, now: now) }
+            try context.store.removeWorker(id: lease.id)
+            completeSchedules(of: jobs, context, now: now)
+            recoveries.append(Recovery(lease: lease, why: why, jobs: jobs))
+        }
+        // Running jobs whose owner has no lease row at all (removed by hand, or a runner that keeps none) and
+        // whose own heartbeat is older than the TTL.
+        let known = Set(leases.map(\.id))
+        let orphans = try context.store.list(JobQuery(status: .running, limit: 1000)).filter { job in
+            guard let owner = job.workerId, !known.contains(owner) else { return false }
+            return (job.workerHeartbeat ?? .distantPast) < expiry
+        }
+        for owner in Set(orphans.compactMap(\.workerId)).sorted() {
+            let jobs = try context.store.recoverJobs(
+                ownedBy: [owner], reason: "owner \(owner) has no lease and stopped heartbeating; attempt taken back",
+                now: now
+            ) { job in context.nextRunAt(job, now: now) }
+            completeSchedules(of: jobs, context, now: now)
+            let lease = WorkerRecord(id: owner, pid: 0, host: "", startedAt: now, heartbeat: now)
+            recoveries.append(Recovery(lease: lease, why: "no lease, no heartbeat for \(leaseTTL) ms", jobs: jobs))
+        }
+        return recoveries
+    }
+
+    /// A recovered job that fired from a schedule and failed for good counts as that schedule's failed run.
+    private static func completeSchedules(of jobs: [RecoveredJob], _ context: DatabaseThread.Context, now: Date) {
+        for recovered in jobs {
+            guard case .failed = recovered.result, let scheduleId = recovered.job.scheduleId else { continue }
+            try? context.schedules.handleJobCompletion(
+                scheduleId: scheduleId, success: false, message: recovered.job.lastError, now: now)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import SmrtJobs
+
+/// Recording what happened to each attempt: results, crashes, releases; and the log line for each.
+extension Supervisor: WorkerPoolDelegate {
+    func workerBecameIdle(_ worker: WorkerProcess) {
+        maybeClaim()
+    }
+
+    func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
+        worker.jobTimer.stop()
+        let duration = running.elapsedMs()
+        switch result {
+        case .ok(let resultJSON):
+            // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.
+            record(running, pid: worker.pid, durationMs: duration, resultJSON: resultJSON, failure: nil)
+        case .error(let retryable, let message):
+            var error = message
+            if running.timeoutState == .cancelled || running.timeoutState == .killed {
+                error = "timed out after \(running.job.timeout) ms"
+            }
+            record(
+                running, pid: worker.pid, durationMs: duration, resultJSON: nil,
+                failure: (error, retryable ? nextRunAt(running.job) : nil))
+        }
+    }
+
+    func worker(_ worker: WorkerProcess, diedHolding running: RunningJob, status: ExitStatus) {
+        worker.jobTimer.stop()
+        if worker.releaseJobOnExit {
+            release([running.job], reason: "supervisor stopping")
+            return
+        }
+        let error = worker.killReason ?? "worker \(worker.pid) \(status)"
+        record(
+            running, pid: worker.pid, durationMs: running.elapsedMs(), resultJSON: nil,
+            failure: (error, nextRunAt(running.job)))
+    }
+
+    func workerExited(_ worker: WorkerProcess) {
+        checkShutdownProgress()
+    }
+
+    /// When to retry under the job's strategy (its attempts were counted at claim), nil to fail for good.
+    func nextRunAt(_ job: SmrtJob) -> Date? {
+        var random = SystemRandomNumberGenerator()
+        return job.retryStrategy.nextRunAt(after: job, now: Date(), using: &random)
+    }
+
+    /// Queues the attempt's outcome for the next group commit; logs what the store did with it.
+    private func record(
+        _ running: RunningJob, pid: Int32, durationMs: Double, resultJSON: String?, failure: (String, Date?)?
+    ) {
+        let pending = DatabaseThread.PendingFinish(
+            jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
+            scheduleId: running.job.scheduleId
+        ) { [self] result in
+            logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
+            if case .retrying(let at) = result { wake(at: at) }
+        }
+        database.finish(pending)
+    }
+
+    private func logOutcome(_ running: RunningJob, pid: Int32, durationMs: Double, error: String?, result: FinishResult?) {
+        let job = running.job
+        var metadata: Logger.Metadata = [
+            "job_id": .int(job.id), "type": .string(running.label), "worker_pid": .int(pid),
+            "duration_ms": .ms(durationMs), "attempt": .int(job.attempts), "max_attempts": .int(job.maxAttempts),
+        ]
+        if let error { metadata["error"] = .string(error) }
+        let head = "job \(job.id) \(running.label)"
+        switch result {
+        case .completed:
+            metadata["event"] = "job_completed"
+            metadata["outcome"] = "completed"
+            logger.info("\(head) completed", metadata: metadata)
+        case .retrying(let at):
+            let delay = max(0, Int((at.timeIntervalSinceNow * 1000).rounded()))
+            metadata["event"] = "job_retrying"
+            metadata["outcome"] = "retrying"
+            metadata["retry_in_ms"] = .int(delay)
+            logger.warning(
+                "\(head) failed (attempt \(job.attempts) of \(job.maxAttempts)): \(error ?? "?"); retrying in \(delay) ms",
+                metadata: metadata)
+        case .failed:
+            metadata["event"] = "job_failed"
+            metadata["outcome"] = "failed"
+            logger.error("\(head) failed: \(error ?? "?")", metadata: metadata)
+        case .notOwned:
+            metadata["event"] = "job_not_owned"
+            metadata["outcome"] = "not_owned"
+            logger.warning(
+                "\(head) finished but is no longer ours (cancelled, or taken back after our lease expired); result dropped",
+                metadata: metadata)
+        case nil:
+            metadata["event"] = "job_record_failed"
+            metadata["outcome"] = "unrecorded"
+            logger.error("\(head) outcome could not be written to the database", metadata: metadata)
+        }
+    }
+
+    /// Puts jobs back to pending without counting the attempt (they did not run, or shutdown cut them off).
+    func release(_ jobs: [SmrtJob], reason: String) {
+        let ids = jobs.map(\.id), workerId = leaseId
+        database.perform(retryOnBusy: true, { context in
+            try context.store.release(jobIds: ids, workerId: workerId, now: Date())
+        }) { [self] result in
+            if case .failure(let error) = result {
+                logger.error("could not release jobs \(ids): \(error)", metadata: ["event": "release_failed"])
+                return
+            }
+            for job in jobs {
+                logger.info(
+                    "job \(job.id) \(job.objectType).\(job.method) released back to pending (\(reason))",
+                    metadata: [
+                        "event": "job_released", "job_id": .int(job.id), "type": .string("\(job.objectType).\(job.method)"),
+                        "outcome": "released", "reason": .string(reason),
+                    ])
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import Logging
+import SmrtJobs
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs jobs from a SQLite database in crash-isolated worker processes, on one libuv event loop.
+///
+/// ```swift
+/// let supervisor = Supervisor(configuration: SupervisorConfiguration(
+///     databasePath: "jobs.sqlite", workerExec: [CommandLine.arguments[0], "--smrt-worker"], workers: 4))
+/// exit(try supervisor.run())
+/// ```
+///
+/// Threads: `run()` turns the calling thread into the loop thread (workers, timers, signals, pipes); a
+/// database thread makes every SQLite call. Nothing on the loop waits for the database, so deadlines and
+/// signals stay on time while another process holds the write lock. See docs/supervisor.md.
+public final class Supervisor {
+    enum Phase: Equatable {
+        case created
+        case running
+        /// TERM/INT: no new jobs; running ones may finish until the shutdown timeout.
+        case draining
+        /// QUIT, a second TERM, or the shutdown timeout: workers killed, jobs released.
+        case stopping
+        case stopped
+    }
+
+    public let configuration: SupervisorConfiguration
+    /// This supervisor's lease id (`_smrt_workers.id`), written as `worker_id` into the jobs it runs:
+    /// `host:pid:random`.
+    public let leaseId: String
+    let host: String
+    let startedAt = Date()
+    var logger: Logger
+
+    // Loop-thread state; created by `run()`.
+    var phase = Phase.created
+    var loop: UVLoop!
+    var mailbox: LoopMailbox!
+    var database: DatabaseThread!
+    var pool: WorkerPool!
+    var pollTimer: UVTimer!
+    var heartbeatTimer: UVTimer!
+    var scheduleTimer: UVTimer!
+    var wakeupTimer: UVTimer!
+    var shutdownTimer: UVTimer!
+    var watcher: UVFSEvent?
+    var signalWatchers: [UVSignal] = []
+    /// Jobs asked for in claims whose reply has not come back.
+    var inFlightClaims = 0
+    var changeCheckInFlight = false
+    var changeCheckAgain = false
+    var lastChangeToken: Int64?
+    var heartbeatInFlight = false
+    var scheduleRunInFlight = false
+    /// When retries come due (wall clock), soonest first.
+    var wakeups: [Date] = []
+    var teardownStarted = false
+    var startError: Error?
+
+    // Lets other threads ask for a stop (embedding apps).
+    private let control = NSLock()
+    private var controlMailbox: LoopMailbox?
+    private var stopRequestedBeforeRun: Bool?
+
+    /// - Parameters:
+    ///   - logger: where log lines go; by default one line per event on stderr in `configuration.logFormat`.
+    public init(configuration: SupervisorConfiguration, logger: Logger? = nil) {
+        self.configuration = configuration
+        host = Self.hostName()
+        leaseId = "\(host):\(getpid()):\(Self.randomHex(4))"
+        self.logger = logger ?? SupervisorLogHandler.logger(
+            format: configuration.logFormat, level: configuration.debug ? .debug : .info)
+    }
+
+    /// Runs until a shutdown (signal or `requestStop`) has completed, then returns the exit code (0).
+    ///
+    /// Opens the database (creating or migrating it), registers the lease, takes back the jobs of dead
+    /// supervisors, starts the workers, timers, file watch and signal handlers, and runs the loop on the calling
+    /// thread. Throws for a bad configuration, a database that cannot be opened, or a worker command that cannot
+    /// be started at all.
+    public func run() throws -> Int32 {
+        precondition(phase == .created, "Supervisor.run() can be called once")
+        try configuration.validate()
+        UVStream.ignoreBrokenPipeSignal()
+        let store: SQLiteJobStore
+        do {
+            // Opened here, before the loop runs, so a bad path fails fast; from now on only the database thread
+            // uses it.
+            store = try SQLiteJobStore(
+                path: configuration.databasePath, options: .init(busyTimeoutMs: configuration.busyTimeoutMs))
+        } catch {
+            throw SupervisorError.database("cannot open database \(configuration.databasePath): \(error)")
+        }
+        loop = try UVLoop()
+        mailbox = try LoopMailbox(loop: loop)
+        database = DatabaseThread(store: store, workerId: leaseId, mailbox: mailbox, logger: logger)
+        database.start()
+        do {
+            try start()
+        } catch {
+            startError = error
+            stopNow()
+        }
+        let early = control.withLock { () -> Bool? in
+            controlMailbox = mailbox
+            return stopRequestedBeforeRun
+        }
+        if let early { requestStopOnLoop(immediate: early) }
+        loop.run()
+        control.withLock { controlMailbox = nil }
+        do {
+            try loop.close()
+        } catch {
+            // Every handle should be closed by now; say which one was not, rather than hide a leak.
+            logger.warning("\(error)", metadata: ["event": "handle_leak"])
+        }
+        if let startError { throw startError }
+        return 0
+    }
+
+    /// Asks a running supervisor to stop, from any thread: gracefully (as TERM) or at once (as QUIT).
+    public func requestStop(immediate: Bool = false) {
+        control.lock()
+        defer { control.unlock() }
+        if let controlMailbox {
+            controlMailbox.post { [self] in requestStopOnLoop(immediate: immediate) }
+        } else {
+            stopRequestedBeforeRun = immediate || (stopRequestedBeforeRun ?? false)
+        }
+    }
+
+    private func requestStopOnLoop(immediate: Bool) {
+        if immediate { stopNow() } else { stopGracefully() }
+    }
+
+    /// Register the lease, take back what dead predecessors left, start the workers, the timers and watchers,
+    /// and the signal handlers.
+    private func start() throws {
+        phase = .running
+        registerLease()
+        recoverDeadSupervisors()
+        try startWorkers()
+        try startTimers()
+        try installSignalHandlers()
+        logger.info(
+            "supervisor started with \(configuration.workers) worker(s)",
+            metadata: [
+                "event": "supervisor_started", "lease_id": .string(leaseId), "workers": .int(configuration.workers),
+                "db": .string(configuration.databasePath),
+            ])
+    }
+
+    private func startWorkers() throws {
+        pool = try WorkerPool(loop: loop, configuration: configuration, logger: logger, delegate: self)
+        try pool.start()
+    }
+
+    private func startTimers() throws {
+        shutdownTimer = try UVTimer(loop: loop)
+        wakeupTimer = try UVTimer(loop: loop)
+        pollTimer = try UVTimer(loop: loop)
+        let poll = UInt64(configuration.pollInterval)
+        try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in maybeClaim() }
+        heartbeatTimer = try UVTimer(loop: loop)
+        let beat = UInt64(configuration.effectiveHeartbeatInterval)
+        try heartbeatTimer.start(timeoutMs: beat, repeatMs: beat) { [unowned self] _ in heartbeat() }
+        scheduleTimer = try UVTimer(loop: loop)
+        let scheduleEvery = UInt64(min(configuration.pollInterval, 1000))
+        try scheduleTimer.start(timeoutMs: 0, repeatMs: scheduleEvery) { [unowned self] _ in runSchedules() }
+        watchDatabase()
+    }
+
+    // MARK: Helpers
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
+    }
+
+    static func randomHex(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+    }
+
+    /// Whether a process with this pid exists on this host (a zombie counts as gone).
+    static func processExists(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        {
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            if state == "Z" || state == "X" { return false }
+        }
+        return true
+    }
+}

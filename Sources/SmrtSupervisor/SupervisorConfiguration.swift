@@ -1,0 +1,95 @@
+import Foundation
+
+/// Everything a `Supervisor` needs to know. Durations are milliseconds.
+public struct SupervisorConfiguration: Sendable, Equatable {
+    /// How the supervisor writes its log lines (one per event, on stderr).
+    public enum LogFormat: String, Sendable, CaseIterable {
+        /// `2026-11-29T07:00:00.123Z info job 42 Demo.noop completed worker_pid=1234 duration_ms=3`
+        case text
+        /// One JSON object per line: `{"ts":...,"level":...,"msg":...,"event":...,"job_id":42,...}`.
+        case json
+    }
+
+    /// The SQLite database file.
+    public var databasePath: String
+    /// The worker command: executable and arguments (already split; see `ShellWords`).
+    public var workerExec: [String]
+    /// Extra `KEY=value` environment for workers, on top of the supervisor's own environment.
+    public var environment: [String: String]
+    /// How many worker processes to keep running.
+    public var workers: Int
+    /// Queues to claim from; nil claims from every queue.
+    public var queues: [String]?
+    /// Fallback poll for ready jobs. New jobs from other processes normally wake the supervisor at once
+    /// (WAL file watch + `PRAGMA data_version`); the poll also picks up delayed jobs as they come due.
+    public var pollInterval: Int
+    /// How often the lease row and the running jobs are touched. Capped at a third of `leaseTTL`.
+    public var heartbeatInterval: Int
+    /// How long a lease lives without a heartbeat before any supervisor takes its jobs back.
+    public var leaseTTL: Int
+    /// How long TERM/INT wait for running jobs before killing their workers and releasing the jobs.
+    public var shutdownTimeout: Int
+    /// How long a new worker has to send HELLO before it is killed.
+    public var workerStartTimeout: Int
+    /// For `timeoutBehavior: fail`: how long after CANCEL a worker may take before it is killed.
+    public var cancelGrace: Int
+    /// Replace a worker after this many jobs (nil: never).
+    public var maxJobsPerWorker: Int?
+    /// Replace a worker whose resident memory exceeds this many MiB, checked between jobs (nil: never).
+    public var maxWorkerRSSMB: Int?
+    public var logFormat: LogFormat
+    /// Also log job args (redacted) and other detail.
+    public var debug: Bool
+    /// SQLite busy timeout of the supervisor's connection.
+    public var busyTimeoutMs: Int32
+
+    public init(
+        databasePath: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
+        queues: [String]? = nil, pollInterval: Int = 1000, heartbeatInterval: Int = 5000, leaseTTL: Int = 30_000,
+        shutdownTimeout: Int = 30_000, workerStartTimeout: Int = 10_000, cancelGrace: Int = 2000,
+        maxJobsPerWorker: Int? = nil, maxWorkerRSSMB: Int? = nil, logFormat: LogFormat = .text, debug: Bool = false,
+        busyTimeoutMs: Int32 = 5000
+    ) {
+        self.databasePath = databasePath
+        self.workerExec = workerExec
+        self.environment = environment
+        self.workers = workers
+        self.queues = queues
+        self.pollInterval = pollInterval
+        self.heartbeatInterval = heartbeatInterval
+        self.leaseTTL = leaseTTL
+        self.shutdownTimeout = shutdownTimeout
+        self.workerStartTimeout = workerStartTimeout
+        self.cancelGrace = cancelGrace
+        self.maxJobsPerWorker = maxJobsPerWorker
+        self.maxWorkerRSSMB = maxWorkerRSSMB
+        self.logFormat = logFormat
+        self.debug = debug
+        self.busyTimeoutMs = busyTimeoutMs
+    }
+
+    /// Checks the values; throws `SupervisorError.invalidConfiguration` naming the option at fault.
+    public func validate() throws {
+        func fail(_ option: String, _ reason: String) -> SupervisorError {
+            .invalidConfiguration(option: option, reason: reason)
+        }
+        if databasePath.isEmpty { throw fail("--db", "must not be empty") }
+        if workerExec.first?.isEmpty ?? true { throw fail("--worker-exec", "must name a program") }
+        if workers < 0 { throw fail("--workers", "must be 0 or more") }
+        if let queues, queues.isEmpty || queues.contains(where: \.isEmpty) {
+            throw fail("--queues", "must list queue names separated by commas")
+        }
+        for (option, value) in [
+            ("--poll-interval", pollInterval), ("--heartbeat-interval", heartbeatInterval), ("--lease-ttl", leaseTTL),
+            ("worker start timeout", workerStartTimeout), ("cancel grace", cancelGrace),
+        ] where value <= 0 {
+            throw fail(option, "must be a positive number of milliseconds")
+        }
+        if shutdownTimeout < 0 { throw fail("--shutdown-timeout", "must be 0 or more milliseconds") }
+        if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw fail("--max-jobs-per-worker", "must be at least 1") }
+        if let maxWorkerRSSMB, maxWorkerRSSMB < 1 { throw fail("--max-worker-rss", "must be at least 1 MB") }
+    }
+
+    /// The heartbeat period actually used: never so slow that our own lease could expire between beats.
+    var effectiveHeartbeatInterval: Int { max(10, min(heartbeatInterval, leaseTTL / 3)) }
+}

@@ -1,0 +1,362 @@
+import Foundation
+import Logging
+import SmrtJobs
+
+/// What the pool tells the supervisor. All calls come on the loop thread.
+protocol WorkerPoolDelegate: AnyObject {
+    /// A worker can take a job (after HELLO, or after finishing one).
+    func workerBecameIdle(_ worker: WorkerProcess)
+    /// A worker answered the job it held. Called before the pool decides whether to recycle the worker.
+    func worker(_ worker: WorkerProcess, finished job: RunningJob, with result: WorkerProcess.Result)
+    /// A worker ended while it held `job`.
+    func worker(_ worker: WorkerProcess, diedHolding job: RunningJob, status: ExitStatus)
+    /// A worker is gone (after `diedHolding`, if it held a job).
+    func workerExited(_ worker: WorkerProcess)
+}
+
+/// Keeps `target` worker processes running (loop thread only).
+///
+/// - A worker that dies before HELLO, or while idle, is restarted with exponential back-off (100 ms doubling
+///   to 10 s, one log line each time), never in a hot loop; a job result resets the back-off. A worker that
+///   dies during a job is replaced at once (the job was the problem, and its retry strategy paces it).
+/// - A worker that sends no HELLO within the start timeout is killed.
+/// - Recycling: after `maxJobsPerWorker` jobs, or when its RSS is over `maxWorkerRSSMB` between jobs, a
+///   worker gets SHUTDOWN and a replacement starts at once.
+/// - HUP: rolling restart, one worker at a time (idle ones first, busy ones after their job).
+/// - TTIN / TTOU: one worker more / less (an idle one goes first; a busy one after its job).
+final class WorkerPool {
+    private(set) var workers: [WorkerProcess] = []
+    /// How many workers the pool keeps.
+    private(set) var target: Int
+    private(set) var shuttingDown = false
+
+    private let loop: UVLoop
+    private let configuration: SupervisorConfiguration
+    private let environment: [String]?
+    private var logger: Logger
+    private weak var delegate: WorkerPoolDelegate?
+    private let backoffTimer: UVTimer
+    private var serial = 0
+    private var generation = 0
+    private var restarting = false
+    private var consecutiveFailures = 0
+    private var nextSpawnAt: UInt64 = 0
+    /// Deaths not yet replaced, oldest first: the replacement reports the time from death to HELLO.
+    private var unreplacedDeaths: [(pid: Int32, at: UInt64)] = []
+
+    /// Longest pause between restarts of a worker that keeps dying before it is ready.
+    static let maxBackoffMs = 10_000
+    static let firstBackoffMs = 100
+    /// How long a worker asked to stop (SHUTDOWN while idle) may take before it is killed.
+    static let stopTimeoutMs: UInt64 = 5000
+
+    init(loop: UVLoop, configuration: SupervisorConfiguration, logger: Logger, delegate: WorkerPoolDelegate) throws {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        self.delegate = delegate
+        target = configuration.workers
+        if configuration.environment.isEmpty {
+            environment = nil
+        } else {
+            var merged = ProcessInfo.processInfo.environment
+            merged.merge(configuration.environment) { _, new in new }
+            environment = merged.map { "\($0.key)=\($0.value)" }.sorted()
+        }
+        backoffTimer = try UVTimer(loop: loop)
+    }
+
+    /// Starts the first workers. Throws if the very first spawn fails (a wrong --worker-exec should stop the
+    /// supervisor with a clear message, not retry forever).
+    func start() throws {
+        for _ in 0..<target {
+            do {
+                try spawn()
+            } catch {
+                if workers.isEmpty {
+                    throw SupervisorError.cannotStartWorker(
+                        command: configuration.workerExec.joined(separator: " "), reason: "\(error)")
+                }
+                spawnFailed(error)
+                return
+            }
+        }
+    }
+
+    // MARK: Queries
+
+    /// Workers that can take a job now. During a rolling restart, stale workers take none: they are next to go.
+    var idleWorkers: [WorkerProcess] {
+        workers.filter { $0.isIdle && !(restarting && $0.generation < generation) }
+    }
+
+    /// Workers holding a job.
+    var busyWorkers: [WorkerProcess] { workers.filter { $0.job != nil && $0.state != .exited } }
+
+    /// Workers that count toward `target`: alive, not asked to go.
+    var countedWorkers: [WorkerProcess] {
+        workers.filter { $0.state != .exited && !$0.stopping && !$0.retireAfterJob }
+    }
+
+    var isEmpty: Bool { workers.isEmpty }
+
+    // MARK: Changes
+
+    /// TTIN / TTOU.
+    func changeTarget(by delta: Int) {
+        guard !shuttingDown else { return }
+        target = max(0, target + delta)
+        logger.info(
+            "worker count \(delta > 0 ? "raised" : "lowered") to \(target)",
+            metadata: ["event": "workers_target", "workers": .int(target)])
+        reconcile()
+    }
+
+    /// HUP: replace every worker, one at a time.
+    func rollingRestart() {
+        guard !shuttingDown else { return }
+        generation += 1
+        restarting = true
+        logger.info("rolling restart of \(countedWorkers.count) worker(s)", metadata: ["event": "rolling_restart"])
+        rollingStep()
+    }
+
+    /// Stops everything. Graceful: SHUTDOWN to every worker (busy ones finish their job first; the supervisor
+    /// kills what is left when its shutdown timeout runs out). Immediate: SIGKILL all, their jobs released.
+    func shutdown(immediate: Bool) {
+        shuttingDown = true
+        backoffTimer.stop()
+        for worker in workers where worker.state != .exited {
+            if immediate {
+                worker.releaseJobOnExit = true
+                worker.kill(reason: nil)
+            } else {
+                worker.requestStop()
+            }
+        }
+    }
+
+    /// Kills the workers still running jobs, releasing their jobs (the graceful shutdown ran out of time).
+    func killBusyWorkers() {
+        for worker in workers where worker.state != .exited {
+            worker.releaseJobOnExit = true
+            worker.kill(reason: nil)
+        }
+    }
+
+    /// Closes the pool's own handle (after every worker has exited).
+    func close() {
+        backoffTimer.close()
+    }
+
+    // MARK: Spawning
+
+    private func spawn() throws {
+        serial += 1
+        let worker = try WorkerProcess(
+            loop: loop, command: configuration.workerExec, environment: environment, serial: serial,
+            generation: generation, logger: logger
+        ) { [unowned self] worker, event in handle(worker, event) }
+        if !unreplacedDeaths.isEmpty {
+            let death = unreplacedDeaths.removeFirst()
+            worker.replacing = (death.pid, death.at)
+        }
+        workers.append(worker)
+        logger.info(
+            "worker \(worker.pid) spawned", metadata: ["event": "worker_spawned", "worker_pid": .int(worker.pid)])
+        try? worker.lifeTimer.start(timeoutMs: UInt64(configuration.workerStartTimeout)) { [unowned self, unowned worker] _ in
+            guard worker.state == .starting else { return }
+            logger.warning(
+                "worker \(worker.pid) sent no HELLO within \(configuration.workerStartTimeout) ms; killing it",
+                metadata: ["event": "worker_start_timeout", "worker_pid": .int(worker.pid)])
+            worker.failedToStart = true
+            worker.kill(reason: nil)
+        }
+    }
+
+    private func spawnFailed(_ error: Error) {
+        logger.error(
+            "cannot start worker '\(configuration.workerExec.joined(separator: " "))': \(error)",
+            metadata: ["event": "worker_spawn_failed"])
+        registerFailure()
+    }
+
+    /// Spawns or retires workers until `countedWorkers` matches `target`, respecting the back-off.
+    func reconcile() {
+        guard !shuttingDown else { return }
+        var counted = countedWorkers
+        while counted.count > target {
+            // Prefer a worker that is not ready yet, then an idle one, then a busy one (after its job).
+            let victim = counted.first { $0.state == .starting } ?? counted.first { $0.isIdle } ?? counted.last!
+            retire(victim, reason: "worker count lowered")
+            counted = countedWorkers
+        }
+        var missing = target - counted.count
+        guard missing > 0 else { return }
+        let now = Monotonic.nanos
+        if now < nextSpawnAt {
+            if !backoffTimer.isActive {
+                let waitMs = (nextSpawnAt - now + 999_999) / 1_000_000
+                try? backoffTimer.start(timeoutMs: waitMs) { [unowned self] _ in reconcile() }
+            }
+            return
+        }
+        while missing > 0 {
+            do {
+                try spawn()
+            } catch {
+                spawnFailed(error)
+                return
+            }
+            missing -= 1
+        }
+    }
+
+    /// Lets `worker` go gracefully: SHUTDOWN now if idle, after its job if busy.
+    private func retire(_ worker: WorkerProcess, reason: String) {
+        if worker.job != nil {
+            worker.retireAfterJob = true
+            return
+        }
+        logger.info(
+            "worker \(worker.pid) retiring (\(reason))",
+            metadata: ["event": "worker_retiring", "worker_pid": .int(worker.pid), "reason": .string(reason)])
+        worker.requestStop()
+        try? worker.lifeTimer.start(timeoutMs: Self.stopTimeoutMs) { [unowned worker] _ in
+            worker.kill(reason: nil)
+        }
+    }
+
+    /// The next step of a rolling restart: retire one stale idle worker once no replacement is starting.
+    private func rollingStep() {
+        guard restarting, !shuttingDown else { return }
+        if workers.contains(where: { $0.state == .starting }) { return }
+        let stale = countedWorkers.filter { $0.generation < generation }
+        if stale.isEmpty {
+            restarting = false
+            logger.info("rolling restart complete", metadata: ["event": "rolling_restart_done"])
+            return
+        }
+        if let idle = stale.first(where: { $0.isIdle }) {
+            retire(idle, reason: "rolling restart")
+            reconcile()
+        }
+    }
+
+    /// A worker died before it could do any work: wait before the next spawn, longer each time.
+    private func registerFailure() {
+        consecutiveFailures += 1
+        let exponent = min(consecutiveFailures - 1, 20)
+        let delay = min(Self.firstBackoffMs << exponent, Self.maxBackoffMs)
+        nextSpawnAt = Monotonic.nanos + UInt64(delay) * 1_000_000
+        logger.warning(
+            "worker restarting in \(delay) ms (\(consecutiveFailures) failed start(s) in a row)",
+            metadata: ["event": "worker_restarting", "backoff_ms": .int(delay), "failures": .int(consecutiveFailures)])
+    }
+
+    // MARK: Worker events
+
+    private func handle(_ worker: WorkerProcess, _ event: WorkerProcess.Event) {
+        switch event {
+        case .ready:
+            workerReady(worker)
+        case .finished(let job, let result):
+            consecutiveFailures = 0
+            delegate?.worker(worker, finished: job, with: result)
+            afterJob(worker)
+        case .progress(let job, let json):
+            logger.debug(
+                "job \(job.id) \(job.label) progress \(json)",
+                metadata: ["event": "job_progress", "job_id": .int(job.id), "worker_pid": .int(worker.pid)])
+        case .exited(let status):
+            workerExited(worker, status)
+        }
+    }
+
+    private func workerReady(_ worker: WorkerProcess) {
+        let now = Monotonic.nanos
+        var metadata: Logger.Metadata = [
+            "event": "worker_ready", "worker_pid": .int(worker.pid),
+            "spawn_ms": .ms(Monotonic.ms(from: worker.spawnedAt, to: now)),
+        ]
+        if let replacing = worker.replacing {
+            metadata["replaced_pid"] = .int(replacing.pid)
+            metadata["respawn_ms"] = .ms(Monotonic.ms(from: replacing.diedAt, to: now))
+        }
+        logger.info("worker \(worker.pid) ready", metadata: metadata)
+        if shuttingDown || worker.stopping {
+            worker.requestStop()
+            return
+        }
+        rollingStep()
+        if worker.isIdle { delegate?.workerBecameIdle(worker) }
+    }
+
+    private func afterJob(_ worker: WorkerProcess) {
+        guard worker.state != .exited else { return }
+        if worker.stopping || shuttingDown { return }
+        if worker.retireAfterJob {
+            worker.retireAfterJob = false
+            retire(worker, reason: restarting ? "rolling restart" : "worker count lowered")
+            reconcile()
+            return
+        }
+        if let limit = configuration.maxJobsPerWorker, worker.jobsDone >= limit {
+            recycle(worker, reason: "recycled after \(worker.jobsDone) job(s)")
+            return
+        }
+        if let limit = configuration.maxWorkerRSSMB, let rss = ProcessStats.residentMB(pid: worker.pid), rss > limit {
+            recycle(worker, reason: "recycled: RSS \(rss) MB exceeds \(limit) MB")
+            return
+        }
+        if restarting && worker.generation < generation {
+            rollingStep()
+            if worker.stopping { return }
+        }
+        delegate?.workerBecameIdle(worker)
+    }
+
+    private func recycle(_ worker: WorkerProcess, reason: String) {
+        logger.info(
+            "worker \(worker.pid) \(reason)",
+            metadata: [
+                "event": "worker_recycled", "worker_pid": .int(worker.pid), "jobs": .int(worker.jobsDone),
+                "reason": .string(reason),
+            ])
+        retire(worker, reason: reason)
+        reconcile()
+    }
+
+    private func workerExited(_ worker: WorkerProcess, _ status: ExitStatus) {
+        workers.removeAll { $0 === worker }
+        let expected = worker.stopping || shuttingDown
+        let wasReady = worker.readyAt != nil
+        var metadata: Logger.Metadata = [
+            "event": "worker_exited", "worker_pid": .int(worker.pid), "status": .string(status.description),
+            "expected": .bool(expected),
+        ]
+        if let job = worker.job { metadata["job_id"] = .int(job.id) }
+        let level: Logger.Level = expected && (status.isSuccess || status == .signaled(signal: SIGKILL)) ? .info : .warning
+        logger.log(level: level, "worker \(worker.pid) \(status)", metadata: metadata)
+        if let job = worker.job {
+            delegate?.worker(worker, diedHolding: job, status: status)
+            worker.job = nil
+        }
+        delegate?.workerExited(worker)
+        guard !shuttingDown else { return }
+        // Killed on purpose for a reason (timeout, protocol error, start timeout) is a death to replace too.
+        let died = !worker.stopping || worker.killReason != nil || worker.failedToStart
+        if died { unreplacedDeaths.append((worker.pid, worker.exitedAt ?? Monotonic.nanos)) }
+        if !wasReady && died {
+            logger.warning(
+                "worker \(worker.pid) died before it was ready (\(status))",
+                metadata: ["event": "worker_start_failed", "worker_pid": .int(worker.pid)])
+            registerFailure()
+        } else if wasReady && !worker.stopping && metadata["job_id"] == nil {
+            // Died while idle: the worker program itself is in trouble.
+            registerFailure()
+        }
+        reconcile()
+        rollingStep()
+    }
+}

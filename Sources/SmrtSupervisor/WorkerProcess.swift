@@ -1,0 +1,343 @@
+import Foundation
+import Logging
+import SmrtJobs
+import SmrtProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One worker child process: the process handle, its protocol channel on fd 3, its captured stdout and stderr,
+/// and the job it runs. Loop thread only.
+///
+/// Lifecycle: `starting` (spawned, no HELLO yet) → `running` (idle or holding a job) → `exited`. `stopping`
+/// marks a worker that was asked to go (SHUTDOWN sent, or killed on purpose): it takes no new jobs and is not
+/// replaced when it exits. Every handle is closed exactly once, when the process has exited (or the spawn
+/// failed).
+final class WorkerProcess {
+    enum State: Equatable {
+        case starting
+        case running
+        case exited
+    }
+
+    /// What a worker answered to RUN.
+    enum Result: Equatable {
+        case ok(resultJSON: String?)
+        case error(retryable: Bool, message: String)
+    }
+
+    /// What the worker tells its owner (the pool).
+    enum Event {
+        /// HELLO arrived: the worker is ready.
+        case ready(types: [String])
+        /// RESULT_OK / RESULT_ERROR for the job it held; `job` is cleared before this is delivered.
+        case finished(RunningJob, Result)
+        case progress(RunningJob, json: String)
+        /// The process has ended; any job it still held is in `job`.
+        case exited(ExitStatus)
+    }
+
+    /// 1, 2, 3... in spawn order (log lines use the pid; this orders workers for picking).
+    let serial: Int
+    /// The pool's restart generation at spawn; HUP makes older generations stale.
+    let generation: Int
+    private(set) var pid: Int32 = 0
+    private(set) var state: State = .starting
+    /// The job this worker runs, if any.
+    var job: RunningJob?
+    /// Jobs finished by this worker (for --max-jobs-per-worker).
+    private(set) var jobsDone = 0
+    /// Asked to go: SHUTDOWN sent or killed on purpose; takes no jobs, is not replaced on exit.
+    var stopping = false
+    /// Finish the current job, then go (TTOU, HUP, recycling of a busy worker).
+    var retireAfterJob = false
+    /// At exit, put the job back to pending instead of failing the attempt (shutdown, QUIT).
+    var releaseJobOnExit = false
+    /// Killed because it sent no HELLO in time.
+    var failedToStart = false
+    /// Why the worker was killed on purpose; it becomes the failed attempt's error.
+    private(set) var killReason: String?
+    let spawnedAt: UInt64
+    private(set) var readyAt: UInt64?
+    private(set) var exitedAt: UInt64?
+    /// The dead worker this one replaces, for the respawn time in the `worker_ready` line.
+    var replacing: (pid: Int32, diedAt: UInt64)?
+    /// The job deadline and cancel grace (driven by the supervisor).
+    let jobTimer: UVTimer
+    /// Start timeout and stop timeout (driven by the pool).
+    let lifeTimer: UVTimer
+
+    private var process: UVProcess?
+    private let channel: UVPipe
+    private let stdoutPipe: UVPipe
+    private let stderrPipe: UVPipe
+    private var decoder = FrameDecoder()
+    private var stdoutLines = OutputLineBuffer()
+    private var stderrLines = OutputLineBuffer()
+    private var logger: Logger
+    private var onEvent: ((WorkerProcess, Event) -> Void)?
+
+    /// Spawns `command` with stdin on /dev/null, stdout and stderr captured, and the protocol socket on fd 3,
+    /// in its own session (so a terminal's Ctrl-C reaches only the supervisor). On failure every handle made
+    /// so far is closed and the spawn error is thrown.
+    init(
+        loop: UVLoop, command: [String], environment: [String]?, serial: Int, generation: Int, logger: Logger,
+        onEvent: @escaping (WorkerProcess, Event) -> Void
+    ) throws {
+        self.serial = serial
+        self.generation = generation
+        self.logger = logger
+        self.onEvent = onEvent
+        spawnedAt = Monotonic.nanos
+        channel = try UVPipe(loop: loop)
+        var made: [UVHandle] = [channel]
+        do {
+            stdoutPipe = try UVPipe(loop: loop)
+            made.append(stdoutPipe)
+            stderrPipe = try UVPipe(loop: loop)
+            made.append(stderrPipe)
+            jobTimer = try UVTimer(loop: loop)
+            made.append(jobTimer)
+            lifeTimer = try UVTimer(loop: loop)
+            made.append(lifeTimer)
+        } catch {
+            for handle in made { handle.close() }
+            throw error
+        }
+        do {
+            let process = try UVProcess.spawn(
+                loop: loop, executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
+                stdio: [
+                    .ignore,
+                    .createPipe(stdoutPipe, readable: false, writable: true),
+                    .createPipe(stderrPipe, readable: false, writable: true),
+                    .createPipe(channel, readable: true, writable: true),
+                ],
+                detached: true
+            ) { _, status in
+                // A strong capture: the worker lives at least until its exit is handled (libuv drops the
+                // callback after calling it, which ends the cycle).
+                self.processExited(status)
+            }
+            self.process = process
+            pid = process.pid
+            self.logger[metadataKey: "worker_pid"] = .int(pid)
+            try channel.startReading { [unowned self] _, event in channelRead(event) }
+            try stdoutPipe.startReading { [unowned self] _, event in outputRead(event, stream: "stdout") }
+            try stderrPipe.startReading { [unowned self] _, event in outputRead(event, stream: "stderr") }
+        } catch {
+            if let process {
+                _ = try? process.kill(SIGKILL)
+                // The exit callback still comes and closes everything.
+            } else {
+                closeHandles()
+            }
+            throw error
+        }
+    }
+
+    /// Ready and holding no job, and not on its way out.
+    var isIdle: Bool { state == .running && job == nil && !stopping && !retireAfterJob }
+
+    /// Sends one message. Returns false if the channel refused it at once (the worker is going away; its exit
+    /// is handled when it comes).
+    @discardableResult
+    func send(_ message: WorkerMessage) -> Bool {
+        guard state != .exited, !channel.isClosing else { return false }
+        do {
+            try channel.write(message.encodeFrame()) { [weak self] error in
+                guard let self, let error, state != .exited else { return }
+                logger.debug("write to worker failed: \(error)")
+            }
+            return true
+        } catch {
+            logger.warning("cannot write to worker \(pid): \(error)", metadata: ["event": "worker_write_failed"])
+            return false
+        }
+    }
+
+    /// SIGKILLs the worker; `reason` (first one wins) becomes the error of the attempt it was running.
+    func kill(reason: String?) {
+        if killReason == nil { killReason = reason }
+        stopping = true
+        _ = try? process?.kill(SIGKILL)
+    }
+
+    /// Sends a signal other than SIGKILL (no effect on the attempt's error).
+    func signal(_ signal: Int32) {
+        _ = try? process?.kill(signal)
+    }
+
+    /// Asks an idle worker to exit (SHUTDOWN); a busy one finishes its job first.
+    func requestStop() {
+        stopping = true
+        if state == .starting {
+            // Nothing may be sent before HELLO.
+            kill(reason: nil)
+        } else {
+            send(.shutdown)
+        }
+    }
+
+    // MARK: Channel
+
+    private func channelRead(_ event: UVStream.ReadEvent) {
+        switch event {
+        case .data(let bytes):
+            decoder.append(bytes)
+            decodeFrames()
+        case .eof, .failed:
+            // The worker closed fd 3: usually it is exiting, and its exit callback (with the real cause)
+            // follows. One that keeps running without its channel can never finish a job, so it is killed.
+            channel.stopReading()
+            guard state != .exited else { return }
+            try? lifeTimer.start(timeoutMs: 1000) { [unowned self] _ in
+                kill(reason: "worker \(pid) closed its protocol channel but did not exit")
+            }
+        }
+    }
+
+    private func decodeFrames() {
+        // Once the worker is being killed, nothing more it says counts.
+        while killReason == nil {
+            let message: WorkerMessage?
+            do {
+                message = try decoder.next()
+            } catch {
+                violation("\(error)")
+                return
+            }
+            guard let message else { return }
+            handle(message)
+        }
+    }
+
+    private func handle(_ message: WorkerMessage) {
+        switch message {
+        case .hello(_, _, let types):
+            guard state == .starting else { return violation("HELLO sent twice") }
+            state = .running
+            readyAt = Monotonic.nanos
+            lifeTimer.stop()
+            onEvent?(self, .ready(types: types))
+        case _ where state == .starting:
+            violation("\(message.type) before HELLO")
+        case .resultOK(let jobId, let result):
+            finishJob(jobId, .ok(resultJSON: result))
+        case .resultError(let jobId, let retryable, let text):
+            finishJob(jobId, .error(retryable: retryable, message: text))
+        case .progress(let jobId, let json):
+            guard let job, job.id == jobId else { return violation("PROGRESS for job \(jobId), which it is not running") }
+            onEvent?(self, .progress(job, json: json))
+        case .run, .cancel, .shutdown:
+            violation("unexpected \(message.type) message from a worker")
+        }
+    }
+
+    private func finishJob(_ jobId: Int64, _ result: Result) {
+        guard let finished = job, finished.id == jobId else {
+            let holding = job.map { "job \($0.id)" } ?? "no job"
+            return violation("result for job \(jobId), which it was not given (it holds \(holding))")
+        }
+        // A result that crossed our SIGKILL on the wire does not undo the kill's verdict.
+        guard killReason == nil else { return }
+        job = nil
+        jobsDone += 1
+        onEvent?(self, .finished(finished, result))
+    }
+
+    /// A broken worker: log, kill, and make the error the failure of the job it holds.
+    private func violation(_ reason: String) {
+        guard killReason == nil else { return }
+        var metadata: Logger.Metadata = ["event": "protocol_error", "reason": .string(reason)]
+        if let job { metadata["job_id"] = .int(job.id) }
+        logger.error("protocol error: \(reason) (worker \(pid))", metadata: metadata)
+        channel.stopReading()
+        kill(reason: "protocol error: \(reason) (worker \(pid))")
+    }
+
+    // MARK: Output
+
+    private func outputRead(_ event: UVStream.ReadEvent, stream: String) {
+        switch event {
+        case .data(let bytes):
+            logLines(stream == "stdout" ? stdoutLines.append(bytes) : stderrLines.append(bytes), stream: stream)
+        case .eof, .failed:
+            flushOutput(stream)
+            (stream == "stdout" ? stdoutPipe : stderrPipe).stopReading()
+        }
+    }
+
+    private func flushOutput(_ stream: String) {
+        let rest = stream == "stdout" ? stdoutLines.flush() : stderrLines.flush()
+        if let rest { logLines([rest], stream: stream) }
+    }
+
+    private func logLines(_ lines: [String], stream: String) {
+        for line in lines {
+            var metadata: Logger.Metadata = ["event": "worker_output", "stream": .string(stream), "line": .string(line)]
+            if let job { metadata["job_id"] = .int(job.id) }
+            logger.info("\(stream): \(line)", metadata: metadata)
+        }
+    }
+
+    /// After the exit the process can write nothing more: what is still buffered in the sockets is read now,
+    /// so a result sent just before exiting (SHUTDOWN) is not mistaken for a crash, and the last output lines
+    /// are logged.
+    private func drainAfterExit() {
+        if !channel.isClosing, killReason == nil, let fd = channel.fileDescriptor {
+            Self.readAvailable(fd) { bytes in decoder.append(bytes) }
+            decodeFrames()
+        }
+        for (pipe, stream) in [(stdoutPipe, "stdout"), (stderrPipe, "stderr")] where !pipe.isClosing {
+            if let fd = pipe.fileDescriptor {
+                Self.readAvailable(fd) { bytes in
+                    logLines(stream == "stdout" ? stdoutLines.append(bytes) : stderrLines.append(bytes), stream: stream)
+                }
+            }
+            flushOutput(stream)
+        }
+    }
+
+    /// Reads a non-blocking descriptor until it would block or ends (a grandchild may still hold the write
+    /// end: then whatever it writes later is not logged).
+    private static func readAvailable(_ fd: Int32, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+
+    // MARK: Exit
+
+    private func processExited(_ status: ExitStatus) {
+        exitedAt = Monotonic.nanos
+        jobTimer.stop()
+        lifeTimer.stop()
+        drainAfterExit()
+        state = .exited
+        let callback = onEvent
+        callback?(self, .exited(status))
+        onEvent = nil
+        closeHandles()
+    }
+
+    private func closeHandles() {
+        process?.close()
+        channel.close()
+        stdoutPipe.close()
+        stderrPipe.close()
+        jobTimer.close()
+        lifeTimer.close()
+    }
+}

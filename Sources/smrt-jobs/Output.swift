@@ -1,0 +1,141 @@
+import Foundation
+import SmrtJobs
+
+/// Tables, `key: value` lines and JSON for the commands' output.
+enum Output {
+    // MARK: Human output
+
+    /// A time to seconds precision in UTC, `2026-11-29T10:05:00Z`; `-` for none.
+    static func time(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return String(Timestamp.format(date).prefix(19)) + "Z"
+    }
+
+    /// One line, at most `width` characters (an ellipsis marks a cut).
+    static func truncate(_ text: String?, _ width: Int) -> String {
+        guard let text, !text.isEmpty else { return "-" }
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count <= width ? flat : String(flat.prefix(width - 1)) + "…"
+    }
+
+    /// Columns padded to their widest cell, two spaces apart; the last column is not padded.
+    static func table(_ headers: [String], _ rows: [[String]]) -> String {
+        let all = [headers] + rows
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        return all.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// `key: value` lines in the given order.
+    static func lines(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
+    }
+
+    static func jobTable(_ jobs: [SmrtJob]) -> String {
+        table(
+            ["ID", "STATUS", "QUEUE", "PRI", "ATTEMPTS", "JOB", "RUN AT", "LAST ERROR"],
+            jobs.map { job in
+                [
+                    String(job.id), job.status.rawValue, job.queue, String(job.priority),
+                    "\(job.attempts)/\(job.maxAttempts)", job.description, time(job.runAt), truncate(job.lastError, 40),
+                ]
+            })
+    }
+
+    static func jobLines(_ job: SmrtJob) -> String {
+        lines([
+            ("id", String(job.id)),
+            ("job", job.description),
+            ("status", job.status.rawValue),
+            ("queue", job.queue),
+            ("objectType", job.objectType),
+            ("objectId", job.objectId ?? "-"),
+            ("method", job.method),
+            ("args", JSONValue.object(job.args).jsonText),
+            ("priority", String(job.priority)),
+            ("runAt", time(job.runAt)),
+            ("attempts", String(job.attempts)),
+            ("maxAttempts", String(job.maxAttempts)),
+            ("timeout", "\(job.timeout) ms"),
+            ("timeoutBehavior", job.timeoutBehavior.rawValue),
+            ("retryStrategy", job.retryStrategy.jsonValue.jsonText),
+            ("startedAt", time(job.startedAt)),
+            ("completedAt", time(job.completedAt)),
+            ("lastError", job.lastError ?? "-"),
+            ("resultPointer", job.resultPointer ?? "-"),
+            ("result", job.result?.jsonText ?? "-"),
+            ("workerId", job.workerId ?? "-"),
+            ("workerHeartbeat", time(job.workerHeartbeat)),
+            ("tenantId", job.tenantId ?? "-"),
+            ("createdAt", time(job.createdAt)),
+            ("updatedAt", time(job.updatedAt)),
+        ])
+    }
+
+    static func statsLines(_ stats: JobStats) -> String {
+        lines([
+            ("pending", String(stats.pending)), ("running", String(stats.running)),
+            ("completed", String(stats.completed)), ("failed", String(stats.failed)),
+            ("cancelled", String(stats.cancelled)),
+        ])
+    }
+
+    /// `Type#id.method`, or `Type.method` for a static target.
+    static func target(_ schedule: AgentSchedule) -> String {
+        if let agentId = schedule.agentId { return "\(schedule.agentType)#\(agentId).\(schedule.method)" }
+        return "\(schedule.agentType).\(schedule.method)"
+    }
+
+    static func scheduleTable(_ schedules: [AgentSchedule]) -> String {
+        table(
+            ["ID", "STATUS", "CRON", "TZ", "TARGET", "NEXT RUN", "LAST RUN", "RUNS", "OK", "FAILED", "LAST ERROR"],
+            schedules.map { s in
+                [
+                    String(s.id), s.status.rawValue, s.cron, s.timezone, target(s), time(s.nextRun), time(s.lastRun),
+                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(s.lastError, 40),
+                ]
+            })
+    }
+
+    // MARK: JSON
+
+    /// Exactly `{"pending":n,"running":n,"completed":n,"failed":n,"cancelled":n}`, in that order.
+    static func statsJSON(_ stats: JobStats) -> String {
+        "{\"pending\":\(stats.pending),\"running\":\(stats.running),\"completed\":\(stats.completed),"
+            + "\"failed\":\(stats.failed),\"cancelled\":\(stats.cancelled)}"
+    }
+
+    /// A Codable model (`SmrtJob`, `AgentSchedule`) as JSON with its camelCase keys, dates as ISO-8601 text
+    /// (`Timestamp.format`), and absent optional fields written as null so every key is always there.
+    static func json<T: Encodable>(_ value: T) throws -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.format(date))
+        }
+        let json = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
+        guard var members = json.objectValue else { return json }
+        for child in Mirror(reflecting: value).children {
+            guard let label = child.label, members[label] == nil else { continue }
+            let mirror = Mirror(reflecting: child.value)
+            if mirror.displayStyle == .optional, mirror.children.isEmpty { members[label] = .null }
+        }
+        return .object(members)
+    }
+
+    /// A JSON array with one element per line: valid JSON, and still readable with grep.
+    static func jsonArray(_ elements: [JSONValue]) -> String {
+        if elements.isEmpty { return "[]" }
+        return "[\n" + elements.map(\.jsonText).joined(separator: ",\n") + "\n]"
+    }
+
+    static func plural(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The quick start: builds smrt-jobs, runs smrt-supervisor with the demo worker on an embedded SQLite
+# file, enqueues a mix of jobs (ordinary ones, a crashing one, one past its kill timeout, a cron
+# schedule) and shows what happened to each.
+#   scripts/demo.sh [--workers N] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-deps.sh
+
+workers=2
+keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --workers) workers="$2"; shift 2 ;;
+        --keep) keep=1; shift ;;
+        *) echo "usage: scripts/demo.sh [--workers N] [--keep]" >&2; exit 2 ;;
+    esac
+done
+
+echo "==> building (release; the first build takes a few minutes)"
+swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | tail -n 1
+bin="$(swift build -c release --show-bin-path)"
+jobs="$bin/smrt-jobs"
+
+dir="$(mktemp -d /tmp/smrt-demo.XXXXXX)"
+export SMRT_DB="$dir/demo.sqlite"
+log="$dir/supervisor.log"
+supervisor_pid=""
+cleanup() {
+    if [ -n "$supervisor_pid" ] && kill -0 "$supervisor_pid" 2>/dev/null; then
+        kill -KILL "$supervisor_pid" 2>/dev/null || true
+    fi
+    if [ "$keep" = 1 ]; then echo "(kept $dir)"; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+
+echo "==> enqueueing into $SMRT_DB"
+for i in $(seq 1 20); do echo '{"objectType":"Demo","method":"noop"}'; done > "$dir/noops.jsonl"
+"$jobs" enqueue --batch "$dir/noops.jsonl" >/dev/null
+echo_id=$("$jobs" enqueue Demo echo --args '{"hello":"world"}')
+print_id=$("$jobs" enqueue Demo print --args '{"text":"hello from a job"}')
+crash_id=$("$jobs" enqueue Demo crash --args '{"signal":"SEGV"}' --retries 2)
+spin_id=$("$jobs" enqueue Demo spin --timeout 1500 --timeout-behavior kill --retries 1)
+fail_id=$("$jobs" enqueue Demo fail --args '{"message":"invoice 42 has no customer"}' --retries 1)
+late_id=$("$jobs" enqueue Demo echo --args '{"delayed":true}' --delay 3s --priority high)
+schedule_id=$("$jobs" schedule add --cron '* * * * *' --type Demo --method echo --args '{"from":"cron"}')
+echo "    20 x Demo.noop, echo #$echo_id, print #$print_id, crash(SEGV) #$crash_id,"
+echo "    spin with a 1500 ms kill timeout #$spin_id, fail #$fail_id, echo delayed 3 s #$late_id,"
+echo "    cron schedule #$schedule_id '* * * * *' (fires at the next minute boundary)"
+
+echo "==> starting smrt-supervisor --workers $workers (log: $log)"
+"$bin/smrt-supervisor" --db "$SMRT_DB" --workers "$workers" --worker-exec "$bin/smrt-demo-worker" \
+    --log-format text 2>"$log" &
+supervisor_pid=$!
+
+echo "==> waiting for every job to finish and the schedule to fire (at most 90 s)"
+deadline=$((SECONDS + 90))
+while :; do
+    stats=$("$jobs" stats --json)
+    fired=$("$jobs" schedule list --json | python3 -c 'import json,sys; print(sum(s["runCount"] for s in json.load(sys.stdin)))')
+    if python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["pending"]+s["running"]==0 else 1)' "$stats" \
+        && [ "$fired" -ge 1 ]; then
+        break
+    fi
+    if [ $SECONDS -ge $deadline ]; then echo "    gave up waiting: $stats" >&2; break; fi
+    if ! kill -0 "$supervisor_pid" 2>/dev/null; then echo "    smrt-supervisor exited early; log:" >&2; cat "$log" >&2; exit 1; fi
+    sleep 0.5
+done
+
+echo "==> stopping the supervisor with SIGTERM"
+kill -TERM "$supervisor_pid"
+wait "$supervisor_pid" && status=0 || status=$?
+supervisor_pid=""
+echo "    exit status $status"
+
+echo
+"$jobs" list --limit 100 --json > "$dir/jobs.json"
+"$jobs" schedule list --json > "$dir/schedules.json"
+python3 - "$dir/jobs.json" "$dir/schedules.json" "$log" "$echo_id" "$print_id" "$crash_id" "$spin_id" "$fail_id" "$late_id" <<'PY'
+import json, sys, re
+jobs = {j["id"]: j for j in json.load(open(sys.argv[1]))}
+schedules = json.load(open(sys.argv[2]))
+log = open(sys.argv[3]).read().splitlines()
+echo, prnt, crash, spin, fail, late = map(int, sys.argv[4:10])
+mark = {"completed": "OK  ", "failed": "FAIL", "cancelled": "CXL ", "pending": "... ", "running": "... "}
+
+def line(job_id, what):
+    j = jobs[job_id]
+    outcome = j["status"]
+    detail = json.dumps(j.get("result")) if j["status"] == "completed" else (j.get("lastError") or "")
+    print(f"  {mark.get(outcome, outcome)} #{job_id:<3} {j['objectType']}.{j['method']:<6} {what:<38} "
+          f"{outcome} after {j['attempts']} attempt(s): {detail}")
+
+print("What happened")
+noops = [j for j in jobs.values() if j["method"] == "noop"]
+done = sum(1 for j in noops if j["status"] == "completed")
+print(f"  {'OK  ' if done == len(noops) else 'FAIL'} {done}/{len(noops)} Demo.noop jobs completed beside the crashes and the kill")
+line(echo, "returns its args")
+line(prnt, "writes to stdout and stderr")
+line(crash, "segfaults (2 attempts allowed)")
+line(spin, "spins past a 1500 ms kill timeout")
+line(fail, "throws an error (1 attempt)")
+line(late, "enqueued with a 3 s delay")
+for s in schedules:
+    fired = [j for j in jobs.values() if j["args"].get("_scheduleId") == s["id"]]
+    print(f"  {'OK  ' if s['runCount'] else '... '} schedule #{s['id']} '{s['cron']}' fired {len(fired)} job(s) "
+          f"(#{', #'.join(str(j['id']) for j in fired)}); runCount={s['runCount']} successCount={s['successCount']} "
+          f"lastStatus={s.get('lastStatus')}")
+
+print("\nFrom the supervisor's log")
+wanted = re.compile(r"killed|signal|timed out|output|stdout|stderr|exited|spawned|ready|protocol|schedule|stopp")
+shown = [l for l in log if wanted.search(l)]
+for l in shown[:40]:
+    print("  " + l)
+if len(shown) > 40:
+    print(f"  ... {len(shown) - 40} more lines in the log")
+PY
