@@ -88,19 +88,25 @@ struct SupervisorBench {
 
     // MARK: scaling
 
-    /// Time to complete the first `measured` jobs (2 workers) with `backlog` pending, ready jobs in the file
-    /// (built with raw batch inserts of 50,000 rows per transaction). Returns jobs per second.
-    func backlog(measured: Int, backlog: Int) throws -> Throughput {
-        let path = "\(dir)/backlog-\(backlog).sqlite"
+    /// Builds a file of `backlog` pending, ready Demo.noop jobs with raw batch inserts (50,000 rows per
+    /// transaction), checkpointed and closed, to be copied for each run.
+    func buildBacklog(_ backlog: Int) throws -> String {
+        let path = "\(dir)/backlog-\(backlog).template.sqlite"
+        Progress.say("building a backlog of \(formatNumber(Double(backlog))) pending jobs")
+        let raw = try RawDB(path: path)
+        try raw.fill(count: backlog, perTransaction: 50_000)
+        try raw.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        return path
+    }
+
+    /// Time to complete the first `measured` jobs (2 workers) of a copy of `template`. Returns jobs per second.
+    func backlog(measured: Int, template: String, name: String) throws -> Throughput {
+        let path = "\(dir)/\(name).sqlite"
+        removeDatabase(path)
         defer { removeDatabase(path) }
-        do {
-            Progress.say("building a backlog of \(formatNumber(Double(backlog))) pending jobs")
-            let raw = try RawDB(path: path)
-            try raw.fill(count: backlog, perTransaction: 50_000)
-            try raw.exec("PRAGMA wal_checkpoint(TRUNCATE)")
-        }
+        try FileManager.default.copyItem(atPath: template, toPath: path)
         let store = try SQLiteJobStore(path: path)
-        let process = try start(db: path, workers: 2, name: "backlog-\(backlog)")
+        let process = try start(db: path, workers: 2, name: name)
         defer { process.stop() }
         let finished = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: max(60_000, measured / 50 * 1_000)) {
             try SupervisorBench.terminalCount(store).completed >= measured
@@ -115,7 +121,7 @@ struct SupervisorBench {
             store,
             "SELECT completed_at FROM _smrt_jobs WHERE status = 'completed' ORDER BY completed_at LIMIT 1 OFFSET \(max(k - 1, 0))")
         guard let ms = SupervisorBench.spanMs(first, kth), ms > 0, k > 0 else {
-            throw BenchError("backlog \(backlog): no completed jobs; log tail:\n\(process.logTail())")
+            throw BenchError("\(name): no completed jobs; log tail:\n\(process.logTail())")
         }
         return Throughput(perSecond: Double(k) / (ms / 1000), completed: k, failed: counts.failed, timedOut: !finished)
     }
