@@ -88,19 +88,25 @@ struct SupervisorBench {
 
     // MARK: scaling
 
-    /// Time to complete the first `measured` jobs (2 workers) with `backlog` pending, ready jobs in the file
-    /// (built with raw batch inserts of 50,000 rows per transaction). Returns jobs per second.
-    func backlog(measured: Int, backlog: Int) throws -> Throughput {
-        let path = "\(dir)/backlog-\(backlog).sqlite"
+    /// Builds a file of `backlog` pending, ready Demo.noop jobs with raw batch inserts (50,000 rows per
+    /// transaction), checkpointed and closed, to be copied for each run.
+    func buildBacklog(_ backlog: Int) throws -> String {
+        let path = "\(dir)/backlog-\(backlog).template.sqlite"
+        Progress.say("building a backlog of \(formatNumber(Double(backlog))) pending jobs")
+        let raw = try RawDB(path: path)
+        try raw.fill(count: backlog, perTransaction: 50_000)
+        try raw.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        return path
+    }
+
+    /// Time to complete the first `measured` jobs (2 workers) of a copy of `template`. Returns jobs per second.
+    func backlog(measured: Int, template: String, name: String) throws -> Throughput {
+        let path = "\(dir)/\(name).sqlite"
+        removeDatabase(path)
         defer { removeDatabase(path) }
-        do {
-            Progress.say("building a backlog of \(formatNumber(Double(backlog))) pending jobs")
-            let raw = try RawDB(path: path)
-            try raw.fill(count: backlog, perTransaction: 50_000)
-            try raw.exec("PRAGMA wal_checkpoint(TRUNCATE)")
-        }
+        try FileManager.default.copyItem(atPath: template, toPath: path)
         let store = try SQLiteJobStore(path: path)
-        let process = try start(db: path, workers: 2, name: "backlog-\(backlog)")
+        let process = try start(db: path, workers: 2, name: name)
         defer { process.stop() }
         let finished = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: max(60_000, measured / 50 * 1_000)) {
             try SupervisorBench.terminalCount(store).completed >= measured
@@ -115,7 +121,7 @@ struct SupervisorBench {
             store,
             "SELECT completed_at FROM _smrt_jobs WHERE status = 'completed' ORDER BY completed_at LIMIT 1 OFFSET \(max(k - 1, 0))")
         guard let ms = SupervisorBench.spanMs(first, kth), ms > 0, k > 0 else {
-            throw BenchError("backlog \(backlog): no completed jobs; log tail:\n\(process.logTail())")
+            throw BenchError("\(name): no completed jobs; log tail:\n\(process.logTail())")
         }
         return Throughput(perSecond: Double(k) / (ms / 1000), completed: k, failed: counts.failed, timedOut: !finished)
     }
@@ -198,7 +204,7 @@ struct SupervisorBench {
             if let ms = event.number("late_ms") {
                 late.append(ms)
             } else if let elapsed = event.number("elapsed_ms") {
-                late.append(elapsed - (event.number("timeout_ms", "timeout") ?? 300))
+                late.append(elapsed - (event.number("deadline_ms", "timeout_ms", "timeout") ?? 300))
             }
         }
         var source = "supervisor log (late_ms)"
@@ -224,6 +230,10 @@ struct SupervisorBench {
     /// Pairs each worker exit with the next ready event of the same slot (or, without slots, the next ready
     /// event at all) and returns the gaps in ms. A ready event that carries its own `respawn_ms` wins.
     static func respawns(_ events: [LogEvent]) -> [Double] {
+        // smrt-supervisor measures it itself: `worker_ready` of a replacement carries `respawn_ms`
+        // (monotonic clock, from the death of the worker it replaces).
+        let own = events.filter(\.isWorkerReady).compactMap { $0.number("respawn_ms") }
+        if !own.isEmpty { return own }
         var pendingBySlot: [String: [Double]] = [:]
         var pendingAny: [Double] = []
         var gaps: [Double] = []
@@ -231,10 +241,6 @@ struct SupervisorBench {
             if event.isWorkerExit, let t = event.timeMs {
                 if let slot = event.worker { pendingBySlot[slot, default: []].append(t) } else { pendingAny.append(t) }
             } else if event.isWorkerReady {
-                if let own = event.number("respawn_ms") {
-                    gaps.append(own)
-                    continue
-                }
                 guard let t = event.timeMs else { continue }
                 if let slot = event.worker, var queue = pendingBySlot[slot], !queue.isEmpty {
                     gaps.append(t - queue.removeFirst())

@@ -82,10 +82,13 @@ struct LogEvent {
         let n = name.lowercased()
         return n.contains("exit") && !n.contains("supervisor")
     }
+    /// A timeout that killed the worker: smrt-supervisor logs `job_timeout` with `action: kill`, `late_ms`
+    /// (after the deadline; negative = early), `elapsed_ms` and `deadline_ms`.
     var isKill: Bool {
         let n = name.lowercased()
-        return (n.contains("kill") || n.contains("timeout") || n.contains("timed_out")) && number("late_ms") != nil
-            || n.contains("kill") && number("elapsed_ms") != nil
+        guard n.contains("kill") || n.contains("timeout") || n.contains("timed_out") else { return false }
+        if let action = string("action"), action != "kill" { return false }
+        return number("late_ms") != nil || number("elapsed_ms") != nil
     }
 }
 
