@@ -5,59 +5,113 @@ import SmrtProtocol
 
 /// Claiming jobs and sending them to idle workers; what wakes a claim.
 ///
-/// A claim asks for exactly as many jobs as there are idle workers not already covered by a claim in flight:
-/// no prefetch, so a claimed job is always running (its deadline armed) a moment after the claim commits,
-/// and a job never waits claimed behind another job.
+/// Claims run on the database thread, in the same transaction as the results waiting to be recorded (group
+/// commit). With `prefetch` > 0 the supervisor claims a few jobs ahead and holds them (`prefetched`), so a
+/// worker that answers gets its next RUN at once from the loop, without waiting for the database. A held job
+/// is `running` under this supervisor's lease (recovered like a running job if the supervisor dies); its
+/// deadline starts when its RUN is sent, and `started_at` is rewritten to that moment when its result is
+/// recorded. Held jobs go back to pending, attempt not counted, at shutdown, and when they have waited longer
+/// than the poll interval (e.g. every worker is busy with long jobs).
 extension Supervisor {
-    /// Claims jobs for the idle workers, if any and if not shutting down.
-    func maybeClaim() {
-        guard phase == .running, let pool else { return }
-        let want = pool.idleWorkers.count - inFlightClaims
-        guard want > 0 else { return }
-        inFlightClaims += want
-        let workerId = leaseId, queues = configuration.queues
-        database.perform({ context in
-            try context.store.claim(workerId: workerId, limit: want, queues: queues, now: Date())
-        }) { [self] result in
-            inFlightClaims -= want
-            switch result {
-            case .success(let jobs):
-                dispatch(jobs, asked: want)
-            case .failure(let error):
-                // The poll timer tries again; a busy database is not a reason to spin.
-                logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
-            }
-            checkShutdownProgress()
-        }
+    /// A job claimed ahead, waiting for a worker.
+    struct HeldJob {
+        var job: SmrtJob
+        /// When it was claimed (`Monotonic.nanos`).
+        var claimedAt: UInt64
     }
 
-    /// Sends each claimed job to an idle worker; jobs that find none (a worker died meanwhile, or shutdown
-    /// began) go back to pending without counting the attempt.
-    private func dispatch(_ jobs: [SmrtJob], asked: Int) {
-        var unplaced: [SmrtJob] = []
-        for job in jobs {
-            guard phase == .running, let worker = pool.idleWorkers.first else {
-                unplaced.append(job)
-                continue
-            }
-            run(job, on: worker)
+    /// Sends held jobs to idle workers, then claims for the idle workers left and, with `topUp` (a worker just
+    /// finished a job: jobs are flowing), enough to keep `prefetch` jobs per worker in hand.
+    func maybeClaim(topUp: Bool = false) {
+        guard phase == .running, let pool else { return }
+        var idle = pool.idleWorkers
+        while !prefetched.isEmpty, !idle.isEmpty {
+            run(prefetched.removeFirst().job, on: idle.removeFirst())
         }
-        if !unplaced.isEmpty { release(unplaced, reason: "claimed while no worker was free") }
+        var want = idle.count - inFlightClaims
+        if topUp && configuration.prefetch > 0 {
+            let ahead = configuration.prefetch * pool.workers.reduce(0) { $0 + ($1.state == .running && !$1.stopping ? 1 : 0) }
+            want = max(want, idle.count + ahead - prefetched.count - inFlightClaims)
+        }
+        guard want > 0 else { return }
+        inFlightClaims += want
+        claimToSend += want
+    }
+
+    /// The database thread's answer to a claim (loop thread).
+    func claimed(_ result: Result<[SmrtJob], Error>, asked: Int) {
+        inFlightClaims -= asked
+        switch result {
+        case .success(let jobs):
+            dispatch(jobs, asked: asked)
+        case .failure(let error):
+            // The poll timer tries again; a busy database is not a reason to spin.
+            logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
+        }
+        checkShutdownProgress()
+    }
+
+    /// Hands the results and claims gathered during this loop iteration to the database thread in one go, so
+    /// they share a transaction (runs once per loop iteration, after I/O callbacks).
+    func flushToDatabase() {
+        guard !outbox.isEmpty || claimToSend > 0 else { return }
+        database.submit(outbox, claim: claimToSend)
+        outbox.removeAll(keepingCapacity: true)
+        claimToSend = 0
+    }
+
+    /// Sends each claimed job to an idle worker, holds the rest for the next worker to finish; once shutting
+    /// down, jobs go back to pending without counting the attempt.
+    private func dispatch(_ jobs: [SmrtJob], asked: Int) {
+        guard phase == .running else {
+            if !jobs.isEmpty { release(jobs, reason: "claimed while the supervisor was stopping") }
+            return
+        }
+        var idle = pool.idleWorkers
+        let now = Monotonic.nanos
+        for job in jobs {
+            if prefetched.isEmpty, !idle.isEmpty {
+                run(job, on: idle.removeFirst())
+            } else {
+                prefetched.append(HeldJob(job: job, claimedAt: now))
+            }
+        }
+        // A worker may have come free meanwhile with jobs held.
+        while !prefetched.isEmpty, !idle.isEmpty {
+            run(prefetched.removeFirst().job, on: idle.removeFirst())
+        }
         // A full claim means more may be ready.
-        if jobs.count == asked { maybeClaim() }
+        if jobs.count == asked { maybeClaim(topUp: true) }
+    }
+
+    /// Releases held jobs that waited longer than `olderThanMs` (all of them with nil).
+    func releaseHeldJobs(olderThanMs: Int?, reason: String) {
+        guard !prefetched.isEmpty else { return }
+        var stale: [SmrtJob] = []
+        if let olderThanMs {
+            let cutoff = Monotonic.nanos &- UInt64(olderThanMs) * 1_000_000
+            while let first = prefetched.first, first.claimedAt <= cutoff {
+                stale.append(prefetched.removeFirst().job)
+            }
+        } else {
+            stale = prefetched.map(\.job)
+            prefetched.removeAll()
+        }
+        if !stale.isEmpty { release(stale, reason: reason) }
     }
 
     /// RUN, the deadline timer and the `job_started` line.
     private func run(_ job: SmrtJob, on worker: WorkerProcess) {
         // Timers count from the loop's cached time: refresh it so the deadline is not armed from a stale "now".
         loop.updateTime()
-        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos)
+        let wallNow = Date()
+        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: wallNow)
         worker.job = running
         let request = RunRequest(
             jobId: job.id, attempt: UInt32(clamping: max(1, job.attempts)),
-            deadlineMillis: UInt64(max(0, (Date().timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
+            deadlineMillis: UInt64(max(0, (wallNow.timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
             objectType: job.objectType, objectId: job.objectId, method: job.method,
-            argsJSON: JSONValue.object(job.args).jsonText)
+            argsJSON: job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText)
         guard worker.send(.run(request)) else {
             // The worker is going away; its exit releases the job (it never ran).
             worker.releaseJobOnExit = true

@@ -5,7 +5,8 @@ import SmrtJobs
 /// Recording what happened to each attempt: results, crashes, releases; and the log line for each.
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
-        maybeClaim()
+        // After a job (not after HELLO): jobs are flowing, keep some in hand.
+        maybeClaim(topUp: worker.jobsDone > 0)
     }
 
     func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
@@ -54,12 +55,12 @@ extension Supervisor: WorkerPoolDelegate {
     ) {
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
-            scheduleId: running.job.scheduleId
+            scheduleId: running.job.scheduleId, startedAt: running.dispatchedWall
         ) { [self] result in
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
             if case .retrying(let at) = result { wake(at: at) }
         }
-        database.finish(pending)
+        outbox.append(pending)
     }
 
     private func logOutcome(_ running: RunningJob, pid: Int32, durationMs: Double, error: String?, result: FinishResult?) {

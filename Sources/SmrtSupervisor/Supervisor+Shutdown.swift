@@ -45,6 +45,10 @@ extension Supervisor {
         scheduleTimer?.stop()
         wakeupTimer?.stop()
         watcher?.stop()
+        // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
+        inFlightClaims -= claimToSend
+        claimToSend = 0
+        releaseHeldJobs(olderThanMs: nil, reason: "supervisor stopping")
     }
 
     /// Once every worker is gone and no claim is in flight: remove the lease, let the database thread finish
@@ -54,6 +58,7 @@ extension Supervisor {
             pool?.isEmpty ?? true
         else { return }
         teardownStarted = true
+        flushToDatabase()
         shutdownTimer?.stop()
         heartbeatTimer?.stop()
         let id = leaseId
@@ -69,6 +74,7 @@ extension Supervisor {
         for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer] as [UVTimer?] {
             handle?.close()
         }
+        flushCheck?.close()
         watcher?.close()
         for watcher in signalWatchers { watcher.close() }
         pool?.close()

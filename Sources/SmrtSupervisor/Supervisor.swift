@@ -51,8 +51,14 @@ public final class Supervisor {
     var shutdownTimer: UVTimer!
     var watcher: UVFSEvent?
     var signalWatchers: [UVSignal] = []
-    /// Jobs asked for in claims whose reply has not come back.
+    /// Jobs asked for in claims whose reply has not come back (including `claimToSend`).
     var inFlightClaims = 0
+    /// Jobs claimed ahead (prefetch), oldest first, waiting for a worker.
+    var prefetched: [HeldJob] = []
+    /// Results and claims gathered during this loop iteration, handed to the database thread together.
+    var outbox: [DatabaseThread.PendingFinish] = []
+    var claimToSend = 0
+    var flushCheck: UVCheck!
     var changeCheckInFlight = false
     var changeCheckAgain = false
     var lastChangeToken: Int64?
@@ -99,7 +105,9 @@ public final class Supervisor {
         }
         loop = try UVLoop()
         mailbox = try LoopMailbox(loop: loop)
-        database = DatabaseThread(store: store, workerId: leaseId, mailbox: mailbox, logger: logger)
+        database = DatabaseThread(
+            store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger
+        ) { [unowned self] result, asked in claimed(result, asked: asked) }
         database.start()
         do {
             try start()
@@ -162,11 +170,16 @@ public final class Supervisor {
     }
 
     private func startTimers() throws {
+        flushCheck = try UVCheck(loop: loop)
+        try flushCheck.start { [unowned self] _ in flushToDatabase() }
         shutdownTimer = try UVTimer(loop: loop)
         wakeupTimer = try UVTimer(loop: loop)
         pollTimer = try UVTimer(loop: loop)
         let poll = UInt64(configuration.pollInterval)
-        try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in maybeClaim() }
+        try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in
+            releaseHeldJobs(olderThanMs: configuration.pollInterval, reason: "held longer than the poll interval")
+            maybeClaim()
+        }
         heartbeatTimer = try UVTimer(loop: loop)
         let beat = UInt64(configuration.effectiveHeartbeatInterval)
         try heartbeatTimer.start(timeoutMs: beat, repeatMs: beat) { [unowned self] _ in heartbeat() }

@@ -42,6 +42,11 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var debug: Bool
     /// SQLite busy timeout of the supervisor's connection.
     public var busyTimeoutMs: Int32
+    /// Jobs per worker claimed ahead and held by the supervisor, so a worker that finishes gets its next job
+    /// at once instead of waiting for the database (0: claim only for idle workers). See docs/supervisor.md.
+    public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
+    /// The default of `prefetch`, chosen by measurement (docs/performance.md).
+    public static let defaultPrefetch = 4
 
     public init(
         databasePath: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
@@ -88,6 +93,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         if shutdownTimeout < 0 { throw fail("--shutdown-timeout", "must be 0 or more milliseconds") }
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw fail("--max-jobs-per-worker", "must be at least 1") }
         if let maxWorkerRSSMB, maxWorkerRSSMB < 1 { throw fail("--max-worker-rss", "must be at least 1 MB") }
+        if prefetch < 0 || prefetch > 1000 { throw fail("--prefetch", "must be between 0 and 1000") }
     }
 
     /// The heartbeat period actually used: never so slow that our own lease could expire between beats.

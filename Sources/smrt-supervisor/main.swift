@@ -53,6 +53,9 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("max-worker-rss"), help: "Replace a worker whose RSS exceeds this many MB (between jobs).")
     var maxWorkerRSS: Int?
 
+    @Option(help: "Jobs per worker claimed ahead, so a finishing worker gets its next job at once (0: none).")
+    var prefetch: Int = SupervisorConfiguration.defaultPrefetch
+
     @Option(name: .customLong("log-format"), help: "text or json.")
     var logFormat: String = "text"
 
@@ -74,12 +77,13 @@ struct SupervisorCommand: ParsableCommand {
             throw ValidationError("--log-format must be text or json, not '\(logFormat)'")
         }
         let queueList = queues.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let configuration = SupervisorConfiguration(
+        var configuration = SupervisorConfiguration(
             databasePath: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
             workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
             heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
             workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
             maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout)
+        configuration.prefetch = prefetch
         do {
             try configuration.validate()
         } catch let error as SupervisorError {
