@@ -59,6 +59,14 @@ final class DatabaseThread: @unchecked Sendable {
     private var finishes: [PendingFinish] = []
     /// Jobs the loop asked to claim, not yet claimed; claimed in the next group commit.
     private var claimWanted = 0
+    /// A worker waits for the claim: commit at once instead of gathering more.
+    private var urgent = false
+    /// When the oldest result or claim waiting for the next commit was queued (`Monotonic.nanos`).
+    private var oldestQueuedAt: UInt64?
+    /// How long results and claims ahead may wait for others to share their commit (group commit window).
+    let commitWindowNanos: UInt64
+    /// A batch this large commits without waiting for the window.
+    static let fullBatch = 256
     /// Runs on the loop thread with each claim's jobs and how many were asked for.
     private let claimed: (Result<[SmrtJob], Error>, Int) -> Void
     private let queues: [String]?
@@ -75,8 +83,9 @@ final class DatabaseThread: @unchecked Sendable {
     ///   - claimed: runs on the loop thread with the jobs of each claim (see `submit`) and how many were asked.
     init(
         store: SQLiteJobStore, workerId: String, queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger,
-        claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
+        commitWindowMs: Double = 0, claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
     ) {
+        commitWindowNanos = UInt64(max(0, commitWindowMs) * 1_000_000)
         context = Context(store: store, workerId: workerId, logger: logger)
         self.mailbox = mailbox
         self.logger = logger
@@ -105,17 +114,38 @@ final class DatabaseThread: @unchecked Sendable {
 
     /// Queues a finished attempt for the next group commit.
     func finish(_ pending: PendingFinish) {
-        submit([pending], claim: 0)
+        submit([pending], claim: 0, urgent: true)
     }
 
     /// Queues finished attempts and a claim of `claim` more jobs for the next group commit (one transaction);
     /// the claimed jobs come back through `claimed`. Claims asked before the commit starts are merged.
-    func submit(_ pending: [PendingFinish], claim: Int) {
+    ///
+    /// Unless `urgent` (a worker is waiting for the claimed jobs), the commit waits up to the commit window for
+    /// more results to share it: fewer, larger transactions while jobs flow, at the price of that much
+    /// latency before a result is durable.
+    func submit(_ pending: [PendingFinish], claim: Int, urgent: Bool) {
         condition.lock()
         finishes.append(contentsOf: pending)
         claimWanted += claim
+        if urgent { self.urgent = true }
+        if oldestQueuedAt == nil { oldestQueuedAt = Monotonic.nanos }
         condition.signal()
         condition.unlock()
+    }
+
+    /// Waits (lock held) until there is work, and for lingering work until its window has passed.
+    private func waitForWork() {
+        while true {
+            if stopping || stopRequested || urgent || !requests.isEmpty { return }
+            if finishes.isEmpty && claimWanted == 0 {
+                condition.wait()
+                continue
+            }
+            let deadline = (oldestQueuedAt ?? 0) + commitWindowNanos
+            let now = Monotonic.nanos
+            if now >= deadline || finishes.count >= Self.fullBatch { return }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        }
     }
 
     /// Lets everything queued so far run, then ends the thread and runs `then` on the loop thread.
@@ -141,7 +171,9 @@ final class DatabaseThread: @unchecked Sendable {
     private func main() {
         while true {
             condition.lock()
-            while requests.isEmpty && finishes.isEmpty && claimWanted == 0 && !stopping { condition.wait() }
+            waitForWork()
+            urgent = false
+            oldestQueuedAt = nil
             let batch = finishes
             finishes.removeAll(keepingCapacity: true)
             let claim = claimWanted

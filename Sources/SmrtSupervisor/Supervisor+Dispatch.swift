@@ -29,13 +29,17 @@ extension Supervisor {
             run(prefetched.removeFirst().job, on: idle.removeFirst())
         }
         var want = idle.count - inFlightClaims
+        var ready = 0
         if topUp && configuration.prefetch > 0 {
-            let ahead = configuration.prefetch * pool.workers.reduce(0) { $0 + ($1.state == .running && !$1.stopping ? 1 : 0) }
-            want = max(want, idle.count + ahead - prefetched.count - inFlightClaims)
+            ready = pool.workers.reduce(0) { $0 + ($1.state == .running && !$1.stopping ? 1 : 0) }
+            want = max(want, idle.count + configuration.prefetch * ready - prefetched.count - inFlightClaims)
         }
         guard want > 0 else { return }
         inFlightClaims += want
         claimToSend += want
+        // A worker waits for this claim, or will soon (less than a job per worker in hand): commit without
+        // waiting for the group-commit window.
+        if idle.count > 0 || prefetched.count < ready { claimUrgent = true }
     }
 
     /// The database thread's answer to a claim (loop thread).
@@ -54,10 +58,12 @@ extension Supervisor {
     /// Hands the results and claims gathered during this loop iteration to the database thread in one go, so
     /// they share a transaction (runs once per loop iteration, after I/O callbacks).
     func flushToDatabase() {
+        updateWatch()
         guard !outbox.isEmpty || claimToSend > 0 else { return }
-        database.submit(outbox, claim: claimToSend)
+        database.submit(outbox, claim: claimToSend, urgent: claimUrgent)
         outbox.removeAll(keepingCapacity: true)
         claimToSend = 0
+        claimUrgent = false
     }
 
     /// Sends each claimed job to an idle worker, holds the rest for the next worker to finish; once shutting
@@ -158,21 +164,50 @@ extension Supervisor {
     func watchDatabase() {
         let url = URL(fileURLWithPath: configuration.databasePath)
         let directory = url.deletingLastPathComponent().path
-        let name = url.lastPathComponent
         do {
             let watcher = try UVFSEvent(loop: loop)
             self.watcher = watcher
-            try watcher.start(path: directory) { [unowned self] _, change in
-                guard case .success(let change) = change else { return }
-                if let file = change.filename, !file.hasPrefix(name) { return }
-                databaseChanged()
-            }
+            try startWatch(watcher, directory)
+            watchedDirectory = directory
+            watching = true
         } catch {
             watcher?.close()
             watcher = nil
             logger.warning(
                 "cannot watch \(directory) for new jobs (\(error)); relying on the \(configuration.pollInterval) ms poll",
                 metadata: ["event": "watch_failed"])
+        }
+    }
+
+    private func startWatch(_ watcher: UVFSEvent, _ directory: String) throws {
+        let name = databaseFileName
+        try watcher.start(path: directory) { [unowned self] _, change in
+            guard case .success(let change) = change else { return }
+            if let file = change.filename, !file.hasPrefix(name) { return }
+            databaseChanged()
+        }
+    }
+
+    /// The watch only matters while a worker waits for work: while every worker is busy (or has a job held for
+    /// it), it is paused, so the WAL writes of our own commits (and log lines written next to the database)
+    /// do not wake the loop for nothing or cost inotify work in the writer. Resuming checks `data_version`
+    /// at once, so a job enqueued meanwhile is not missed. Runs once per loop iteration.
+    func updateWatch() {
+        guard let watcher, let pool, phase == .running else { return }
+        let wanted = pool.workers.contains { $0.isIdle }
+        guard wanted != watching else { return }
+        if wanted {
+            do {
+                try startWatch(watcher, watchedDirectory)
+                watching = true
+            } catch {
+                // The poll still finds new jobs; try again next time.
+                return
+            }
+            databaseChanged()
+        } else {
+            watcher.stop()
+            watching = false
         }
     }
 

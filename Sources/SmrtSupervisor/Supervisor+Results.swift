@@ -5,13 +5,16 @@ import SmrtJobs
 /// Recording what happened to each attempt: results, crashes, releases; and the log line for each.
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
-        // After a job (not after HELLO): jobs are flowing, keep some in hand.
-        maybeClaim(topUp: worker.jobsDone > 0)
+        // Right after a short job (not after HELLO, not after a long job): jobs are flowing fast enough for the
+        // database round trip to matter, so keep some in hand (prefetch).
+        maybeClaim(topUp: worker.jobsDone > 0 && lastJobWasShort)
+        lastJobWasShort = false
     }
 
     func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
         worker.jobTimer.stop()
         let duration = running.elapsedMs()
+        lastJobWasShort = duration < Self.prefetchJobsShorterThanMs
         switch result {
         case .ok(let resultJSON):
             // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.

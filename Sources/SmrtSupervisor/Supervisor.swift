@@ -50,14 +50,25 @@ public final class Supervisor {
     var wakeupTimer: UVTimer!
     var shutdownTimer: UVTimer!
     var watcher: UVFSEvent?
+    /// Whether `watcher` is started (it is paused while no worker waits for work).
+    var watching = false
+    var watchedDirectory = ""
+    lazy var databaseFileName = URL(fileURLWithPath: configuration.databasePath).lastPathComponent
     var signalWatchers: [UVSignal] = []
     /// Jobs asked for in claims whose reply has not come back (including `claimToSend`).
     var inFlightClaims = 0
     /// Jobs claimed ahead (prefetch), oldest first, waiting for a worker.
     var prefetched: [HeldJob] = []
+    /// The job just finished took less than `prefetchJobsShorterThanMs` (set before the worker turns idle).
+    var lastJobWasShort = false
+    /// Claiming ahead only pays for short jobs: for longer ones the database round trip is noise, and held
+    /// jobs would wait long.
+    static let prefetchJobsShorterThanMs = 50.0
     /// Results and claims gathered during this loop iteration, handed to the database thread together.
     var outbox: [DatabaseThread.PendingFinish] = []
     var claimToSend = 0
+    /// `claimToSend` includes jobs for idle workers (commit without waiting for the group-commit window).
+    var claimUrgent = false
     var flushCheck: UVCheck!
     var changeCheckInFlight = false
     var changeCheckAgain = false
@@ -106,7 +117,8 @@ public final class Supervisor {
         loop = try UVLoop()
         mailbox = try LoopMailbox(loop: loop)
         database = DatabaseThread(
-            store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger
+            store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger,
+            commitWindowMs: configuration.commitWindowMs
         ) { [unowned self] result, asked in claimed(result, asked: asked) }
         database.start()
         do {

@@ -56,6 +56,9 @@ struct SupervisorCommand: ParsableCommand {
     @Option(help: "Jobs per worker claimed ahead, so a finishing worker gets its next job at once (0: none).")
     var prefetch: Int = SupervisorConfiguration.defaultPrefetch
 
+    @Option(name: .customLong("commit-window"), help: "How long a result may wait (ms) to share its database commit with others.")
+    var commitWindow: Double = SupervisorConfiguration.defaultCommitWindowMs
+
     @Option(name: .customLong("log-format"), help: "text or json.")
     var logFormat: String = "text"
 
@@ -84,6 +87,7 @@ struct SupervisorCommand: ParsableCommand {
             workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
             maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout)
         configuration.prefetch = prefetch
+        configuration.commitWindowMs = commitWindow
         do {
             try configuration.validate()
         } catch let error as SupervisorError {
