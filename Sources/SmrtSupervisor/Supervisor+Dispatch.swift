@@ -140,7 +140,12 @@ extension Supervisor {
 
     /// Something changed in the database directory (WAL writes): if another process committed (data_version
     /// moved), claim at once instead of waiting for the poll.
-    func databaseChanged() {
+    ///
+    /// A write to the WAL is seen when its first bytes land, before the transaction is visible (the commit
+    /// publishes it in the `-shm` index, through mmap, which inotify does not report): a check that finds
+    /// nothing new looks again after `changeRecheckMs` (twice), so a job committed a moment after its write
+    /// is not left for the poll.
+    func databaseChanged(recheck: Int = 0) {
         guard phase == .running, !pool.idleWorkers.isEmpty else { return }
         if changeCheckInFlight {
             changeCheckAgain = true
@@ -151,7 +156,12 @@ extension Supervisor {
             changeCheckInFlight = false
             if case .success(let token) = result, token != lastChangeToken {
                 lastChangeToken = token
+                changeRecheckTimer?.stop()
                 maybeClaim()
+            } else if recheck < Self.changeRecheckMs.count, !changeCheckAgain, phase == .running {
+                try? changeRecheckTimer?.start(timeoutMs: Self.changeRecheckMs[recheck]) { [unowned self] _ in
+                    databaseChanged(recheck: recheck + 1)
+                }
             }
             if changeCheckAgain {
                 changeCheckAgain = false
@@ -159,6 +169,9 @@ extension Supervisor {
             }
         }
     }
+
+    /// Delays of the re-checks after a change check found nothing new.
+    static let changeRecheckMs: [UInt64] = [2, 10]
 
     /// Watches the database's directory: SQLite writes its WAL (and creates it) there.
     func watchDatabase() {

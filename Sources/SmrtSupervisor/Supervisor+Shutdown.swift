@@ -44,6 +44,7 @@ extension Supervisor {
         pollTimer?.stop()
         scheduleTimer?.stop()
         wakeupTimer?.stop()
+        changeRecheckTimer?.stop()
         watcher?.stop()
         // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
         inFlightClaims -= claimToSend
@@ -71,7 +72,7 @@ extension Supervisor {
     }
 
     private func closeHandles() {
-        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer] as [UVTimer?] {
+        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer, changeRecheckTimer] as [UVTimer?] {
             handle?.close()
         }
         flushCheck?.close()

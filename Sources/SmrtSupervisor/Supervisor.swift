@@ -48,6 +48,7 @@ public final class Supervisor {
     var heartbeatTimer: UVTimer!
     var scheduleTimer: UVTimer!
     var wakeupTimer: UVTimer!
+    var changeRecheckTimer: UVTimer?
     var shutdownTimer: UVTimer!
     var watcher: UVFSEvent?
     /// Whether `watcher` is started (it is paused while no worker waits for work).
@@ -186,6 +187,7 @@ public final class Supervisor {
         try flushCheck.start { [unowned self] _ in flushToDatabase() }
         shutdownTimer = try UVTimer(loop: loop)
         wakeupTimer = try UVTimer(loop: loop)
+        changeRecheckTimer = try UVTimer(loop: loop)
         pollTimer = try UVTimer(loop: loop)
         let poll = UInt64(configuration.pollInterval)
         try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in
