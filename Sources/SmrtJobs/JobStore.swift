@@ -12,9 +12,14 @@ public enum AttemptOutcome: Sendable, Equatable {
 public struct AttemptReport: Sendable, Equatable {
     public var jobId: Int64
     public var outcome: AttemptOutcome
-    public init(jobId: Int64, outcome: AttemptOutcome) {
+    /// When the attempt really began (the job was handed to whoever ran it), if later than its claim: a
+    /// runner that claims ahead (prefetch) passes it and the store writes it as `startedAt`. Nil keeps the
+    /// claim time.
+    public var startedAt: Date?
+    public init(jobId: Int64, outcome: AttemptOutcome, startedAt: Date? = nil) {
         self.jobId = jobId
         self.outcome = outcome
+        self.startedAt = startedAt
     }
 }
 
@@ -123,6 +128,12 @@ public protocol JobStore: AnyObject, Sendable {
     /// Records finished attempts in one transaction. Each write is conditional on the job still running
     /// under `workerId`; otherwise its result is `.notOwned`. Results are in the order of `reports`.
     func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult]
+    /// `finish(reports)`, then `claim(limit:queues:)` for the same `workerId`, as one unit where the store can
+    /// (SQLite: one transaction, so one commit records the results and takes the next jobs: group commit).
+    /// Either both happen or neither. A default implementation runs the two calls one after the other.
+    func finish(
+        _ reports: [AttemptReport], workerId: String, now: Date, thenClaim limit: Int, queues: [String]?
+    ) throws -> (finished: [FinishResult], claimed: [SmrtJob])
     /// Puts running jobs of `workerId` back to pending without counting the attempt (graceful shutdown).
     @discardableResult
     func release(jobIds: [Int64], workerId: String, now: Date) throws -> Int
@@ -160,6 +171,13 @@ public protocol JobStore: AnyObject, Sendable {
 }
 
 extension JobStore {
+    public func finish(
+        _ reports: [AttemptReport], workerId: String, now: Date, thenClaim limit: Int, queues: [String]?
+    ) throws -> (finished: [FinishResult], claimed: [SmrtJob]) {
+        let finished = try finish(reports, workerId: workerId, now: now)
+        return (finished, try claim(workerId: workerId, limit: limit, queues: queues, now: now))
+    }
+
     /// Completes one job; see `finish`.
     @discardableResult
     public func complete(

@@ -7,31 +7,35 @@ import Foundation
 /// microseconds per call, which shows on the claim path.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the stored form of `date` (24 bytes of UTF-8) to `out`, for writers that build bytes.
+    public static func append(_ date: Date, to out: inout [UInt8]) {
         let totalMs = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var days = totalMs / 86_400_000
         var msOfDay = totalMs % 86_400_000
         if msOfDay < 0 { msOfDay += 86_400_000; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
-        let hour = msOfDay / 3_600_000
-        let minute = (msOfDay / 60_000) % 60
-        let second = (msOfDay / 1000) % 60
-        let ms = msOfDay % 1000
-        var bytes = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int64, _ at: Int, _ width: Int) {
-            var v = value
-            for i in stride(from: at + width - 1, through: at, by: -1) {
-                bytes[i] = UInt8(48 + v % 10)
-                v /= 10
+        func put(_ value: Int64, _ width: Int, then separator: UInt8) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(48 + (value / divisor) % 10))
+                divisor /= 10
             }
+            out.append(separator)
         }
-        put(y, 0, 4); bytes[4] = 45 /* - */
-        put(m, 5, 2); bytes[7] = 45
-        put(d, 8, 2); bytes[10] = 84 /* T */
-        put(hour, 11, 2); bytes[13] = 58 /* : */
-        put(minute, 14, 2); bytes[16] = 58
-        put(second, 17, 2); bytes[19] = 46 /* . */
-        put(ms, 20, 3); bytes[23] = 90 /* Z */
-        return String(decoding: bytes, as: UTF8.self)
+        put(y, 4, then: UInt8(ascii: "-"))
+        put(m, 2, then: UInt8(ascii: "-"))
+        put(d, 2, then: UInt8(ascii: "T"))
+        put(msOfDay / 3_600_000, 2, then: UInt8(ascii: ":"))
+        put((msOfDay / 60_000) % 60, 2, then: UInt8(ascii: ":"))
+        put((msOfDay / 1000) % 60, 2, then: UInt8(ascii: "."))
+        put(msOfDay % 1000, 3, then: UInt8(ascii: "Z"))
     }
 
     /// Parses the stored form; also accepts no fraction (`...:30Z`), a space instead of `T`, and no `Z`.

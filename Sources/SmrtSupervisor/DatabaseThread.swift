@@ -10,8 +10,9 @@ import SmrtJobs
 /// `LoopMailbox` (one `UVAsync`), so every reply closure runs on the loop thread.
 ///
 /// Finished attempts are group-committed: all reports that arrive while the thread is busy go into one
-/// `finish` call (one transaction). When SQLite stays busy past its busy timeout (another process holds the
-/// write lock), the reports are kept and retried with back-off: results are never dropped.
+/// transaction, together with the claim of the next jobs when the loop asked for some
+/// (`finish(_:workerId:now:thenClaim:queues:)`). When SQLite stays busy past its busy timeout (another
+/// process holds the write lock), the reports are kept and retried with back-off: results are never dropped.
 final class DatabaseThread: @unchecked Sendable {
     /// What database work gets to use. Only touched on the database thread.
     final class Context {
@@ -47,6 +48,8 @@ final class DatabaseThread: @unchecked Sendable {
         var failure: (error: String, retryAt: Date?)?
         /// The schedule that fired the job: its counters are updated once the job is done for good.
         var scheduleId: Int64?
+        /// When RUN was sent (written as `started_at`: a prefetched job may have been claimed earlier).
+        var startedAt: Date?
         /// Runs on the loop thread with what `finish` did (nil when the write failed for good).
         var reply: (FinishResult?) -> Void
     }
@@ -54,6 +57,19 @@ final class DatabaseThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var requests: [(Context) -> Void] = []
     private var finishes: [PendingFinish] = []
+    /// Jobs the loop asked to claim, not yet claimed; claimed in the next group commit.
+    private var claimWanted = 0
+    /// A worker waits for the claim: commit at once instead of gathering more.
+    private var urgent = false
+    /// When the oldest result or claim waiting for the next commit was queued (`Monotonic.nanos`).
+    private var oldestQueuedAt: UInt64?
+    /// How long results and claims ahead may wait for others to share their commit (group commit window).
+    let commitWindowNanos: UInt64
+    /// A batch this large commits without waiting for the window.
+    static let fullBatch = 256
+    /// Runs on the loop thread with each claim's jobs and how many were asked for.
+    private let claimed: (Result<[SmrtJob], Error>, Int) -> Void
+    private let queues: [String]?
     private var stopping = false
     /// Set as soon as `stop` is called (`stopping` only when the stop request's turn comes).
     private var stopRequested = false
@@ -65,10 +81,19 @@ final class DatabaseThread: @unchecked Sendable {
     private let logger: Logger
 
     /// Takes over `store`: from now on only the database thread uses it.
-    init(store: SQLiteJobStore, workerId: String, mailbox: LoopMailbox, logger: Logger) {
+    /// - Parameters:
+    ///   - queues: what claims take jobs from (nil: every queue).
+    ///   - claimed: runs on the loop thread with the jobs of each claim (see `submit`) and how many were asked.
+    init(
+        store: SQLiteJobStore, workerId: String, queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger,
+        commitWindowMs: Double = 0, claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
+    ) {
+        commitWindowNanos = UInt64(max(0, commitWindowMs) * 1_000_000)
         context = Context(store: store, workerId: workerId, logger: logger)
         self.mailbox = mailbox
         self.logger = logger
+        self.queues = queues
+        self.claimed = claimed
     }
 
     func start() {
@@ -92,10 +117,38 @@ final class DatabaseThread: @unchecked Sendable {
 
     /// Queues a finished attempt for the next group commit.
     func finish(_ pending: PendingFinish) {
+        submit([pending], claim: 0, urgent: true)
+    }
+
+    /// Queues finished attempts and a claim of `claim` more jobs for the next group commit (one transaction);
+    /// the claimed jobs come back through `claimed`. Claims asked before the commit starts are merged.
+    ///
+    /// Unless `urgent` (a worker is waiting for the claimed jobs), the commit waits up to the commit window for
+    /// more results to share it: fewer, larger transactions while jobs flow, at the price of that much
+    /// latency before a result is durable.
+    func submit(_ pending: [PendingFinish], claim: Int, urgent: Bool) {
         condition.lock()
-        finishes.append(pending)
+        finishes.append(contentsOf: pending)
+        claimWanted += claim
+        if urgent { self.urgent = true }
+        if oldestQueuedAt == nil { oldestQueuedAt = Monotonic.nanos }
         condition.signal()
         condition.unlock()
+    }
+
+    /// Waits (lock held) until there is work, and for lingering work until its window has passed.
+    private func waitForWork() {
+        while true {
+            if stopping || stopRequested || urgent || !requests.isEmpty { return }
+            if finishes.isEmpty && claimWanted == 0 {
+                condition.wait()
+                continue
+            }
+            let deadline = (oldestQueuedAt ?? 0) + commitWindowNanos
+            let now = Monotonic.nanos
+            if now >= deadline || finishes.count >= Self.fullBatch { return }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
+        }
     }
 
     /// Lets everything queued so far run, then ends the thread and runs `then` on the loop thread.
@@ -121,34 +174,50 @@ final class DatabaseThread: @unchecked Sendable {
     private func main() {
         while true {
             condition.lock()
-            while requests.isEmpty && finishes.isEmpty && !stopping { condition.wait() }
+            waitForWork()
+            urgent = false
+            oldestQueuedAt = nil
             let batch = finishes
             finishes.removeAll(keepingCapacity: true)
+            let claim = claimWanted
+            claimWanted = 0
             let next = requests.isEmpty ? nil : requests.removeFirst()
-            let done = stopping && batch.isEmpty && next == nil
+            let done = stopping && batch.isEmpty && claim == 0 && next == nil
             condition.unlock()
             if done { return }
-            if !batch.isEmpty { commit(batch) }
+            if !batch.isEmpty || claim > 0 { commit(batch, claim: claim) }
             next?(context)
         }
     }
 
-    /// One `finish` call for the whole batch, then schedule counters for jobs that are done for good.
-    private func commit(_ batch: [PendingFinish]) {
+    /// One transaction for the whole batch and the claim, then schedule counters for jobs that are done for good.
+    private func commit(_ batch: [PendingFinish], claim: Int) {
         let reports = batch.map { pending -> AttemptReport in
             if let failure = pending.failure {
-                return AttemptReport(jobId: pending.jobId, outcome: .failed(error: failure.error, retryAt: failure.retryAt))
+                return AttemptReport(
+                    jobId: pending.jobId, outcome: .failed(error: failure.error, retryAt: failure.retryAt),
+                    startedAt: pending.startedAt)
             }
-            return AttemptReport(jobId: pending.jobId, outcome: .completed(result: Self.parseResult(pending.resultJSON)))
+            return AttemptReport(
+                jobId: pending.jobId, outcome: .completed(result: Self.parseResult(pending.resultJSON)),
+                startedAt: pending.startedAt)
         }
-        let store = context.store, workerId = context.workerId
-        var results: [FinishResult?]
-        switch retrying(.max, what: "\(reports.count) finished job(s)", { try store.finish(reports, workerId: workerId, now: Date()) }) {
-        case .success(let finished):
-            results = finished
+        let store = context.store, workerId = context.workerId, queues = queues
+        var results: [FinishResult?] = []
+        var claimResult: Result<[SmrtJob], Error> = .success([])
+        let what = claim > 0 ? "\(reports.count) finished job(s) and a claim" : "\(reports.count) finished job(s)"
+        // A claim alone is not retried past the busy timeout (the poll tries again); results are never dropped.
+        switch retrying(batch.isEmpty ? 0 : .max, what: what, {
+            try store.finish(reports, workerId: workerId, now: Date(), thenClaim: claim, queues: queues)
+        }) {
+        case .success(let done):
+            results = done.finished
+            claimResult = .success(done.claimed)
         case .failure(let error):
+            claimResult = .failure(error)
+            if batch.isEmpty { break }
             // Not a lock problem: write the reports one by one so one bad report cannot sink the others.
-            logger.error("database error recording \(reports.count) finished job(s): \(error)", metadata: ["event": "database_error"])
+            logger.error("database error recording \(what): \(error)", metadata: ["event": "database_error"])
             results = reports.map { report in try? store.finish([report], workerId: workerId, now: Date()).first }
         }
         for (pending, result) in zip(batch, results) {
@@ -169,8 +238,10 @@ final class DatabaseThread: @unchecked Sendable {
             }
         }
         let replies = batch.map(\.reply)
+        let claimed = claimed
         mailbox.post {
             for (reply, result) in zip(replies, results) { reply(result) }
+            if claim > 0 { claimed(claimResult, claim) }
         }
     }
 

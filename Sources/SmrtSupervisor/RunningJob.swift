@@ -1,3 +1,4 @@
+import Foundation
 import SmrtJobs
 
 /// One attempt of a job on a worker, from dispatch to result (loop thread only).
@@ -16,13 +17,16 @@ final class RunningJob {
     let job: SmrtJob
     /// When RUN was sent (`UVLoop.hrtimeNanos`).
     let dispatchedAt: UInt64
+    /// When RUN was sent, wall clock (recorded as the job's `started_at`).
+    let dispatchedWall: Date
     /// `dispatchedAt` + the job's timeout.
     let deadline: UInt64
     var timeoutState: TimeoutState = .none
 
-    init(job: SmrtJob, dispatchedAt: UInt64) {
+    init(job: SmrtJob, dispatchedAt: UInt64, dispatchedWall: Date = Date()) {
         self.job = job
         self.dispatchedAt = dispatchedAt
+        self.dispatchedWall = dispatchedWall
         deadline = dispatchedAt + UInt64(max(1, job.timeout)) * 1_000_000
     }
 

@@ -5,59 +5,119 @@ import SmrtProtocol
 
 /// Claiming jobs and sending them to idle workers; what wakes a claim.
 ///
-/// A claim asks for exactly as many jobs as there are idle workers not already covered by a claim in flight:
-/// no prefetch, so a claimed job is always running (its deadline armed) a moment after the claim commits,
-/// and a job never waits claimed behind another job.
+/// Claims run on the database thread, in the same transaction as the results waiting to be recorded (group
+/// commit). With `prefetch` > 0 the supervisor claims a few jobs ahead and holds them (`prefetched`), so a
+/// worker that answers gets its next RUN at once from the loop, without waiting for the database. A held job
+/// is `running` under this supervisor's lease (recovered like a running job if the supervisor dies); its
+/// deadline starts when its RUN is sent, and `started_at` is rewritten to that moment when its result is
+/// recorded. Held jobs go back to pending, attempt not counted, at shutdown, and when they have waited longer
+/// than the poll interval (e.g. every worker is busy with long jobs).
 extension Supervisor {
-    /// Claims jobs for the idle workers, if any and if not shutting down.
-    func maybeClaim() {
-        guard phase == .running, let pool else { return }
-        let want = pool.idleWorkers.count - inFlightClaims
-        guard want > 0 else { return }
-        inFlightClaims += want
-        let workerId = leaseId, queues = configuration.queues
-        database.perform({ context in
-            try context.store.claim(workerId: workerId, limit: want, queues: queues, now: Date())
-        }) { [self] result in
-            inFlightClaims -= want
-            switch result {
-            case .success(let jobs):
-                dispatch(jobs, asked: want)
-            case .failure(let error):
-                // The poll timer tries again; a busy database is not a reason to spin.
-                logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
-            }
-            checkShutdownProgress()
-        }
+    /// A job claimed ahead, waiting for a worker.
+    struct HeldJob {
+        var job: SmrtJob
+        /// When it was claimed (`Monotonic.nanos`).
+        var claimedAt: UInt64
     }
 
-    /// Sends each claimed job to an idle worker; jobs that find none (a worker died meanwhile, or shutdown
-    /// began) go back to pending without counting the attempt.
-    private func dispatch(_ jobs: [SmrtJob], asked: Int) {
-        var unplaced: [SmrtJob] = []
-        for job in jobs {
-            guard phase == .running, let worker = pool.idleWorkers.first else {
-                unplaced.append(job)
-                continue
-            }
-            run(job, on: worker)
+    /// Sends held jobs to idle workers, then claims for the idle workers left and, with `topUp` (a worker just
+    /// finished a job: jobs are flowing), enough to keep `prefetch` jobs per worker in hand.
+    func maybeClaim(topUp: Bool = false) {
+        guard phase == .running, let pool else { return }
+        var idle = pool.idleWorkers
+        while !prefetched.isEmpty, !idle.isEmpty {
+            run(prefetched.removeFirst().job, on: idle.removeFirst())
         }
-        if !unplaced.isEmpty { release(unplaced, reason: "claimed while no worker was free") }
+        var want = idle.count - inFlightClaims
+        var ready = 0
+        if topUp && configuration.prefetch > 0 {
+            ready = pool.workers.reduce(0) { $0 + ($1.state == .running && !$1.stopping ? 1 : 0) }
+            want = max(want, idle.count + configuration.prefetch * ready - prefetched.count - inFlightClaims)
+        }
+        guard want > 0 else { return }
+        inFlightClaims += want
+        claimToSend += want
+        // A worker waits for this claim, or will soon (less than a job per worker in hand): commit without
+        // waiting for the group-commit window.
+        if idle.count > 0 || prefetched.count < ready { claimUrgent = true }
+    }
+
+    /// The database thread's answer to a claim (loop thread).
+    func claimed(_ result: Result<[SmrtJob], Error>, asked: Int) {
+        inFlightClaims -= asked
+        switch result {
+        case .success(let jobs):
+            dispatch(jobs, asked: asked)
+        case .failure(let error):
+            // The poll timer tries again; a busy database is not a reason to spin.
+            logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
+        }
+        checkShutdownProgress()
+    }
+
+    /// Hands the results and claims gathered during this loop iteration to the database thread in one go, so
+    /// they share a transaction (runs once per loop iteration, after I/O callbacks).
+    func flushToDatabase() {
+        updateWatch()
+        guard !outbox.isEmpty || claimToSend > 0 else { return }
+        database.submit(outbox, claim: claimToSend, urgent: claimUrgent)
+        outbox.removeAll(keepingCapacity: true)
+        claimToSend = 0
+        claimUrgent = false
+    }
+
+    /// Sends each claimed job to an idle worker, holds the rest for the next worker to finish; once shutting
+    /// down, jobs go back to pending without counting the attempt.
+    private func dispatch(_ jobs: [SmrtJob], asked: Int) {
+        guard phase == .running else {
+            if !jobs.isEmpty { release(jobs, reason: "claimed while the supervisor was stopping") }
+            return
+        }
+        var idle = pool.idleWorkers
+        let now = Monotonic.nanos
+        for job in jobs {
+            if prefetched.isEmpty, !idle.isEmpty {
+                run(job, on: idle.removeFirst())
+            } else {
+                prefetched.append(HeldJob(job: job, claimedAt: now))
+            }
+        }
+        // A worker may have come free meanwhile with jobs held.
+        while !prefetched.isEmpty, !idle.isEmpty {
+            run(prefetched.removeFirst().job, on: idle.removeFirst())
+        }
         // A full claim means more may be ready.
-        if jobs.count == asked { maybeClaim() }
+        if jobs.count == asked { maybeClaim(topUp: true) }
+    }
+
+    /// Releases held jobs that waited longer than `olderThanMs` (all of them with nil).
+    func releaseHeldJobs(olderThanMs: Int?, reason: String) {
+        guard !prefetched.isEmpty else { return }
+        var stale: [SmrtJob] = []
+        if let olderThanMs {
+            let cutoff = Monotonic.nanos &- UInt64(olderThanMs) * 1_000_000
+            while let first = prefetched.first, first.claimedAt <= cutoff {
+                stale.append(prefetched.removeFirst().job)
+            }
+        } else {
+            stale = prefetched.map(\.job)
+            prefetched.removeAll()
+        }
+        if !stale.isEmpty { release(stale, reason: reason) }
     }
 
     /// RUN, the deadline timer and the `job_started` line.
     private func run(_ job: SmrtJob, on worker: WorkerProcess) {
         // Timers count from the loop's cached time: refresh it so the deadline is not armed from a stale "now".
         loop.updateTime()
-        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos)
+        let wallNow = Date()
+        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: wallNow)
         worker.job = running
         let request = RunRequest(
             jobId: job.id, attempt: UInt32(clamping: max(1, job.attempts)),
-            deadlineMillis: UInt64(max(0, (Date().timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
+            deadlineMillis: UInt64(max(0, (wallNow.timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
             objectType: job.objectType, objectId: job.objectId, method: job.method,
-            argsJSON: JSONValue.object(job.args).jsonText)
+            argsJSON: job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText)
         pool.limits.applyBeforeJob(pid: worker.pid)
         guard worker.send(.run(request)) else {
             // The worker is going away; its exit releases the job (it never ran).
@@ -81,7 +141,12 @@ extension Supervisor {
 
     /// Something changed in the database directory (WAL writes): if another process committed (data_version
     /// moved), claim at once instead of waiting for the poll.
-    func databaseChanged() {
+    ///
+    /// A write to the WAL is seen when its first bytes land, before the transaction is visible (the commit
+    /// publishes it in the `-shm` index, through mmap, which inotify does not report): a check that finds
+    /// nothing new looks again after `changeRecheckMs` (twice), so a job committed a moment after its write
+    /// is not left for the poll.
+    func databaseChanged(recheck: Int = 0) {
         guard phase == .running, !pool.idleWorkers.isEmpty else { return }
         if changeCheckInFlight {
             changeCheckAgain = true
@@ -92,7 +157,12 @@ extension Supervisor {
             changeCheckInFlight = false
             if case .success(let token) = result, token != lastChangeToken {
                 lastChangeToken = token
+                changeRecheckTimer?.stop()
                 maybeClaim()
+            } else if recheck < Self.changeRecheckMs.count, !changeCheckAgain, phase == .running {
+                try? changeRecheckTimer?.start(timeoutMs: Self.changeRecheckMs[recheck]) { [unowned self] _ in
+                    databaseChanged(recheck: recheck + 1)
+                }
             }
             if changeCheckAgain {
                 changeCheckAgain = false
@@ -101,25 +171,57 @@ extension Supervisor {
         }
     }
 
+    /// Delays of the re-checks after a change check found nothing new.
+    static let changeRecheckMs: [UInt64] = [2, 10]
+
     /// Watches the database's directory: SQLite writes its WAL (and creates it) there.
     func watchDatabase() {
         let url = URL(fileURLWithPath: configuration.databasePath)
         let directory = url.deletingLastPathComponent().path
-        let name = url.lastPathComponent
         do {
             let watcher = try UVFSEvent(loop: loop)
             self.watcher = watcher
-            try watcher.start(path: directory) { [unowned self] _, change in
-                guard case .success(let change) = change else { return }
-                if let file = change.filename, !file.hasPrefix(name) { return }
-                databaseChanged()
-            }
+            try startWatch(watcher, directory)
+            watchedDirectory = directory
+            watching = true
         } catch {
             watcher?.close()
             watcher = nil
             logger.warning(
                 "cannot watch \(directory) for new jobs (\(error)); relying on the \(configuration.pollInterval) ms poll",
                 metadata: ["event": "watch_failed"])
+        }
+    }
+
+    private func startWatch(_ watcher: UVFSEvent, _ directory: String) throws {
+        let name = databaseFileName
+        try watcher.start(path: directory) { [unowned self] _, change in
+            guard case .success(let change) = change else { return }
+            if let file = change.filename, !file.hasPrefix(name) { return }
+            databaseChanged()
+        }
+    }
+
+    /// The watch only matters while a worker waits for work: while every worker is busy (or has a job held for
+    /// it), it is paused, so the WAL writes of our own commits (and log lines written next to the database)
+    /// do not wake the loop for nothing or cost inotify work in the writer. Resuming checks `data_version`
+    /// at once, so a job enqueued meanwhile is not missed. Runs once per loop iteration.
+    func updateWatch() {
+        guard let watcher, let pool, phase == .running else { return }
+        let wanted = pool.workers.contains { $0.isIdle }
+        guard wanted != watching else { return }
+        if wanted {
+            do {
+                try startWatch(watcher, watchedDirectory)
+                watching = true
+            } catch {
+                // The poll still finds new jobs; try again next time.
+                return
+            }
+            databaseChanged()
+        } else {
+            watcher.stop()
+            watching = false
         }
     }
 

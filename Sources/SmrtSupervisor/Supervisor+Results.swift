@@ -5,12 +5,16 @@ import SmrtJobs
 /// Recording what happened to each attempt: results, crashes, releases; and the log line for each.
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
-        maybeClaim()
+        // Right after a short job (not after HELLO, not after a long job): jobs are flowing fast enough for the
+        // database round trip to matter, so keep some in hand (prefetch).
+        maybeClaim(topUp: worker.jobsDone > 0 && lastJobWasShort)
+        lastJobWasShort = false
     }
 
     func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
         worker.jobTimer.stop()
         let duration = running.elapsedMs()
+        lastJobWasShort = duration < Self.prefetchJobsShorterThanMs
         switch result {
         case .ok(let resultJSON):
             // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.
@@ -56,12 +60,12 @@ extension Supervisor: WorkerPoolDelegate {
         let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
-            scheduleId: running.job.scheduleId
+            scheduleId: running.job.scheduleId, startedAt: running.dispatchedWall
         ) { [self] result in
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
             if case .retrying(let at) = result { wake(at: at) }
         }
-        database.finish(pending)
+        outbox.append(pending)
     }
 
     private func logOutcome(_ running: RunningJob, pid: Int32, durationMs: Double, error: String?, result: FinishResult?) {

@@ -44,7 +44,12 @@ extension Supervisor {
         pollTimer?.stop()
         scheduleTimer?.stop()
         wakeupTimer?.stop()
+        changeRecheckTimer?.stop()
         watcher?.stop()
+        // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
+        inFlightClaims -= claimToSend
+        claimToSend = 0
+        releaseHeldJobs(olderThanMs: nil, reason: "supervisor stopping")
     }
 
     /// Once every worker is gone and no claim is in flight: remove the lease, let the database thread finish
@@ -54,6 +59,7 @@ extension Supervisor {
             pool?.isEmpty ?? true
         else { return }
         teardownStarted = true
+        flushToDatabase()
         shutdownTimer?.stop()
         heartbeatTimer?.stop()
         let id = leaseId
@@ -66,9 +72,10 @@ extension Supervisor {
     }
 
     private func closeHandles() {
-        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer] as [UVTimer?] {
+        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer, changeRecheckTimer] as [UVTimer?] {
             handle?.close()
         }
+        flushCheck?.close()
         watcher?.close()
         databaseHealth?.close()
         for watcher in signalWatchers { watcher.close() }

@@ -48,11 +48,29 @@ public final class Supervisor {
     var heartbeatTimer: UVTimer!
     var scheduleTimer: UVTimer!
     var wakeupTimer: UVTimer!
+    var changeRecheckTimer: UVTimer?
     var shutdownTimer: UVTimer!
     var watcher: UVFSEvent?
+    /// Whether `watcher` is started (it is paused while no worker waits for work).
+    var watching = false
+    var watchedDirectory = ""
+    lazy var databaseFileName = URL(fileURLWithPath: configuration.databasePath).lastPathComponent
     var signalWatchers: [UVSignal] = []
-    /// Jobs asked for in claims whose reply has not come back.
+    /// Jobs asked for in claims whose reply has not come back (including `claimToSend`).
     var inFlightClaims = 0
+    /// Jobs claimed ahead (prefetch), oldest first, waiting for a worker.
+    var prefetched: [HeldJob] = []
+    /// The job just finished took less than `prefetchJobsShorterThanMs` (set before the worker turns idle).
+    var lastJobWasShort = false
+    /// Claiming ahead only pays for short jobs: for longer ones the database round trip is noise, and held
+    /// jobs would wait long.
+    static let prefetchJobsShorterThanMs = 50.0
+    /// Results and claims gathered during this loop iteration, handed to the database thread together.
+    var outbox: [DatabaseThread.PendingFinish] = []
+    var claimToSend = 0
+    /// `claimToSend` includes jobs for idle workers (commit without waiting for the group-commit window).
+    var claimUrgent = false
+    var flushCheck: UVCheck!
     var changeCheckInFlight = false
     var changeCheckAgain = false
     var lastChangeToken: Int64?
@@ -104,7 +122,10 @@ public final class Supervisor {
         }
         loop = try UVLoop()
         mailbox = try LoopMailbox(loop: loop)
-        database = DatabaseThread(store: store, workerId: leaseId, mailbox: mailbox, logger: logger)
+        database = DatabaseThread(
+            store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger,
+            commitWindowMs: configuration.commitWindowMs
+        ) { [unowned self] result, asked in claimed(result, asked: asked) }
         database.onFatalError = { [unowned self] error in databaseFailed("\(error)") }
         database.start()
         do {
@@ -170,11 +191,17 @@ public final class Supervisor {
     }
 
     private func startTimers() throws {
+        flushCheck = try UVCheck(loop: loop)
+        try flushCheck.start { [unowned self] _ in flushToDatabase() }
         shutdownTimer = try UVTimer(loop: loop)
         wakeupTimer = try UVTimer(loop: loop)
+        changeRecheckTimer = try UVTimer(loop: loop)
         pollTimer = try UVTimer(loop: loop)
         let poll = UInt64(configuration.pollInterval)
-        try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in maybeClaim() }
+        try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in
+            releaseHeldJobs(olderThanMs: configuration.pollInterval, reason: "held longer than the poll interval")
+            maybeClaim()
+        }
         heartbeatTimer = try UVTimer(loop: loop)
         let beat = UInt64(configuration.effectiveHeartbeatInterval)
         try heartbeatTimer.start(timeoutMs: beat, repeatMs: beat) { [unowned self] _ in heartbeat() }

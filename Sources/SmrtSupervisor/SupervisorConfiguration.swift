@@ -53,6 +53,15 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var databaseFileMode: UInt16
     /// How often the database file is checked for removal or replacement (ms).
     public var databaseCheckInterval: Int
+    /// Jobs per worker claimed ahead and held by the supervisor, so a worker that finishes gets its next job
+    /// at once instead of waiting for the database (0: claim only for idle workers). See docs/supervisor.md.
+    public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
+    /// The default of `prefetch`, chosen by measurement (docs/performance.md).
+    public static let defaultPrefetch = 8
+    /// Group commit window: how long a finished attempt (or a claim ahead) may wait for others to share its
+    /// transaction, while no worker waits for that commit. Bounds how long a result takes to be durable.
+    public var commitWindowMs: Double = SupervisorConfiguration.defaultCommitWindowMs
+    public static let defaultCommitWindowMs = 1.0
 
     public init(
         databasePath: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
@@ -106,6 +115,8 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw fail("--max-jobs-per-worker", "must be at least 1") }
         if let maxWorkerRSSMB, maxWorkerRSSMB < 1 { throw fail("--max-worker-rss", "must be at least 1 MB") }
         try validateSafetyLimits()
+        if prefetch < 0 || prefetch > 1000 { throw fail("--prefetch", "must be between 0 and 1000") }
+        if !(commitWindowMs >= 0 && commitWindowMs <= 1000) { throw fail("--commit-window", "must be 0 to 1000 ms") }
     }
 
     /// The heartbeat period actually used: never so slow that our own lease could expire between beats.

@@ -43,89 +43,207 @@ public struct SupervisorLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let own = event.metadata { merged.merge(own) { _, new in new } }
-        let line = format == .json
-            ? Self.jsonLine(level: event.level, message: event.message.description, metadata: merged)
-            : Self.textLine(level: event.level, message: event.message.description, metadata: merged)
+        // Most lines carry only their own metadata: no merged copy then.
+        var merged: Logger.Metadata
+        if metadata.isEmpty && metadataProvider == nil {
+            merged = event.metadata ?? [:]
+        } else {
+            merged = metadata
+            if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+            if let own = event.metadata { merged.merge(own) { _, new in new } }
+        }
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        if format == .json {
+            Self.appendJSONLine(level: event.level, message: event.message.description, metadata: merged, to: &line)
+        } else {
+            Self.appendTextLine(level: event.level, message: event.message.description, metadata: merged, to: &line)
+        }
         Self.writeAll(line, to: fileDescriptor)
     }
 
     // MARK: Formatting
+    //
+    // Lines are built as UTF-8 bytes in one buffer, without Foundation formatting: a job makes two lines
+    // (started, completed), so this is on the supervisor's hot path (docs/performance.md).
 
     /// Keys the text format leaves out because the message already says them.
     static let textHiddenKeys: Set<String> = ["event", "line"]
 
     static func textLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var line = Self.timestamp() + " " + level.rawValue + " " + message
-        for key in metadata.keys.sorted() where !textHiddenKeys.contains(key) {
-            line += " " + key + "=" + textValue(metadata[key]!)
-        }
-        line += "\n"
-        return line
+        var line: [UInt8] = []
+        appendTextLine(level: level, message: message, metadata: metadata, to: &line)
+        return String(decoding: line, as: UTF8.self)
     }
 
     static func jsonLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var line = "{\"ts\":\"" + Self.timestamp() + "\",\"level\":\"" + level.rawValue + "\",\"msg\":"
-        JSONValue.appendQuoted(message, to: &line)
+        var line: [UInt8] = []
+        appendJSONLine(level: level, message: message, metadata: metadata, to: &line)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    static func appendTextLine(level: Logger.Level, message: String, metadata: Logger.Metadata, to line: inout [UInt8]) {
+        appendTimestamp(to: &line)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: level.rawValue.utf8)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: message.utf8)
+        for key in metadata.keys.sorted() where !textHiddenKeys.contains(key) {
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            appendTextValue(metadata[key]!, to: &line)
+        }
+        line.append(UInt8(ascii: "\n"))
+    }
+
+    static func appendJSONLine(level: Logger.Level, message: String, metadata: Logger.Metadata, to line: inout [UInt8]) {
+        line.append(contentsOf: #"{"ts":""#.utf8)
+        appendTimestamp(to: &line)
+        line.append(contentsOf: #"","level":""#.utf8)
+        line.append(contentsOf: level.rawValue.utf8)
+        line.append(contentsOf: #"","msg":"#.utf8)
+        appendJSONString(message, to: &line)
         for key in metadata.keys.sorted() where key != "ts" && key != "level" && key != "msg" {
-            line += ","
-            JSONValue.appendQuoted(key, to: &line)
-            line += ":"
+            line.append(UInt8(ascii: ","))
+            appendJSONString(key, to: &line)
+            line.append(UInt8(ascii: ":"))
             appendJSONValue(metadata[key]!, to: &line)
         }
-        line += "}\n"
-        return line
+        line.append(contentsOf: "}\n".utf8)
     }
 
-    private static func textValue(_ value: Logger.Metadata.Value) -> String {
-        let text: String
-        switch value {
-        case .string(let s): text = s
-        case .stringConvertible(let d as Double): text = d.isFinite ? String(format: "%.3f", d) : "\(d)"
-        case .stringConvertible(let c): text = c.description
-        case .array, .dictionary:
-            var json = ""
-            appendJSONValue(value, to: &json)
-            return json
-        }
-        if text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) {
-            var quoted = ""
-            JSONValue.appendQuoted(text, to: &quoted)
-            return quoted
-        }
-        return text
-    }
-
-    private static func appendJSONValue(_ value: Logger.Metadata.Value, to out: inout String) {
+    private static func appendTextValue(_ value: Logger.Metadata.Value, to line: inout [UInt8]) {
         switch value {
         case .string(let s):
-            JSONValue.appendQuoted(s, to: &out)
+            appendTextWord(s, to: &line)
         case .stringConvertible(let c):
-            switch c {
-            case let b as Bool: out += b ? "true" : "false"
-            case is Int, is Int64, is Int32, is UInt64, is UInt32, is UInt: out += c.description
-            case let d as Double: out += d.isFinite ? String(format: "%.3f", d) : "null"
-            default: JSONValue.appendQuoted(c.description, to: &out)
+            if let n = c as? Int64 {
+                appendInteger(n, to: &line)
+            } else if let d = c as? Double, d.isFinite {
+                appendMillis(d, to: &line)
+            } else {
+                appendTextWord(c.description, to: &line)
+            }
+        case .array, .dictionary:
+            appendJSONValue(value, to: &line)
+        }
+    }
+
+    /// A text value as is, or JSON-quoted when it is empty or holds a space, quote, `=` or line break.
+    private static func appendTextWord(_ text: String, to line: inout [UInt8]) {
+        // Bytes that may start one of those (0xC2, 0xE2: the non-ASCII line breaks); only then look closer.
+        let suspicious = text.utf8.contains { byte in
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=")
+                || (byte >= 0x0A && byte <= 0x0D) || byte == 0xC2 || byte == 0xE2
+        }
+        if text.isEmpty || suspicious && text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) {
+            appendJSONString(text, to: &line)
+        } else {
+            line.append(contentsOf: text.utf8)
+        }
+    }
+
+    private static func appendJSONValue(_ value: Logger.Metadata.Value, to out: inout [UInt8]) {
+        switch value {
+        case .string(let s):
+            appendJSONString(s, to: &out)
+        case .stringConvertible(let c):
+            if let n = c as? Int64 {
+                appendInteger(n, to: &out)
+            } else if let d = c as? Double {
+                if d.isFinite { appendMillis(d, to: &out) } else { out.append(contentsOf: "null".utf8) }
+            } else if let b = c as? Bool {
+                out.append(contentsOf: (b ? "true" : "false").utf8)
+            } else if c is Int || c is Int32 || c is UInt64 || c is UInt32 || c is UInt {
+                out.append(contentsOf: c.description.utf8)
+            } else {
+                appendJSONString(c.description, to: &out)
             }
         case .array(let values):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, v) in values.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 appendJSONValue(v, to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .dictionary(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, key) in members.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.appendQuoted(key, to: &out)
-                out += ":"
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSONString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
                 appendJSONValue(members[key]!, to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// `s` as a JSON string: quotes, backslashes and control characters escaped, everything else as is (UTF-8).
+    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                runStart = i + 1
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+                case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+                case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+                case 0x09: out.append(contentsOf: #"\t"#.utf8)
+                default:
+                    out.append(contentsOf: #"\u00"#.utf8)
+                    out.append(hexDigit(byte >> 4))
+                    out.append(hexDigit(byte & 0xF))
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
+
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// A finite value with exactly three decimals (`2.500`), as `%.3f` would print it.
+    static func appendMillis(_ value: Double, to out: inout [UInt8]) {
+        let thousandths = (value * 1000).rounded()
+        guard abs(thousandths) < 9e18 else {
+            out.append(contentsOf: String(value).utf8)
+            return
+        }
+        var scaled = Int64(thousandths)
+        if scaled < 0 {
+            out.append(UInt8(ascii: "-"))
+            scaled = -scaled
+        }
+        appendInteger(scaled / 1000, to: &out)
+        out.append(UInt8(ascii: "."))
+        let fraction = Int(scaled % 1000)
+        out.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        out.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        out.append(UInt8(ascii: "0") + UInt8(fraction % 10))
     }
 
     /// Now, as `2026-11-29T07:00:00.123Z`.
@@ -133,9 +251,12 @@ public struct SupervisorLogHandler: LogHandler {
         Timestamp.format(Date())
     }
 
-    private static func writeAll(_ line: String, to fd: Int32) {
-        var line = line
-        line.withUTF8 { bytes in
+    static func appendTimestamp(to out: inout [UInt8]) {
+        Timestamp.append(Date(), to: &out)
+    }
+
+    private static func writeAll(_ line: [UInt8], to fd: Int32) {
+        line.withUnsafeBufferPointer { bytes in
             var offset = 0
             while offset < bytes.count {
                 let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)

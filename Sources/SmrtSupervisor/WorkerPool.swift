@@ -205,6 +205,13 @@ final class WorkerPool {
         var missing = target - counted.count
         guard missing > 0 else { return }
         let now = Monotonic.nanos
+        if let deadline = deadlineTooClose(now), deadline > nextSpawnAt {
+            // uv_spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
+            // right before a job's deadline would make its kill late. Spawn just after it instead.
+            let waitMs = (deadline - now + 999_999) / 1_000_000 + 1
+            try? backoffTimer.start(timeoutMs: waitMs) { [unowned self] _ in reconcile() }
+            return
+        }
         if now < nextSpawnAt {
             if !backoffTimer.isActive {
                 let waitMs = (nextSpawnAt - now + 999_999) / 1_000_000
@@ -221,6 +228,21 @@ final class WorkerPool {
             }
             missing -= 1
         }
+    }
+
+    /// How close to a running job's deadline a spawn may start.
+    static let spawnClearanceNanos: UInt64 = 20_000_000
+
+    /// The earliest deadline of a running job that is less than `spawnClearanceNanos` away, if any.
+    private func deadlineTooClose(_ now: UInt64) -> UInt64? {
+        var soonest: UInt64?
+        for worker in workers where worker.state == .running {
+            guard let job = worker.job, job.timeoutState == .none, job.deadline >= now,
+                job.deadline - now < Self.spawnClearanceNanos
+            else { continue }
+            soonest = min(soonest ?? .max, job.deadline)
+        }
+        return soonest
     }
 
     /// Lets `worker` go gracefully: SHUTDOWN now if idle, after its job if busy.

@@ -10,8 +10,12 @@ struct SupervisorBench {
     // MARK: Helpers
 
     func start(db: String, workers: Int, name: String, extra: [String] = []) throws -> SupervisorProcess {
-        try SupervisorProcess(
-            binary: supervisor, db: db, workers: workers, workerExec: worker, extra: extra,
+        // Experiments (docs/performance.md): extra supervisor flags, e.g. SMRT_BENCH_SUPERVISOR_ARGS="--prefetch 0".
+        let experiment = ProcessInfo.processInfo.environment["SMRT_BENCH_SUPERVISOR_ARGS"].map {
+            $0.split(separator: " ").map(String.init)
+        } ?? []
+        return try SupervisorProcess(
+            binary: supervisor, db: db, workers: workers, workerExec: worker, extra: extra + experiment,
             logPath: "\(dir)/\(name).log")
     }
 

@@ -53,6 +53,12 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("max-worker-rss"), help: "Replace a worker whose RSS exceeds this many MB (between jobs).")
     var maxWorkerRSS: Int?
 
+    @Option(help: "Jobs per worker claimed ahead, so a finishing worker gets its next job at once (0: none).")
+    var prefetch: Int = SupervisorConfiguration.defaultPrefetch
+
+    @Option(name: .customLong("commit-window"), help: "How long a result may wait (ms) to share its database commit with others.")
+    var commitWindow: Double = SupervisorConfiguration.defaultCommitWindowMs
+
     @Option(name: .customLong("log-format"), help: "text or json.")
     var logFormat: String = "text"
 
@@ -92,7 +98,7 @@ struct SupervisorCommand: ParsableCommand {
             throw ValidationError("--db-mode must be octal permission bits such as 0600 or 0640, not '\(dbMode)'")
         }
         let queueList = queues.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let configuration = SupervisorConfiguration(
+        var configuration = SupervisorConfiguration(
             databasePath: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
             workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
             heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
@@ -100,6 +106,8 @@ struct SupervisorCommand: ParsableCommand {
             maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout,
             workerMemoryLimitMB: workerMemoryLimit, workerCPULimitSeconds: workerCPULimit, workerUser: user,
             databaseFileMode: mode, databaseCheckInterval: dbCheckInterval)
+        configuration.prefetch = prefetch
+        configuration.commitWindowMs = commitWindow
         do {
             try configuration.validate()
         } catch let error as SupervisorError {

@@ -260,6 +260,34 @@ struct StoreConformance {
         }
     }
 
+    @Test(arguments: StoreFactory.all)
+    func finishThenClaimRecordsResultsAndClaimsInOneCall(_ factory: StoreFactory) throws {
+        try factory.withStore { store, _ in
+            let ids = try store.enqueue(batch: [spec(priority: 90), spec(priority: 80), spec(), spec(), spec(queue: "other")], now: t0)
+            _ = try store.claim(workerId: "w1", limit: 2, queues: nil, now: t0)
+            // The attempt of ids[0] really started later than its claim (it waited in the runner's hands).
+            let done = try store.finish(
+                [
+                    AttemptReport(jobId: ids[0], outcome: .completed(result: nil), startedAt: t0 + 3),
+                    AttemptReport(jobId: ids[1], outcome: .failed(error: "e", retryAt: nil)),
+                    AttemptReport(jobId: 999_999, outcome: .completed(result: nil)),
+                ], workerId: "w1", now: t0 + 5, thenClaim: 5, queues: ["default"])
+            #expect(done.finished == [.completed, .failed, .notOwned])
+            #expect(done.claimed.map(\.id) == [ids[2], ids[3]])
+            #expect(done.claimed.allSatisfy { $0.status == .running && $0.workerId == "w1" && $0.attempts == 1 })
+            #expect(try store.get(id: ids[0])?.startedAt == t0 + 3)
+            // Without a start time the claim's stays.
+            #expect(try store.get(id: ids[1])?.startedAt == t0)
+            #expect(try status(store, ids[4]) == .pending)
+            // Nothing to record, nothing to claim.
+            let none = try store.finish([], workerId: "w1", now: t0, thenClaim: 0, queues: nil)
+            #expect(none.finished.isEmpty && none.claimed.isEmpty)
+            // Only a claim.
+            let claimOnly = try store.finish([], workerId: "w2", now: t0 + 6, thenClaim: 3, queues: nil)
+            #expect(claimOnly.finished.isEmpty && claimOnly.claimed.map(\.id) == [ids[4]])
+        }
+    }
+
     // MARK: Cancel, retry, release, heartbeat
 
     @Test(arguments: StoreFactory.all)

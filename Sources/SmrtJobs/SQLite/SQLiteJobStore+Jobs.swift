@@ -105,20 +105,27 @@ extension SQLiteJobStore {
     public func claim(workerId: String, limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
         if limit <= 0 { return [] }
         if let queues, queues.isEmpty { return [] }
-        var jobs = try locked { connection -> [SmrtJob] in
-            let sql = claimStatement(queueCount: queues?.count ?? 0)
-            return try connection.transaction {
-                try connection.withStatement(sql) { s in
-                    try s.bind(workerId, 1)
-                    try s.bind(now, 2)
-                    try s.bind(limit, 3)
-                    for (i, queue) in (queues ?? []).enumerated() { try s.bind(queue, Int32(i + 4)) }
-                    var jobs: [SmrtJob] = []
-                    jobs.reserveCapacity(min(limit, 256))
-                    while try s.step() { jobs.append(try decodeJob(s)) }
-                    return jobs
-                }
-            }
+        return try locked { connection in
+            try connection.transaction { try claimRows(workerId: workerId, limit: limit, queues: queues, now: now, connection) }
+        }
+    }
+
+    /// The claim inside the caller's transaction, sorted in claim order.
+    func claimRows(
+        workerId: String, limit: Int, queues: [String]?, now: Date, _ connection: SQLiteConnection
+    ) throws -> [SmrtJob] {
+        if limit <= 0 { return [] }
+        if let queues, queues.isEmpty { return [] }
+        let sql = claimStatement(queueCount: queues?.count ?? 0)
+        var jobs = try connection.withStatement(sql) { s in
+            try s.bind(workerId, 1)
+            try s.bind(now, 2)
+            try s.bind(limit, 3)
+            for (i, queue) in (queues ?? []).enumerated() { try s.bind(queue, Int32(i + 4)) }
+            var jobs: [SmrtJob] = []
+            jobs.reserveCapacity(min(limit, 256))
+            while try s.step() { jobs.append(try decodeJob(s)) }
+            return jobs
         }
         // RETURNING gives rows in no promised order.
         jobs.sort { a, b in
@@ -131,7 +138,7 @@ extension SQLiteJobStore {
 
     private static let completeSQL = """
         UPDATE _smrt_jobs SET status = 'completed', result = ?1, result_pointer = COALESCE(?2, result_pointer), \
-        completed_at = ?3, updated_at = ?3 \
+        completed_at = ?3, updated_at = ?3, started_at = COALESCE(?6, started_at) \
         WHERE id = ?4 AND worker_id = ?5 AND status = 'running'
         """
 
@@ -146,7 +153,7 @@ extension SQLiteJobStore {
             completed_at = CASE WHEN \(retrying) THEN NULL ELSE ?3 END, \
             worker_id = CASE WHEN \(retrying) THEN NULL ELSE worker_id END, \
             worker_heartbeat = CASE WHEN \(retrying) THEN NULL ELSE worker_heartbeat END, \
-            last_error = ?2, updated_at = ?3 \
+            last_error = ?2, updated_at = ?3, started_at = COALESCE(?6, started_at) \
             WHERE id = ?4 AND worker_id = ?5 AND status = 'running' \
             RETURNING \(returning)
             """
@@ -158,39 +165,60 @@ extension SQLiteJobStore {
     public func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult] {
         if reports.isEmpty { return [] }
         return try locked { connection in
+            try connection.transaction { try finishRows(reports, workerId: workerId, now: now, connection) }
+        }
+    }
+
+    /// One transaction: the results, then the claim (group commit for a supervisor that claims ahead).
+    public func finish(
+        _ reports: [AttemptReport], workerId: String, now: Date, thenClaim limit: Int, queues: [String]?
+    ) throws -> (finished: [FinishResult], claimed: [SmrtJob]) {
+        if reports.isEmpty && limit <= 0 { return ([], []) }
+        return try locked { connection in
             try connection.transaction {
-                var results: [FinishResult] = []
-                results.reserveCapacity(reports.count)
-                for report in reports {
-                    switch report.outcome {
-                    case .completed(let result, let resultPointer):
-                        let changed = try connection.run(SQLiteJobStore.completeSQL) { s in
-                            try s.bind(result, 1)
-                            try s.bind(resultPointer, 2)
-                            try s.bind(now, 3)
-                            try s.bind(report.jobId, 4)
-                            try s.bind(workerId, 5)
-                        }
-                        results.append(changed == 1 ? .completed : .notOwned)
-                    case .failed(let error, let retryAt):
-                        results.append(
-                            try connection.withStatement(SQLiteJobStore.failSQL) { s in
-                                try s.bind(retryAt, 1)
-                                try s.bind(error, 2)
-                                try s.bind(now, 3)
-                                try s.bind(report.jobId, 4)
-                                try s.bind(workerId, 5)
-                                guard try s.step() else { return .notOwned }
-                                if s.string(0) == JobStatus.pending.rawValue, let runAt = s.date(1) {
-                                    return .retrying(at: runAt)
-                                }
-                                return .failed
-                            })
-                    }
-                }
-                return results
+                let finished = try finishRows(reports, workerId: workerId, now: now, connection)
+                let claimed = try claimRows(workerId: workerId, limit: limit, queues: queues, now: now, connection)
+                return (finished, claimed)
             }
         }
+    }
+
+    /// The results inside the caller's transaction.
+    func finishRows(
+        _ reports: [AttemptReport], workerId: String, now: Date, _ connection: SQLiteConnection
+    ) throws -> [FinishResult] {
+        var results: [FinishResult] = []
+        results.reserveCapacity(reports.count)
+        for report in reports {
+            switch report.outcome {
+            case .completed(let result, let resultPointer):
+                let changed = try connection.run(SQLiteJobStore.completeSQL) { s in
+                    try s.bind(result, 1)
+                    try s.bind(resultPointer, 2)
+                    try s.bind(now, 3)
+                    try s.bind(report.jobId, 4)
+                    try s.bind(workerId, 5)
+                    try s.bind(report.startedAt, 6)
+                }
+                results.append(changed == 1 ? .completed : .notOwned)
+            case .failed(let error, let retryAt):
+                results.append(
+                    try connection.withStatement(SQLiteJobStore.failSQL) { s in
+                        try s.bind(retryAt, 1)
+                        try s.bind(error, 2)
+                        try s.bind(now, 3)
+                        try s.bind(report.jobId, 4)
+                        try s.bind(workerId, 5)
+                        try s.bind(report.startedAt, 6)
+                        guard try s.step() else { return .notOwned }
+                        if s.string(0) == JobStatus.pending.rawValue, let runAt = s.date(1) {
+                            return .retrying(at: runAt)
+                        }
+                        return .failed
+                    })
+            }
+        }
+        return results
     }
 
     private static let releaseSQL = """

@@ -1,0 +1,102 @@
+import Foundation
+import SmrtJobs
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IntegrationTests {
+    /// Jobs claimed ahead (`--prefetch`) and held by the supervisor until a worker is free: their deadline
+    /// starts at dispatch, they go back uncounted at shutdown, and they are recovered with the supervisor's
+    /// running jobs when it dies.
+    ///
+    /// Each test uses one worker and a first quick job: the supervisor claims only for idle workers until a
+    /// worker finishes a job, then claims ahead, so the jobs after the first one are claimed together and all
+    /// but one are held while the worker runs the next.
+    @Suite struct Prefetch {
+        /// Enqueues the jobs in order of decreasing priority (so they are claimed in this order).
+        func enqueue(
+            _ db: TestDatabase, maxAttempts: Int = 3,
+            _ jobs: [(method: String, args: [String: JSONValue], timeout: Int, behavior: TimeoutBehavior)]
+        ) throws -> [Int64] {
+            try jobs.enumerated().map { index, job in
+                try db.store.enqueue(
+                    JobSpec(
+                        objectType: "Demo", method: job.method, args: job.args, priority: 100 - index, maxAttempts: maxAttempts,
+                        timeout: job.timeout, timeoutBehavior: job.behavior, retryStrategy: .linear(delay: 0)),
+                    now: Date()
+                ).id
+            }
+        }
+
+        func startedAt(_ supervisor: SupervisorProcess, _ id: Int64) -> Date? {
+            (supervisor.events("job_started") { $0["job_id"] as? Int == Int(id) }.first?["ts"] as? String)
+                .flatMap(Timestamp.parse)
+        }
+
+        @Test func heldJobsGoBackUncountedAtShutdown() throws {
+            let db = try TestDatabase()
+            let ids = try enqueue(db, [
+                ("noop", [:], 30_000, .fail), ("sleep", ["ms": 800], 30_000, .fail),
+                ("noop", [:], 30_000, .fail), ("noop", [:], 30_000, .fail),
+            ])
+            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--prefetch", "4"])
+            try supervisor.waitFor("job_started") { $0["job_id"] as? Int == Int(ids[1]) }
+            // The two jobs after the sleep were claimed with it and are held.
+            for id in ids[2...] { #expect(try db.job(id).status == .running) }
+            supervisor.signal(SIGTERM)
+            #expect(try supervisor.waitForExit() == .exited(0))
+            #expect(try db.job(ids[1]).status == .completed)
+            for id in ids[2...] {
+                let job = try db.job(id)
+                #expect(job.status == .pending)
+                #expect(job.attempts == 0)
+                #expect(job.workerId == nil && job.startedAt == nil)
+                #expect(!supervisor.events("job_released") { $0["job_id"] as? Int == Int(id) }.isEmpty)
+                #expect(supervisor.events("job_started") { $0["job_id"] as? Int == Int(id) }.isEmpty)
+            }
+        }
+
+        @Test func aHeldJobsKillDeadlineStartsAtItsDispatch() throws {
+            let db = try TestDatabase()
+            let ids = try enqueue(db, maxAttempts: 1, [
+                ("noop", [:], 30_000, .fail), ("sleep", ["ms": 700], 30_000, .fail), ("spin", [:], 300, .kill),
+            ])
+            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--prefetch", "4"])
+            let kill = try supervisor.waitFor("job_timeout", timeout: 10) { $0["job_id"] as? Int == Int(ids[2]) }
+            let elapsed = try #require(kill["elapsed_ms"] as? Double)
+            #expect(elapsed >= 300 && elapsed < 400, "killed \(elapsed) ms after its dispatch")
+            // It was held while the sleep ran, and dispatched after it.
+            let sleepStart = try #require(startedAt(supervisor, ids[1]))
+            let spinStart = try #require(startedAt(supervisor, ids[2]))
+            #expect(spinStart.timeIntervalSince(sleepStart) >= 0.65)
+            let spin = try db.waitFor(ids[2], .failed, log: supervisor)
+            // started_at was rewritten to the dispatch when the failed attempt was recorded.
+            let sleep = try db.waitFor(ids[1], .completed, log: supervisor)
+            let stored = try #require(spin.startedAt), sleepStored = try #require(sleep.startedAt)
+            #expect(stored.timeIntervalSince(sleepStored) >= 0.65)
+            #expect(spin.attempts == 1)
+        }
+
+        @Test func heldJobsOfAKilledSupervisorAreRecoveredLikeRunningOnes() throws {
+            let db = try TestDatabase()
+            let ids = try enqueue(db, [
+                ("noop", [:], 30_000, .fail), ("sleep", ["ms": 1500], 30_000, .fail), ("noop", [:], 30_000, .fail),
+            ])
+            let first = try SupervisorProcess(database: db, workers: 1, arguments: ["--prefetch", "4"], logName: "first.log")
+            try first.waitFor("job_started") { $0["job_id"] as? Int == Int(ids[1]) }
+            #expect(try db.job(ids[2]).status == .running)
+            first.signal(SIGKILL)
+            try first.waitForExit()
+
+            let second = try SupervisorProcess(database: db, workers: 1, logName: "second.log")
+            let recovered = try second.waitFor("lease_recovered")
+            #expect(Set(recovered["job_ids"] as? [Int] ?? []) == [Int(ids[1]), Int(ids[2])])
+            for id in ids[1...] {
+                let job = try db.waitFor(id, .completed, log: second)
+                #expect(job.attempts == 2)
+            }
+        }
+    }
+}
