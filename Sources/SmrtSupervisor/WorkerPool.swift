@@ -208,7 +208,7 @@ final class WorkerPool {
         if let deadline = deadlineTooClose(now), deadline > nextSpawnAt {
             // uv_spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
             // right before a job's deadline would make its kill late. Spawn just after it instead.
-            let waitMs = (deadline - now + 999_999) / 1_000_000 + 1
+            let waitMs = (deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0) + 1
             try? backoffTimer.start(timeoutMs: waitMs) { [unowned self] _ in reconcile() }
             return
         }
@@ -233,12 +233,12 @@ final class WorkerPool {
     /// How close to a running job's deadline a spawn may start.
     static let spawnClearanceNanos: UInt64 = 20_000_000
 
-    /// The earliest deadline of a running job that is less than `spawnClearanceNanos` away, if any.
+    /// The earliest deadline of a running job that is less than `spawnClearanceNanos` away, if any. A deadline
+    /// already passed whose timer has not run yet (it fires later in this loop iteration) counts too.
     private func deadlineTooClose(_ now: UInt64) -> UInt64? {
         var soonest: UInt64?
         for worker in workers where worker.state == .running {
-            guard let job = worker.job, job.timeoutState == .none, job.deadline >= now,
-                job.deadline - now < Self.spawnClearanceNanos
+            guard let job = worker.job, job.timeoutState == .none, job.deadline < now + Self.spawnClearanceNanos
             else { continue }
             soonest = min(soonest ?? .max, job.deadline)
         }

@@ -43,8 +43,11 @@ extension IntegrationTests {
             ])
             let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--prefetch", "4"])
             try supervisor.waitFor("job_started") { $0["job_id"] as? Int == Int(ids[1]) }
-            // The two jobs after the sleep were claimed with it and are held.
-            for id in ids[2...] { #expect(try db.job(id).status == .running) }
+            // The two jobs after the sleep are claimed ahead (in the transaction after the first noop's result)
+            // and held while the sleep runs.
+            _ = try eventually("the jobs after the sleep to be claimed ahead", timeout: 0.7) {
+                try ids[2...].allSatisfy { try db.job($0).status == .running } ? true : nil
+            }
             supervisor.signal(SIGTERM)
             #expect(try supervisor.waitForExit() == .exited(0))
             #expect(try db.job(ids[1]).status == .completed)
@@ -86,7 +89,9 @@ extension IntegrationTests {
             ])
             let first = try SupervisorProcess(database: db, workers: 1, arguments: ["--prefetch", "4"], logName: "first.log")
             try first.waitFor("job_started") { $0["job_id"] as? Int == Int(ids[1]) }
-            #expect(try db.job(ids[2]).status == .running)
+            _ = try eventually("the last job to be claimed ahead", timeout: 1.4) {
+                try db.job(ids[2]).status == .running ? true : nil
+            }
             first.signal(SIGKILL)
             try first.waitForExit()
 
