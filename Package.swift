@@ -31,7 +31,7 @@ let package = Package(
             dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")],
             swiftSettings: v5),
         // The supervisor <-> worker wire format, shared by both sides. No libuv.
-        .target(name: "SmrtProtocol", dependencies: ["SmrtJobs"], swiftSettings: v5),
+        .target(name: "SmrtProtocol", swiftSettings: v5),
         // Worker runtime for Swift programs.
         .target(
             name: "SmrtWorker",
