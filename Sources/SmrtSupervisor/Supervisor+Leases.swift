@@ -48,13 +48,35 @@ extension Supervisor {
         guard !heartbeatInFlight, phase != .stopped else { return }
         heartbeatInFlight = true
         let record = leaseRecord(), selfId = leaseId, host = host, ttl = configuration.leaseTTL
+        let runningIds = pool.workers.compactMap { $0.job?.job.id }
         database.perform({ context in
             try context.store.registerWorker(record)
             try context.store.heartbeat(workerId: selfId, now: record.heartbeat)
-            return try Self.recoverDeadOwners(context, selfId: selfId, host: host, leaseTTL: ttl)
+            let recoveries = try Self.recoverDeadOwners(context, selfId: selfId, host: host, leaseTTL: ttl)
+            let cancelled = try runningIds.filter { try context.store.get(id: $0)?.status == .cancelled }
+            return (recoveries, cancelled)
         }) { [self] result in
             heartbeatInFlight = false
-            recovered(result)
+            recovered(result.map(\.0))
+            if case .success(let (_, cancelled)) = result { stopCancelledJobs(cancelled) }
+        }
+    }
+
+    /// A job cancelled (`smrt-jobs cancel`) while it runs: its result would be dropped anyway, so its worker is
+    /// killed rather than left to finish the work. Noticed at the next heartbeat.
+    private func stopCancelledJobs(_ ids: [Int64]) {
+        guard !ids.isEmpty else { return }
+        for worker in pool.workers {
+            guard let running = worker.job, ids.contains(running.job.id), running.timeoutState == .none else { continue }
+            running.timeoutState = .killed
+            let reason = "cancelled while running; worker \(worker.pid) killed"
+            logger.warning(
+                "job \(running.job.id) \(running.label) \(reason)",
+                metadata: [
+                    "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
+                    "worker_pid": .int(worker.pid),
+                ])
+            worker.kill(reason: reason)
         }
     }
 
