@@ -25,12 +25,24 @@ public enum ProcessStats {
 
     /// CPU time (user + system) `pid` has used, in seconds, from `/proc/PID/stat`; nil if it is gone.
     public static func cpuSeconds(pid: Int32) -> Double? {
-        guard pid > 0, let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        // After the command name: state (field 3), ... utime (14), stime (15), in clock ticks.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        // utime (field 14) and stime (15), in clock ticks.
+        guard let fields = statFields(pid: pid), fields.count > 12, let user = Double(fields[11]),
+            let system = Double(fields[12])
+        else { return nil }
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         return ticks > 0 ? (user + system) / Double(ticks) : nil
+    }
+
+    /// The state letter of `pid` (`R`, `S`, `Z` for a zombie, ...), from `/proc/PID/stat`; nil if it is gone.
+    public static func state(pid: Int32) -> Character? {
+        statFields(pid: pid)?.first?.first
+    }
+
+    /// The fields of `/proc/PID/stat` after the command name (which may hold spaces and parentheses): the
+    /// first is the state (field 3).
+    private static func statFields(pid: Int32) -> [Substring]? {
+        guard pid > 0, let stat = readSmallFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     private static func readSmallFile(_ path: String) -> String? {

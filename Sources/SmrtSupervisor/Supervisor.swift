@@ -231,12 +231,7 @@ public final class Supervisor {
     static func processExists(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return false }
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        {
-            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-            if state == "Z" || state == "X" { return false }
-        }
-        return true
+        let state = ProcessStats.state(pid: pid)
+        return state != "Z" && state != "X"
     }
 }
