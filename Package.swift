@@ -1,8 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
-
 let package = Package(
     name: "smrt-jobs",
     platforms: [.macOS(.v13)],
@@ -28,64 +26,54 @@ let package = Package(
         // Core: model, store protocol + SQLite store, builder, registry, runner, cron. No libuv.
         .target(
             name: "SmrtJobs",
-            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: v5),
+            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
         // The supervisor <-> worker wire format, shared by both sides. No libuv.
-        .target(name: "SmrtProtocol", swiftSettings: v5),
+        .target(name: "SmrtProtocol"),
         // Worker runtime for Swift programs.
         .target(
             name: "SmrtWorker",
-            dependencies: ["SmrtJobs", "SmrtProtocol", "CSmrtShims"],
-            swiftSettings: v5),
+            dependencies: ["SmrtJobs", "SmrtProtocol", "CSmrtShims"]),
         // libuv wrappers, worker pool, supervisor.
         .target(
             name: "SmrtSupervisor",
             dependencies: [
                 "SmrtJobs", "SmrtProtocol", "CLibUV", "CSmrtShims",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: v5),
+            ]),
 
         // Thin executables.
         .executableTarget(
             name: "smrt-supervisor",
-            dependencies: ["SmrtSupervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: v5),
+            dependencies: ["SmrtSupervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-jobs",
-            dependencies: ["SmrtJobs", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: v5),
+            dependencies: ["SmrtJobs", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-demo-worker",
             dependencies: ["SmrtWorker", "SmrtJobs", "CSmrtShims"],
-            path: "examples/DemoWorker",
-            swiftSettings: v5),
+            path: "examples/DemoWorker"),
         // The benchmark program behind scripts/bench.sh (docs/performance.md).
         .executableTarget(
             name: "smrt-bench",
             dependencies: [
                 "SmrtJobs", "SmrtProtocol", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: v5),
+            ]),
 
         // An app that embeds the supervisor and re-execs itself as its worker (docs/supervisor.md).
         .executableTarget(
             name: "smrt-inprocess-example",
             dependencies: ["SmrtJobs"],
-            path: "examples/InProcess",
-            swiftSettings: v5),
+            path: "examples/InProcess"),
         .executableTarget(
             name: "smrt-embedded-example",
             dependencies: ["SmrtSupervisor", "SmrtWorker", "SmrtJobs"],
-            path: "examples/EmbeddedSupervisor",
-            swiftSettings: v5),
+            path: "examples/EmbeddedSupervisor"),
 
-        .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs"], swiftSettings: v5),
+        .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs"]),
         .testTarget(
             name: "SmrtSupervisorTests",
-            dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs"],
-            swiftSettings: v5),
-        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs"], swiftSettings: v5),
+            dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs"]),
+        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs"]),
     ]
 )

@@ -15,7 +15,7 @@ import Testing
         var description: String { "\(expression) in \(zone) after \(after)" }
     }
 
-    static let springForward: [Case] = [
+    static let springForwardCases: [Case] = [
         // Fixed-time job in the skipped hour: once, at the transition (03:00 EDT), then 02:30 again.
         Case(expression: "30 2 * * *", zone: "America/New_York", after: "2026-03-07T12:00:00Z",
              expected: ["2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"]),
@@ -56,7 +56,7 @@ import Testing
              expected: ["2026-10-03T15:30:00Z", "2026-10-04T15:15:00Z"]),
     ]
 
-    static let fallBack: [Case] = [
+    static let fallBackCases: [Case] = [
         // Fixed-time job in the repeated hour: only the first 01:30 (EDT), not 01:30 EST.
         Case(expression: "30 1 * * *", zone: "America/New_York", after: "2026-10-31T12:00:00Z",
              expected: ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"]),
@@ -89,13 +89,13 @@ import Testing
              expected: ["2026-10-24T23:30:00Z", "2026-10-26T00:30:00Z"]),
     ]
 
-    @Test(arguments: springForward)
+    @Test(arguments: springForwardCases)
     func springForward(_ c: Case) throws {
         #expect(try CronFixtures.fires(c.expression, after: c.after, count: c.expected.count, in: c.zone)
             == c.expected)
     }
 
-    @Test(arguments: fallBack)
+    @Test(arguments: fallBackCases)
     func fallBack(_ c: Case) throws {
         #expect(try CronFixtures.fires(c.expression, after: c.after, count: c.expected.count, in: c.zone)
             == c.expected)

@@ -280,7 +280,7 @@ struct SQLiteJobStoreTests {
         try withDatabase { path in
             let store = try SQLiteJobStore(path: path)
             let job = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: t0)
-            let holder = try SQLiteConnection(path: path)
+            nonisolated(unsafe) let holder = try SQLiteConnection(path: path)  // used by the thread below only
             let locked = DispatchSemaphore(value: 0)
             let released = DispatchSemaphore(value: 0)
             let holdFor = 0.3

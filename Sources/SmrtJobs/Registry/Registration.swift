@@ -8,7 +8,7 @@ public struct Registration<Object>: Sendable {
 
     /// A method with typed arguments decoded from the job's args, and a JSON-encodable result.
     @discardableResult
-    public func method<Args: Decodable, Result: Encodable>(
+    public func method<Args: Decodable & SendableMetatype, Result: Encodable & SendableMetatype>(
         _ name: String, _ body: @escaping @Sendable (Object, Args) async throws -> Result
     ) -> Registration {
         let typeName = self.typeName
@@ -31,7 +31,7 @@ public struct Registration<Object>: Sendable {
 
     /// A method with typed arguments and no result.
     @discardableResult
-    public func method<Args: Decodable>(
+    public func method<Args: Decodable & SendableMetatype>(
         _ name: String, _ body: @escaping @Sendable (Object, Args) async throws -> Void
     ) -> Registration {
         method(name) { (object: Object, args: Args) -> JSONValue? in
