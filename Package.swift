@@ -5,7 +5,7 @@ let package = Package(
     name: "smrt-jobs",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "SmrtJobs", targets: ["SmrtJobs"]),
+        .library(name: "SmrtJobs", targets: ["SmrtJobs", "SmrtJobsSQLite", "SmrtBackends"]),
         .library(name: "SmrtSupervisor", targets: ["SmrtSupervisor"]),
         .library(name: "SmrtWorker", targets: ["SmrtWorker"]),
         .executable(name: "smrt-supervisor", targets: ["smrt-supervisor"]),
@@ -23,10 +23,12 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .target(name: "CSmrtShims"),
 
-        // Core: model, store protocol + SQLite store, builder, registry, runner, cron. No libuv.
-        .target(
-            name: "SmrtJobs",
-            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]),
+        // Core: model, store and backend protocols, builder, registry, runner, cron. No libuv, no SQL.
+        .target(name: "SmrtJobs", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Backends: one target each (store, change signal, error classes, health check, migrations).
+        .target(name: "SmrtJobsSQLite", dependencies: ["SmrtJobs", "CSQLite", "CSmrtShims"]),
+        // Opens the backend a `--db` string names (a path: SQLite).
+        .target(name: "SmrtBackends", dependencies: ["SmrtJobs", "SmrtJobsSQLite"]),
         // The supervisor <-> worker wire format, shared by both sides. No libuv.
         .target(name: "SmrtProtocol"),
         // Worker runtime for Swift programs.
@@ -37,17 +39,17 @@ let package = Package(
         .target(
             name: "SmrtSupervisor",
             dependencies: [
-                "SmrtJobs", "SmrtProtocol", "CLibUV", "CSmrtShims",
+                "SmrtJobs", "SmrtBackends", "SmrtProtocol", "CLibUV", "CSmrtShims",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Thin executables.
         .executableTarget(
             name: "smrt-supervisor",
-            dependencies: ["SmrtSupervisor", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["SmrtSupervisor", "SmrtBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-jobs",
-            dependencies: ["SmrtJobs", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["SmrtJobs", "SmrtBackends", "SmrtJobsSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-demo-worker",
             dependencies: ["SmrtWorker", "SmrtJobs", "CSmrtShims"],
@@ -56,24 +58,24 @@ let package = Package(
         .executableTarget(
             name: "smrt-bench",
             dependencies: [
-                "SmrtJobs", "SmrtProtocol", "CSQLite",
+                "SmrtJobs", "SmrtJobsSQLite", "SmrtProtocol", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // An app that embeds the supervisor and re-execs itself as its worker (docs/supervisor.md).
         .executableTarget(
             name: "smrt-inprocess-example",
-            dependencies: ["SmrtJobs"],
+            dependencies: ["SmrtJobs", "SmrtBackends"],
             path: "examples/InProcess"),
         .executableTarget(
             name: "smrt-embedded-example",
-            dependencies: ["SmrtSupervisor", "SmrtWorker", "SmrtJobs"],
+            dependencies: ["SmrtSupervisor", "SmrtWorker", "SmrtJobs", "SmrtBackends"],
             path: "examples/EmbeddedSupervisor"),
 
-        .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs"]),
+        .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtBackends", "CSQLite"]),
         .testTarget(
             name: "SmrtSupervisorTests",
-            dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs"]),
-        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs"]),
+            dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtBackends", "CSQLite"]),
+        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite"]),
     ]
 )

@@ -5,13 +5,13 @@ import Foundation
 /// `JSONDecoder` costs several microseconds per value, too much for the claim path, which decodes the args
 /// of every claimed row; and on Linux its errors do not say where the text went wrong. This parser is
 /// used for both: stored columns, and user input through `JSONValue.parse`, whose errors name the offset.
-struct JSONParser {
+package struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
 
     /// Parses a whole document, or nil when it is not valid JSON.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
         // The common case of job args: nothing.
         if bytes.count == 2 && bytes[0] == UInt8(ascii: "{") && bytes[1] == UInt8(ascii: "}") {
             return .object([:])

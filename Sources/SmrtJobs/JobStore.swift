@@ -164,10 +164,6 @@ public protocol JobStore: AnyObject, Sendable {
     func heartbeatWorker(id: String, now: Date) throws
     func removeWorker(id: String) throws
     func listWorkers() throws -> [WorkerRecord]
-
-    /// A number that changes whenever another connection commits a change; cheap to read
-    /// (SQLite: `PRAGMA data_version`). Lets a poller skip work when nothing happened.
-    func changeToken() throws -> Int64
 }
 
 extension JobStore {

@@ -12,8 +12,9 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
     case scheduleNotFound(Int64)
     /// A state change that the job's current status does not allow (e.g. cancel a completed job).
     case invalidTransition(jobId: Int64, from: JobStatus, action: String)
-    /// A database error; `code` is the SQLite (or other store's) result code.
-    case database(code: Int32, message: String)
+    /// A database error: its class (what a caller can do about it), chosen by the backend, and the backend's
+    /// own message.
+    case database(kind: DatabaseErrorKind, message: String)
     /// A result larger than the configured limit.
     case resultTooLarge(bytes: Int, limit: Int)
     /// `JobHandle.wait` ran out of time.
@@ -36,8 +37,8 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "schedule \(id) not found"
         case .invalidTransition(let id, let from, let action):
             return "cannot \(action) job \(id): it is \(from.rawValue)"
-        case .database(let code, let message):
-            return "database error \(code): \(message)"
+        case .database(let kind, let message):
+            return "database error (\(kind.rawValue)): \(message)"
         case .resultTooLarge(let bytes, let limit):
             return "result too large: \(bytes) bytes exceeds the limit of \(limit) bytes"
         case .waitTimeout(let id, let ms):

@@ -1,28 +1,30 @@
-import CSQLite
 import Foundation
 import Logging
 import SmrtJobs
 
-/// The one thread that talks to SQLite, so the event loop never waits for the database.
+/// The one thread that talks to the database, so the event loop never waits for it.
 ///
 /// Requests are closures queued under a lock and run in order on a dedicated `Thread` that owns the
-/// supervisor's `SQLiteJobStore` (and the `ScheduleRunner` over it). Replies travel back through the loop's
+/// supervisor's store (and the `ScheduleRunner` over it). Replies travel back through the loop's
 /// `LoopMailbox` (one `UVAsync`), so every reply closure runs on the loop thread.
 ///
 /// Finished attempts are group-committed: all reports that arrive while the thread is busy go into one
 /// transaction, together with the claim of the next jobs when the loop asked for some
-/// (`finish(_:workerId:now:thenClaim:queues:)`). When SQLite stays busy past its busy timeout (another
-/// process holds the write lock), the reports are kept and retried with back-off: results are never dropped.
-final class DatabaseThread: @unchecked Sendable {
+/// (`finish(_:workerId:now:thenClaim:queues:)`). When the database stays busy past its busy timeout (another
+/// process holds the write lock) or is unavailable, the reports are kept and retried with back-off: results
+/// are never dropped.
+final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; `context` on the thread only
     /// What database work gets to use. Only touched on the database thread.
     final class Context {
-        let store: SQLiteJobStore
+        let backend: any JobBackend
+        let store: any JobStore & ScheduleStore
         let schedules: ScheduleRunner
         let workerId: String
         let logger: Logger
         var random = SystemRandomNumberGenerator()
 
-        init(store: SQLiteJobStore, workerId: String, logger: Logger) {
+        init(backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, logger: Logger) {
+            self.backend = backend
             self.store = store
             // The supervisor logs every fire and fire error itself, with structured fields; the runner's own
             // lines would say the same things twice.
@@ -73,8 +75,8 @@ final class DatabaseThread: @unchecked Sendable {
     private var stopping = false
     /// Set as soon as `stop` is called (`stopping` only when the stop request's turn comes).
     private var stopRequested = false
-    /// Runs on the loop thread when SQLite reports an error that retrying cannot fix (disk full, I/O error,
-    /// read-only or corrupt file; see `DatabaseFault`). Set before `start()`.
+    /// Runs on the loop thread when the backend reports a `fatal` error (one that retrying cannot fix: disk
+    /// full, I/O error, read-only or corrupt file). Set before `start()`.
     var onFatalError: ((SmrtJobsError) -> Void)?
     private let context: Context
     private let mailbox: LoopMailbox
@@ -85,11 +87,11 @@ final class DatabaseThread: @unchecked Sendable {
     ///   - queues: what claims take jobs from (nil: every queue).
     ///   - claimed: runs on the loop thread with the jobs of each claim (see `submit`) and how many were asked.
     init(
-        store: SQLiteJobStore, workerId: String, queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger,
+        backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger,
         commitWindowMs: Double = 0, claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
     ) {
         commitWindowNanos = UInt64(max(0, commitWindowMs) * 1_000_000)
-        context = Context(store: store, workerId: workerId, logger: logger)
+        context = Context(backend: backend, store: store, workerId: workerId, logger: logger)
         self.mailbox = mailbox
         self.logger = logger
         self.queues = queues
@@ -103,8 +105,8 @@ final class DatabaseThread: @unchecked Sendable {
     }
 
     /// Runs `body` on the database thread, then `reply` with its outcome on the loop thread.
-    /// With `retryOnBusy`, SQLITE_BUSY/LOCKED (the busy timeout ran out) is retried with back-off instead of
-    /// being reported, for writes that must not be lost (releases, recoveries).
+    /// With `retryOnBusy`, busy and unavailable errors (the busy timeout ran out, the server is away) are
+    /// retried with back-off instead of being reported, for writes that must not be lost (releases, recoveries).
     func perform<T>(
         retryOnBusy: Bool = false, _ body: @escaping (Context) throws -> T,
         reply: @escaping (Result<T, Error>) -> Void = { _ in }
@@ -245,27 +247,27 @@ final class DatabaseThread: @unchecked Sendable {
         }
     }
 
-    /// Runs `body`, retrying up to `limit` times with back-off (50 ms doubling to 1 s) while SQLite reports
-    /// the database busy or locked after its busy timeout. Once stopping, gives up after about a minute.
+    /// Runs `body`, retrying up to `limit` times with back-off (50 ms doubling to 1 s) while the backend reports
+    /// the database busy (after its busy timeout) or unavailable. Once stopping, gives up after about a minute.
     private func retrying<T>(_ limit: Int, what: String, _ body: () throws -> T) -> Result<T, Error> {
         var attempt = 0
         var pauseMs = 50
         while true {
             do {
                 return .success(try body())
-            } catch SmrtJobsError.database(let code, let message)
-                where (code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED) && attempt < limit
-            {
+            } catch SmrtJobsError.database(let kind, let message) where kind.isTransient && attempt < limit {
                 attempt += 1
                 let giveUp = condition.withLock { stopRequested } && attempt > 60
-                if giveUp { return .failure(SmrtJobsError.database(code: code, message: message)) }
+                if giveUp { return .failure(SmrtJobsError.database(kind: kind, message: message)) }
                 logger.warning(
-                    "database busy (\(message)); retrying \(what) in \(pauseMs) ms",
+                    "database \(kind.rawValue) (\(message)); retrying \(what) in \(pauseMs) ms",
                     metadata: ["event": "database_busy", "attempt": .stringConvertible(attempt)])
                 usleep(useconds_t(pauseMs * 1000))
                 pauseMs = min(pauseMs * 2, 1000)
             } catch {
-                if let fault = DatabaseFault.fatal(error), let onFatalError { mailbox.post { onFatalError(fault) } }
+                if case SmrtJobsError.database(.fatal, _) = error, let onFatalError {
+                    mailbox.post { onFatalError(error as! SmrtJobsError) }
+                }
                 return .failure(error)
             }
         }

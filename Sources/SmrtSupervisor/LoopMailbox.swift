@@ -18,6 +18,12 @@ final class LoopMailbox: @unchecked Sendable {
         return async.send()
     }
 
+    /// A function any thread may call to have `work` run on the loop thread.
+    func poster(_ work: @escaping () -> Void) -> @Sendable () -> Void {
+        nonisolated(unsafe) let work = work  // only ever runs on the loop thread
+        return { [self] in post(work) }
+    }
+
     /// Runs everything posted so far (loop thread).
     func drain() {
         while true {

@@ -139,90 +139,38 @@ extension Supervisor {
 
     // MARK: Wake-ups
 
-    /// Something changed in the database directory (WAL writes): if another process committed (data_version
-    /// moved), claim at once instead of waiting for the poll.
-    ///
-    /// A write to the WAL is seen when its first bytes land, before the transaction is visible (the commit
-    /// publishes it in the `-shm` index, through mmap, which inotify does not report): a check that finds
-    /// nothing new looks again after `changeRecheckMs` (twice), so a job committed a moment after its write
-    /// is not left for the poll.
-    func databaseChanged(recheck: Int = 0) {
+    /// The backend's change signal fired: another process may have enqueued or retried a job.
+    func databaseChanged() {
         guard phase == .running, !pool.idleWorkers.isEmpty else { return }
-        if changeCheckInFlight {
-            changeCheckAgain = true
-            return
-        }
-        changeCheckInFlight = true
-        database.perform({ context in try context.store.changeToken() }) { [self] result in
-            changeCheckInFlight = false
-            if case .success(let token) = result, token != lastChangeToken {
-                lastChangeToken = token
-                changeRecheckTimer?.stop()
-                maybeClaim()
-            } else if recheck < Self.changeRecheckMs.count, !changeCheckAgain, phase == .running {
-                try? changeRecheckTimer?.start(timeoutMs: Self.changeRecheckMs[recheck]) { [unowned self] _ in
-                    databaseChanged(recheck: recheck + 1)
-                }
-            }
-            if changeCheckAgain {
-                changeCheckAgain = false
-                databaseChanged()
-            }
-        }
+        maybeClaim()
     }
 
-    /// Delays of the re-checks after a change check found nothing new.
-    static let changeRecheckMs: [UInt64] = [2, 10]
-
-    /// Watches the database's directory: SQLite writes its WAL (and creates it) there.
+    /// Starts the backend's change signal; without one, the poll finds new jobs.
     func watchDatabase() {
-        let url = URL(fileURLWithPath: configuration.databasePath)
-        let directory = url.deletingLastPathComponent().path
         do {
-            let watcher = try UVFSEvent(loop: loop)
-            self.watcher = watcher
-            try startWatch(watcher, directory)
-            watchedDirectory = directory
+            let signal = try backend!.makeChangeSignal()
+            changeSignal = signal
+            try signal.start(onChange: mailbox.poster { [unowned self] in databaseChanged() })
             watching = true
         } catch {
-            watcher?.close()
-            watcher = nil
+            changeSignal?.stop()
+            changeSignal = nil
             logger.warning(
-                "cannot watch \(directory) for new jobs (\(error)); relying on the \(configuration.pollInterval) ms poll",
+                "cannot watch the database for new jobs (\(error)); relying on the \(configuration.pollInterval) ms poll",
                 metadata: ["event": "watch_failed"])
         }
     }
 
-    private func startWatch(_ watcher: UVFSEvent, _ directory: String) throws {
-        let name = databaseFileName
-        try watcher.start(path: directory) { [unowned self] _, change in
-            guard case .success(let change) = change else { return }
-            if let file = change.filename, !file.hasPrefix(name) { return }
-            databaseChanged()
-        }
-    }
-
-    /// The watch only matters while a worker waits for work: while every worker is busy (or has a job held for
-    /// it), it is paused, so the WAL writes of our own commits (and log lines written next to the database)
-    /// do not wake the loop for nothing or cost inotify work in the writer. Resuming checks `data_version`
-    /// at once, so a job enqueued meanwhile is not missed. Runs once per loop iteration.
+    /// The change signal only matters while a worker waits for work: while every worker is busy (or has a job
+    /// held for it), it is paused, so our own commits do not wake the loop for nothing or cost the writer
+    /// inotify work. Resuming reports a change at once if one may have been missed. Runs once per loop
+    /// iteration.
     func updateWatch() {
-        guard let watcher, let pool, phase == .running else { return }
+        guard let changeSignal, let pool, phase == .running else { return }
         let wanted = pool.workers.contains { $0.isIdle }
         guard wanted != watching else { return }
-        if wanted {
-            do {
-                try startWatch(watcher, watchedDirectory)
-                watching = true
-            } catch {
-                // The poll still finds new jobs; try again next time.
-                return
-            }
-            databaseChanged()
-        } else {
-            watcher.stop()
-            watching = false
-        }
+        changeSignal.setActive(wanted)
+        watching = wanted
     }
 
     /// Claims again when a retry comes due (instead of waiting for the next poll).

@@ -44,8 +44,7 @@ extension Supervisor {
         pollTimer?.stop()
         scheduleTimer?.stop()
         wakeupTimer?.stop()
-        changeRecheckTimer?.stop()
-        watcher?.stop()
+        healthTimer?.stop()
         // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
         inFlightClaims -= claimToSend
         claimToSend = 0
@@ -72,12 +71,11 @@ extension Supervisor {
     }
 
     private func closeHandles() {
-        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer, changeRecheckTimer] as [UVTimer?] {
+        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer, healthTimer] as [UVTimer?] {
             handle?.close()
         }
         flushCheck?.close()
-        watcher?.close()
-        databaseHealth?.close()
+        changeSignal?.stop()
         for watcher in signalWatchers { watcher.close() }
         pool?.close()
         mailbox.close()

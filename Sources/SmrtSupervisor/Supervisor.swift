@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SmrtBackends
 import SmrtJobs
 
 #if canImport(Glibc)
@@ -8,17 +9,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs jobs from a SQLite database in crash-isolated worker processes, on one libuv event loop.
+/// Runs jobs from a queue database in crash-isolated worker processes, on one libuv event loop.
 ///
 /// ```swift
 /// let supervisor = Supervisor(configuration: SupervisorConfiguration(
-///     databasePath: "jobs.sqlite", workerExec: [CommandLine.arguments[0], "--smrt-worker"], workers: 4))
+///     database: "jobs.sqlite", workerExec: [CommandLine.arguments[0], "--smrt-worker"], workers: 4))
 /// exit(try supervisor.run())
 /// ```
 ///
 /// Threads: `run()` turns the calling thread into the loop thread (workers, timers, signals, pipes); a
-/// database thread makes every SQLite call. Nothing on the loop waits for the database, so deadlines and
-/// signals stay on time while another process holds the write lock. See docs/supervisor.md.
+/// database thread makes every store call. Nothing on the loop waits for the database, so deadlines and
+/// signals stay on time while another process holds the write lock. The database is a `JobBackend` (opened
+/// from `configuration.database`, or passed in): its store, change signal and health check. See
+/// docs/supervisor.md.
 public final class Supervisor {
     enum Phase: Equatable {
         case created
@@ -31,6 +34,8 @@ public final class Supervisor {
     }
 
     public let configuration: SupervisorConfiguration
+    /// The database: given to `init`, or opened from `configuration.database` by `run()`.
+    var backend: (any JobBackend)?
     /// This supervisor's lease id (`_smrt_workers.id`), written as `worker_id` into the jobs it runs:
     /// `host:pid:random`.
     public let leaseId: String
@@ -48,13 +53,11 @@ public final class Supervisor {
     var heartbeatTimer: UVTimer!
     var scheduleTimer: UVTimer!
     var wakeupTimer: UVTimer!
-    var changeRecheckTimer: UVTimer?
     var shutdownTimer: UVTimer!
-    var watcher: UVFSEvent?
-    /// Whether `watcher` is started (it is paused while no worker waits for work).
+    /// The backend's change signal: wakes a claim when another process enqueued.
+    var changeSignal: (any ChangeSignal)?
+    /// Whether `changeSignal` is active (it is paused while no worker waits for work).
     var watching = false
-    var watchedDirectory = ""
-    lazy var databaseFileName = URL(fileURLWithPath: configuration.databasePath).lastPathComponent
     var signalWatchers: [UVSignal] = []
     /// Jobs asked for in claims whose reply has not come back (including `claimToSend`).
     var inFlightClaims = 0
@@ -71,9 +74,6 @@ public final class Supervisor {
     /// `claimToSend` includes jobs for idle workers (commit without waiting for the group-commit window).
     var claimUrgent = false
     var flushCheck: UVCheck!
-    var changeCheckInFlight = false
-    var changeCheckAgain = false
-    var lastChangeToken: Int64?
     var heartbeatInFlight = false
     var scheduleRunInFlight = false
     /// When retries come due (wall clock), soonest first.
@@ -82,8 +82,9 @@ public final class Supervisor {
     var startError: Error?
     /// Why the supervisor stopped on its own (the database became unusable); `run()` throws it.
     var runtimeError: Error?
-    /// Watches the database file for removal or replacement (Supervisor+DatabaseHealth.swift).
-    var databaseHealth: DatabaseHealthMonitor?
+    /// Runs the backend's health check (Supervisor+DatabaseHealth.swift).
+    var healthTimer: UVTimer?
+    var healthCheckInFlight = false
 
     // Lets other threads ask for a stop (embedding apps).
     private let control = NSLock()
@@ -91,9 +92,11 @@ public final class Supervisor {
     private var stopRequestedBeforeRun: Bool?
 
     /// - Parameters:
+    ///   - backend: the database; by default `Backends.open(configuration.database)`.
     ///   - logger: where log lines go; by default one line per event on stderr in `configuration.logFormat`.
-    public init(configuration: SupervisorConfiguration, logger: Logger? = nil) {
+    public init(configuration: SupervisorConfiguration, backend: (any JobBackend)? = nil, logger: Logger? = nil) {
         self.configuration = configuration
+        self.backend = backend
         host = Self.hostName()
         leaseId = "\(host):\(getpid()):\(Self.randomHex(4))"
         self.logger = logger ?? SupervisorLogHandler.logger(
@@ -110,20 +113,22 @@ public final class Supervisor {
         precondition(phase == .created, "Supervisor.run() can be called once")
         try configuration.validate()
         UVStream.ignoreBrokenPipeSignal()
-        let store: SQLiteJobStore
+        let backend: any JobBackend
+        let store: any JobStore & ScheduleStore
         do {
-            // Opened here, before the loop runs, so a bad path fails fast; from now on only the database thread
-            // uses it.
-            store = try SQLiteJobStore(
-                path: configuration.databasePath,
-                options: .init(busyTimeoutMs: configuration.busyTimeoutMs, fileMode: configuration.databaseFileMode))
+            // Opened here, before the loop runs, so a bad database fails fast; from now on only the database
+            // thread uses the store.
+            backend = try self.backend ?? Backends.open(configuration.database, options: configuration.backendOptions)
+            self.backend = backend
+            store = try backend.openStore()
         } catch {
-            throw SupervisorError.database("cannot open database \(configuration.databasePath): \(error)")
+            let name = self.backend?.displayName ?? ArgumentRedaction.redact(text: configuration.database)
+            throw SupervisorError.database("cannot open database \(name): \(error)")
         }
         loop = try UVLoop()
         mailbox = try LoopMailbox(loop: loop)
         database = DatabaseThread(
-            store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger,
+            backend: backend, store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger,
             commitWindowMs: configuration.commitWindowMs
         ) { [unowned self] result, asked in claimed(result, asked: asked) }
         database.onFatalError = { [unowned self] error in databaseFailed("\(error)") }
@@ -181,7 +186,7 @@ public final class Supervisor {
             "supervisor started with \(configuration.workers) worker(s)",
             metadata: [
                 "event": "supervisor_started", "lease_id": .string(leaseId), "workers": .int(configuration.workers),
-                "db": .string(configuration.databasePath),
+                "db": .string(databaseName),
             ])
     }
 
@@ -195,7 +200,6 @@ public final class Supervisor {
         try flushCheck.start { [unowned self] _ in flushToDatabase() }
         shutdownTimer = try UVTimer(loop: loop)
         wakeupTimer = try UVTimer(loop: loop)
-        changeRecheckTimer = try UVTimer(loop: loop)
         pollTimer = try UVTimer(loop: loop)
         let poll = UInt64(configuration.pollInterval)
         try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in
@@ -210,6 +214,9 @@ public final class Supervisor {
         try scheduleTimer.start(timeoutMs: 0, repeatMs: scheduleEvery) { [unowned self] _ in runSchedules() }
         watchDatabase()
     }
+
+    /// The database for log lines: no password.
+    var databaseName: String { backend?.displayName ?? ArgumentRedaction.redact(text: configuration.database) }
 
     // MARK: Helpers
 

@@ -1,4 +1,5 @@
 import Foundation
+import SmrtBackends
 
 /// Everything a `Supervisor` needs to know. Durations are milliseconds.
 public struct SupervisorConfiguration: Sendable, Equatable {
@@ -10,8 +11,8 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         case json
     }
 
-    /// The SQLite database file.
-    public var databasePath: String
+    /// The database, as `--db` takes it: a SQLite file path (see `Backends.open`).
+    public var database: String
     /// The worker command: executable and arguments (already split; see `ShellWords`).
     public var workerExec: [String]
     /// Extra `KEY=value` environment for workers, on top of the supervisor's own environment.
@@ -20,8 +21,8 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var workers: Int
     /// Queues to claim from; nil claims from every queue.
     public var queues: [String]?
-    /// Fallback poll for ready jobs. New jobs from other processes normally wake the supervisor at once
-    /// (WAL file watch + `PRAGMA data_version`); the poll also picks up delayed jobs as they come due.
+    /// Fallback poll for ready jobs. New jobs from other processes normally wake the supervisor at once (the
+    /// backend's change signal); the poll also picks up delayed jobs as they come due.
     public var pollInterval: Int
     /// How often the lease row and the running jobs are touched. Capped at a third of `leaseTTL`.
     public var heartbeatInterval: Int
@@ -40,19 +41,16 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var logFormat: LogFormat
     /// Also log job args (redacted) and other detail.
     public var debug: Bool
-    /// SQLite busy timeout of the supervisor's connection.
-    public var busyTimeoutMs: Int32
+    /// How the backend opens the database (busy timeout, mode of a file it creates).
+    public var backendOptions: BackendOptions
     /// Address-space limit of each worker (RLIMIT_AS), in MiB (nil: none). See docs/operations.md.
     public var workerMemoryLimitMB: Int?
     /// CPU-time limit of each worker process (RLIMIT_CPU), in seconds over its whole life (nil: none).
     public var workerCPULimitSeconds: Int?
     /// Run the workers as this user (and its primary group); needs the supervisor to run as root.
     public var workerUser: String?
-    /// Permissions of the database file when the supervisor creates it (its -wal and -shm files get the
-    /// same). Default 0600.
-    public var databaseFileMode: UInt16
-    /// How often the database file is checked for removal or replacement (ms).
-    public var databaseCheckInterval: Int
+    /// How often the backend's health check runs (ms): e.g. a SQLite file removed or replaced.
+    public var healthCheckInterval: Int
     /// Jobs per worker claimed ahead and held by the supervisor, so a worker that finishes gets its next job
     /// at once instead of waiting for the database (0: claim only for idle workers). See docs/supervisor.md.
     public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
@@ -64,14 +62,14 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public static let defaultCommitWindowMs = 1.0
 
     public init(
-        databasePath: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
+        database: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
         queues: [String]? = nil, pollInterval: Int = 1000, heartbeatInterval: Int = 5000, leaseTTL: Int = 30_000,
         shutdownTimeout: Int = 30_000, workerStartTimeout: Int = 10_000, cancelGrace: Int = 2000,
         maxJobsPerWorker: Int? = nil, maxWorkerRSSMB: Int? = nil, logFormat: LogFormat = .text, debug: Bool = false,
-        busyTimeoutMs: Int32 = 5000, workerMemoryLimitMB: Int? = nil, workerCPULimitSeconds: Int? = nil,
-        workerUser: String? = nil, databaseFileMode: UInt16 = 0o600, databaseCheckInterval: Int = 1000
+        backendOptions: BackendOptions = .init(), workerMemoryLimitMB: Int? = nil, workerCPULimitSeconds: Int? = nil,
+        workerUser: String? = nil, healthCheckInterval: Int = 1000
     ) {
-        self.databasePath = databasePath
+        self.database = database
         self.workerExec = workerExec
         self.environment = environment
         self.workers = workers
@@ -86,12 +84,11 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         self.maxWorkerRSSMB = maxWorkerRSSMB
         self.logFormat = logFormat
         self.debug = debug
-        self.busyTimeoutMs = busyTimeoutMs
+        self.backendOptions = backendOptions
         self.workerMemoryLimitMB = workerMemoryLimitMB
         self.workerCPULimitSeconds = workerCPULimitSeconds
         self.workerUser = workerUser
-        self.databaseFileMode = databaseFileMode
-        self.databaseCheckInterval = databaseCheckInterval
+        self.healthCheckInterval = healthCheckInterval
     }
 
     /// Checks the values; throws `SupervisorError.invalidConfiguration` naming the option at fault.
@@ -99,7 +96,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         func fail(_ option: String, _ reason: String) -> SupervisorError {
             .invalidConfiguration(option: option, reason: reason)
         }
-        if databasePath.isEmpty { throw fail("--db", "must not be empty") }
+        if database.isEmpty { throw fail("--db", "must not be empty") }
         if workerExec.first?.isEmpty ?? true { throw fail("--worker-exec", "must name a program") }
         if workers < 0 { throw fail("--workers", "must be 0 or more") }
         if let queues, queues.isEmpty || queues.contains(where: \.isEmpty) {

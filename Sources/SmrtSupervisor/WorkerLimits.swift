@@ -103,11 +103,12 @@ extension SupervisorConfiguration {
         if let workerCPULimitSeconds, workerCPULimitSeconds < 1 {
             throw SupervisorError.invalidConfiguration(option: "--worker-cpu-limit", reason: "must be at least 1 second")
         }
-        if databaseFileMode & ~0o777 != 0 {
+        if backendOptions.fileMode & ~0o777 != 0 {
             throw SupervisorError.invalidConfiguration(
-                option: "--db-mode", reason: "must be permission bits such as 0600 or 0640, not \(String(databaseFileMode, radix: 8))")
+                option: "--db-mode",
+                reason: "must be permission bits such as 0600 or 0640, not \(String(backendOptions.fileMode, radix: 8))")
         }
-        if databaseCheckInterval <= 0 {
+        if healthCheckInterval <= 0 {
             throw SupervisorError.invalidConfiguration(option: "database check interval", reason: "must be positive")
         }
         if let workerUser { _ = try WorkerLimits.resolveUser(workerUser) }

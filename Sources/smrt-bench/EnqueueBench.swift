@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 
 /// Enqueue through the public API, on a fresh file each.
 enum EnqueueBench {

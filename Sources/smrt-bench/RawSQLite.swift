@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 
 /// The storage ceilings: the sqlite3 C API driven directly (prepare once; bind, step, reset), on a file with
 /// our schema and our pragmas (WAL, synchronous NORMAL, busy_timeout), running the same SQL as

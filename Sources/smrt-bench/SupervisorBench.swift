@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 
 /// The parts that run the real `smrt-supervisor` with the demo worker (release builds).
 struct SupervisorBench {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 
 /// The root command: `smrt-jobs <subcommand>`.
 struct SmrtJobsCommand: ParsableCommand {

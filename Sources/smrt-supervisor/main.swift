@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SmrtBackends
 import SmrtSupervisor
 
 #if canImport(Glibc)
@@ -99,13 +100,14 @@ struct SupervisorCommand: ParsableCommand {
         }
         let queueList = queues.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         var configuration = SupervisorConfiguration(
-            databasePath: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
+            database: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
             workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
             heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
             workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
-            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug, busyTimeoutMs: busyTimeout,
+            maxWorkerRSSMB: maxWorkerRSS, logFormat: format, debug: debug,
+            backendOptions: BackendOptions(busyTimeoutMs: busyTimeout, fileMode: mode),
             workerMemoryLimitMB: workerMemoryLimit, workerCPULimitSeconds: workerCPULimit, workerUser: user,
-            databaseFileMode: mode, databaseCheckInterval: dbCheckInterval)
+            healthCheckInterval: dbCheckInterval)
         configuration.prefetch = prefetch
         configuration.commitWindowMs = commitWindow
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 import Testing
 
 /// What one run of the `smrt-jobs` binary did.

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 import Testing
 
 @Suite("CLI retry, cancel, wait, prune")

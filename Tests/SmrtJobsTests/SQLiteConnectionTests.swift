@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Testing
 @testable import SmrtJobs
+@testable import SmrtJobsSQLite
 
 @Suite("SQLite connection")
 struct SQLiteConnectionTests {
@@ -25,20 +26,20 @@ struct SQLiteConnectionTests {
         }
     }
 
-    @Test func errorsCarryCodeAndMessage() throws {
+    @Test func errorsCarryKindAndMessage() throws {
         try withConnection { c in
             do {
                 _ = try c.prepare("SELEKT nothing")
                 Issue.record("no error")
-            } catch SmrtJobsError.database(let code, let message) {
-                #expect(code == SQLITE_ERROR)
+            } catch SmrtJobsError.database(let kind, let message) {
+                #expect(kind == .other)
                 #expect(message.contains("syntax error"))
             }
             do {
                 try c.exec("INSERT INTO missing VALUES (1)")
                 Issue.record("no error")
-            } catch SmrtJobsError.database(let code, let message) {
-                #expect(code == SQLITE_ERROR)
+            } catch SmrtJobsError.database(let kind, let message) {
+                #expect(kind == .other)
                 #expect(message.contains("no such table"))
             }
         }

@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import Testing
 @testable import SmrtJobs
+@testable import SmrtJobsSQLite
 
 /// What only the SQLite store promises: file handling, pragmas, schema, plans, locking across connections.
 @Suite("SQLite job store")
@@ -142,8 +143,8 @@ struct SQLiteJobStoreTests {
                 do {
                     try c.run("UPDATE _smrt_jobs SET timeout_behavior = 'shrug' WHERE id = ?1") { s in try s.bind(job.id, 1) }
                     Issue.record("CHECK on timeout_behavior did not fire")
-                } catch SmrtJobsError.database(let code, let message) {
-                    #expect(code == SQLITE_CONSTRAINT)
+                } catch SmrtJobsError.database(let kind, let message) {
+                    #expect(kind == .badInput)
                     #expect(message.contains("CHECK"))
                 }
             }
@@ -312,7 +313,7 @@ struct SQLiteJobStoreTests {
             let holder = try SQLiteConnection(path: path)
             try holder.exec("BEGIN EXCLUSIVE")
             defer { try? holder.exec("ROLLBACK") }
-            #expect(throws: SmrtJobsError.database(code: SQLITE_BUSY, message: "database is locked")) {
+            #expect(throws: SmrtJobsError.database(kind: .busy, message: "database is locked")) {
                 try store.claim(workerId: "w", limit: 1, queues: nil, now: t0)
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SmrtJobs
+@testable import SmrtJobsSQLite
 
 /// Rough throughput figures, off by default (set SMRT_STORE_BENCH=1; meaningful in release builds).
 @Suite("SQLite store throughput", .enabled(if: ProcessInfo.processInfo.environment["SMRT_STORE_BENCH"] != nil))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SmrtJobs
+@testable import SmrtJobsSQLite
 
 @Suite struct ScheduleRunnerTests {
     let t0 = Timestamp.parse("2026-11-29T10:00:30.000Z")!

@@ -510,20 +510,6 @@ struct StoreConformance {
         }
     }
 
-    @Test(arguments: StoreFactory.all)
-    func changeTokenMovesWhenAnotherConnectionCommits(_ factory: StoreFactory) throws {
-        try factory.withStore { store, openPeer in
-            let peer = try openPeer()
-            let before = try store.changeToken()
-            #expect(try store.changeToken() == before)
-            _ = try peer.enqueue(spec(), now: t0)
-            let after = try store.changeToken()
-            #expect(after != before)
-            #expect(try store.changeToken() == after)
-            #expect(try store.list(JobQuery()).count == 1)
-        }
-    }
-
     // MARK: Schedules
 
     func scheduleSpec(_ agentType: String = "Reporter", maxConcurrent: Int = 1, enabled: Bool = true) -> AgentScheduleSpec {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SmrtJobs
+@testable import SmrtJobsSQLite
 
 /// How the conformance suite gets a store. `open(directory)` opens a connection to the database that belongs
 /// to `directory` (a fresh temporary directory per test); calling it again with the same directory gives a

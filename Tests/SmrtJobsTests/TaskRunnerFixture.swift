@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import SmrtJobs
+@testable import SmrtJobsSQLite
 
 /// What the registered test methods saw.
 final class RunnerProbe: Sendable {

@@ -73,7 +73,7 @@ import Testing
 
 @Suite struct SupervisorConfigurationTests {
     func config(_ change: (inout SupervisorConfiguration) -> Void) -> SupervisorConfiguration {
-        var configuration = SupervisorConfiguration(databasePath: "db.sqlite", workerExec: ["worker"])
+        var configuration = SupervisorConfiguration(database: "db.sqlite", workerExec: ["worker"])
         change(&configuration)
         return configuration
     }

@@ -35,7 +35,7 @@ func option(_ name: String) -> String? {
 // Re-exec this very binary as the worker (an absolute path, so a changed working directory does not matter).
 let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
 let configuration = SupervisorConfiguration(
-    databasePath: option("--db") ?? "smrt-jobs.sqlite",
+    database: option("--db") ?? "smrt-jobs.sqlite",
     workerExec: [executable, "--smrt-worker"],
     workers: option("--workers").flatMap(Int.init) ?? 2,
     logFormat: option("--log-format").flatMap(SupervisorConfiguration.LogFormat.init(rawValue:)) ?? .text)

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 
 // smrt-inprocess-example: the Swift API end to end in one process, without the supervisor.
 // A type adopts BackgroundJobs, its methods are registered, jobs are enqueued with bg() and the

@@ -17,4 +17,9 @@ pid_t csmrt_getppid(void);
    Returns 0 or -1 with errno set. */
 int csmrt_set_rlimit(pid_t pid, int resource, unsigned long long soft, unsigned long long hard);
 
+/* pipe2(2) with O_NONBLOCK | O_CLOEXEC (glibc declares it only under _GNU_SOURCE): a wake-up pipe that no
+   child process inherits, even one forked by another thread at the same moment.
+   Returns 0 or -1 with errno set. */
+int csmrt_wake_pipe(int fds[2]);
+
 #endif

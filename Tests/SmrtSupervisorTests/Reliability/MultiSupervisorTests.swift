@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsSQLite
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// Job state transitions: enqueue, claim, finish, release, cancel, retry, heartbeat, recovery.
 extension SQLiteJobStore {

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// A prepared statement owned by its `SQLiteConnection` (which caches it by SQL text and finalizes it).
 ///

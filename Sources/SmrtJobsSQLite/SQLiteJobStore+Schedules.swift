@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// `ScheduleStore`: rows of `_smrt_agent_schedules`, and fires made idempotent by `_smrt_schedule_fires`.
 extension SQLiteJobStore {
@@ -40,7 +41,7 @@ extension SQLiteJobStore {
                 try s.bind(JSONValue.object(spec.methodArgs), 14)
                 try s.bind(now, 15)
                 guard try s.step() else {
-                    throw SmrtJobsError.database(code: SQLITE_ERROR, message: "INSERT of a schedule returned no row")
+                    throw SmrtJobsError.database(kind: .other, message: "INSERT of a schedule returned no row")
                 }
                 return try decodeSchedule(s)
             }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// The SQLite implementation of `JobStore` and `ScheduleStore`: one database file shared by any number of
 /// processes (WAL mode), one connection per store instance.

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// The tables and indexes of the SQLite store, and their migrations.
 ///
@@ -19,7 +20,7 @@ enum SQLiteSchema {
             let found = try version(connection)
             if found > currentVersion {
                 throw SmrtJobsError.database(
-                    code: SQLITE_ERROR,
+                    kind: .fatal,
                     message: "\(connection.path) has schema version \(found); this library knows up to \(currentVersion)")
             }
             for step in Int(found)..<migrations.count {

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// Reading jobs, counting them, deleting old ones, and the change token.
 extension SQLiteJobStore {

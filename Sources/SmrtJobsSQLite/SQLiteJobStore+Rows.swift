@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 /// Column lists and row decoding. Every query that yields jobs or schedules selects (or RETURNs) exactly these
 /// columns in this order, so one function decodes each kind of row by position.
@@ -29,7 +30,7 @@ extension SQLiteJobStore {
     func decodeJob(_ row: SQLiteStatement) throws -> SmrtJob {
         let id = row.int64(0)
         func corrupt(_ column: String, _ value: String?) -> SmrtJobsError {
-            .database(code: SQLITE_CORRUPT, message: "job \(id): unreadable \(column) '\(value ?? "NULL")'")
+            .database(kind: .fatal, message: "job \(id): unreadable \(column) '\(value ?? "NULL")'")
         }
         func requiredDate(_ column: Int32, _ name: String) throws -> Date {
             guard let date = row.date(column) else { throw corrupt(name, row.string(column)) }
@@ -71,7 +72,7 @@ extension SQLiteJobStore {
     func decodeSchedule(_ row: SQLiteStatement) throws -> AgentSchedule {
         let id = row.int64(0)
         func corrupt(_ column: String, _ value: String?) -> SmrtJobsError {
-            .database(code: SQLITE_CORRUPT, message: "schedule \(id): unreadable \(column) '\(value ?? "NULL")'")
+            .database(kind: .fatal, message: "schedule \(id): unreadable \(column) '\(value ?? "NULL")'")
         }
         guard let status = row.string(8).flatMap(AgentSchedule.Status.init(rawValue:)) else {
             throw corrupt("status", row.string(8))

@@ -1,4 +1,5 @@
 import Foundation
+import SmrtJobs
 
 /// The lease rows of `_smrt_workers`.
 extension SQLiteJobStore {

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobs
 
 #if canImport(Glibc)
 import Glibc
@@ -42,12 +43,12 @@ public final class SQLiteConnection {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard let db else {
-            throw SmrtJobsError.database(code: rc, message: "cannot open \(path): \(String(cString: sqlite3_errstr(rc)))")
+            throw SmrtJobsError.database(kind: Self.kind(of: rc), message: "cannot open \(path): \(String(cString: sqlite3_errstr(rc)))")
         }
         if rc != SQLITE_OK {
             let message = String(cString: sqlite3_errmsg(db))
             sqlite3_close_v2(db)
-            throw SmrtJobsError.database(code: rc, message: "cannot open \(path): \(message)")
+            throw SmrtJobsError.database(kind: Self.kind(of: rc), message: "cannot open \(path): \(message)")
         }
         handle = db
         // From here on deinit closes the handle, also when a pragma below throws.
@@ -56,7 +57,7 @@ public final class SQLiteConnection {
         // A journal_mode that is not "wal" afterwards (e.g. a file system without shared memory) is an error,
         // not a silent fallback to rollback journaling.
         guard mode?.lowercased() == "wal" else {
-            throw SmrtJobsError.database(code: SQLITE_ERROR, message: "cannot switch \(path) to WAL mode (got \(mode ?? "nil"))")
+            throw SmrtJobsError.database(kind: .fatal, message: "cannot switch \(path) to WAL mode (got \(mode ?? "nil"))")
         }
         try exec("PRAGMA synchronous=\(synchronous.rawValue)")
     }
@@ -84,7 +85,19 @@ public final class SQLiteConnection {
         } else {
             message = String(cString: sqlite3_errstr(rc))
         }
-        return .database(code: rc, message: message)
+        return .database(kind: kind(of: rc), message: message)
+    }
+
+    /// Sorts a result code into the classes callers act on: a lock held too long is `busy`; codes that mean the
+    /// file cannot be written or trusted are `fatal`; constraint, type and size errors are `badInput`.
+    public static func kind(of rc: Int32) -> DatabaseErrorKind {
+        switch rc & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED: return .busy
+        case SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB:
+            return .fatal
+        case SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE, SQLITE_TOOBIG: return .badInput
+        default: return .other
+        }
     }
 
     /// Creates the file with `mode` (0600 by default) when it does not exist yet. SQLite gives the -wal and -shm files the
@@ -92,6 +105,11 @@ public final class SQLiteConnection {
     /// which would also affect every other thread of the process.
     private static func createPrivately(_ path: String, mode: UInt16 = 0o600) throws {
         if path == ":memory:" || path.isEmpty || path.hasPrefix("file:") { return }
+        // An existing file is never opened here: closing any descriptor of a file drops every POSIX lock this
+        // process holds on it, including those of another SQLite connection in this process, after which a
+        // second process could reset the WAL under it and commits would be lost.
+        var info = stat()
+        if stat(path, &info) == 0 { return }
         // O_EXCL tells whether this call created the file: only then is its mode set (exactly, whatever the umask).
         let created = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         if created >= 0 {
@@ -99,13 +117,11 @@ public final class SQLiteConnection {
             close(created)
             return
         }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode_t(mode))
-        if fd < 0 {
-            let err = errno
-            throw SmrtJobsError.database(
-                code: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(err)))")
-        }
-        close(fd)
+        let err = errno
+        // Created by another process a moment ago: SQLite opens it.
+        if err == EEXIST { return }
+        throw SmrtJobsError.database(
+            kind: .fatal, message: "cannot create \(path): \(String(cString: strerror(err)))")
     }
 
     /// Sets WAL mode (persistent in the file, so a no-op after the first opener) and returns the mode in effect.
@@ -119,8 +135,8 @@ public final class SQLiteConnection {
         while true {
             do {
                 return try scalarText("PRAGMA journal_mode=WAL")
-            } catch SmrtJobsError.database(let code, _) where code == SQLITE_BUSY || code == SQLITE_LOCKED {
-                if DispatchTime.now().uptimeNanoseconds >= deadline { throw SQLiteConnection.error(code, handle) }
+            } catch SmrtJobsError.database(.busy, let message) {
+                if DispatchTime.now().uptimeNanoseconds >= deadline { throw SmrtJobsError.database(kind: .busy, message: message) }
                 usleep(pause)
                 pause = min(pause * 2, 20_000)
             }
@@ -134,7 +150,7 @@ public final class SQLiteConnection {
         if rc != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(errorMessage)
-            throw SmrtJobsError.database(code: rc, message: message)
+            throw SmrtJobsError.database(kind: Self.kind(of: rc), message: message)
         }
     }
 
@@ -146,7 +162,7 @@ public final class SQLiteConnection {
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         try SQLiteConnection.check(rc, handle)
         guard let raw else {
-            throw SmrtJobsError.database(code: SQLITE_MISUSE, message: "no statement in SQL: \(sql)")
+            throw SmrtJobsError.database(kind: .badInput, message: "no statement in SQL: \(sql)")
         }
         let statement = SQLiteStatement(raw, db: handle)
         statements[sql] = statement

@@ -1,0 +1,54 @@
+import SmrtJobs
+import SmrtJobsSQLite
+
+/// How a backend opens its database: the few settings that are not part of the `--db` string.
+public struct BackendOptions: Sendable, Equatable {
+    /// How long a write waits for a lock another connection holds before failing as `busy`.
+    public var busyTimeoutMs: Int32
+    /// Permissions of a database file the backend creates (file-based backends); default 0600.
+    public var fileMode: UInt16
+
+    public init(busyTimeoutMs: Int32 = 5000, fileMode: UInt16 = 0o600) {
+        self.busyTimeoutMs = busyTimeoutMs
+        self.fileMode = fileMode
+    }
+}
+
+/// Opens the backend a `--db` string names: the one place that knows every backend.
+///
+/// - a file path (`jobs.sqlite`, `/var/lib/app/jobs.db`), or `sqlite:PATH`: SQLite.
+public enum Backends {
+    public static func open(_ database: String, options: BackendOptions = .init()) throws -> any JobBackend {
+        guard !database.isEmpty else {
+            throw SmrtJobsError.invalidValue(field: "database", value: database, reason: "must name a SQLite file")
+        }
+        if let scheme = scheme(of: database) {
+            switch scheme {
+            case "sqlite":
+                return sqlite(String(database.dropFirst("sqlite:".count)), options)
+            default:
+                throw SmrtJobsError.invalidValue(
+                    field: "database", value: ArgumentRedaction.redact(text: database),
+                    reason: "unknown kind of database '\(scheme):'; expected a SQLite file path")
+            }
+        }
+        return sqlite(database, options)
+    }
+
+    private static func sqlite(_ path: String, _ options: BackendOptions) -> SQLiteBackend {
+        SQLiteBackend(path: path, options: .init(busyTimeoutMs: options.busyTimeoutMs, fileMode: options.fileMode))
+    }
+
+    /// `postgres` of `postgres://…`, `sqlite` of `sqlite:jobs.db`; nil for a plain path (a path may contain ':').
+    static func scheme(of database: String) -> String? {
+        guard let colon = database.firstIndex(of: ":") else { return nil }
+        let scheme = database[..<colon]
+        guard let first = scheme.first, first.isLetter,
+            scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." })
+        else { return nil }
+        let lowered = scheme.lowercased()
+        // `sqlite:` may take a plain path; any other scheme must look like a URL.
+        if lowered == "sqlite" || database[colon...].hasPrefix("://") { return lowered }
+        return nil
+    }
+}

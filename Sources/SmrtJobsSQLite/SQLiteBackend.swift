@@ -1,0 +1,74 @@
+import Foundation
+import SmrtJobs
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A queue in one SQLite file (WAL mode), shared by any number of processes on this host.
+///
+/// Change signal: `SQLiteChangeSignal` (the WAL file's writes, confirmed with `PRAGMA data_version`).
+/// Health: the path must go on naming the file the first store opened; SQLite would otherwise go on writing
+/// to an unlinked inode while every other process sees a new, empty file.
+public final class SQLiteBackend: JobBackend {
+    public let path: String
+    public let options: SQLiteJobStore.Options
+    /// Device and inode of the file when the first store opened it.
+    private let identity = Locked<FileIdentity?>(nil)
+
+    public init(path: String, options: SQLiteJobStore.Options = .init()) {
+        self.path = path
+        self.options = options
+    }
+
+    public var displayName: String { path }
+
+    public func openStore() throws -> any JobStore & ScheduleStore {
+        try openSQLiteStore()
+    }
+
+    /// `openStore()` with the concrete type, for SQLite-only tools (raw SQL, schema version).
+    public func openSQLiteStore() throws -> SQLiteJobStore {
+        let store = try SQLiteJobStore(path: path, options: options)
+        identity.withLock { known in
+            if known == nil { known = FileIdentity(path: path) }
+        }
+        return store
+    }
+
+    public func makeChangeSignal() throws -> any ChangeSignal {
+        SQLiteChangeSignal(path: path)
+    }
+
+    public func checkHealth() -> String? {
+        // Paths SQLite does not back with a file (":memory:", URIs) have no identity and are not checked.
+        guard let expected = identity.withLock({ $0 }) else { return nil }
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let error = errno
+            if error == ENOENT { return "the file was removed" }
+            return "cannot stat it: \(String(cString: strerror(error)))"
+        }
+        if FileIdentity(info) != expected { return "the file was replaced by another file" }
+        return nil
+    }
+}
+
+/// A file as the kernel knows it: the same path may name another file later.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        self.init(info)
+    }
+}
