@@ -5,7 +5,9 @@ let package = Package(
     name: "smrt-jobs",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "SmrtJobs", targets: ["SmrtJobs", "SmrtJobsSQLite", "SmrtBackends"]),
+        .library(name: "SmrtJobs", targets: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtBackends"]),
+        // The store conformance suite, for packages that bring their own backend (imports Testing).
+        .library(name: "SmrtJobsConformance", targets: ["SmrtJobsConformance"]),
         .library(name: "SmrtSupervisor", targets: ["SmrtSupervisor"]),
         .library(name: "SmrtWorker", targets: ["SmrtWorker"]),
         .executable(name: "smrt-supervisor", targets: ["smrt-supervisor"]),
@@ -27,6 +29,10 @@ let package = Package(
         .target(name: "SmrtJobs", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Backends: one target each (store, change signal, error classes, health check, migrations).
         .target(name: "SmrtJobsSQLite", dependencies: ["SmrtJobs", "CSQLite", "CSmrtShims"]),
+        // A queue in the memory of one process: for unit tests of apps, and the proof that the seam holds.
+        .target(name: "SmrtJobsMemory", dependencies: ["SmrtJobs"]),
+        // The behaviour every store must have, as checks any backend's tests run (Swift Testing).
+        .target(name: "SmrtJobsConformance", dependencies: ["SmrtJobs"]),
         // Opens the backend a `--db` string names (a path: SQLite).
         .target(name: "SmrtBackends", dependencies: ["SmrtJobs", "SmrtJobsSQLite"]),
         // The supervisor <-> worker wire format, shared by both sides. No libuv.
@@ -72,7 +78,17 @@ let package = Package(
             dependencies: ["SmrtSupervisor", "SmrtWorker", "SmrtJobs", "SmrtBackends"],
             path: "examples/EmbeddedSupervisor"),
 
-        .testTarget(name: "SmrtJobsTests", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtBackends", "CSQLite"]),
+        .testTarget(
+            name: "SmrtJobsTests",
+            dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtJobsConformance", "SmrtBackends"]),
+        // Every conformance check against every store in this package.
+        .testTarget(
+            name: "SmrtJobsConformanceTests",
+            dependencies: ["SmrtJobsConformance", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory"]),
+        // What only SQLite promises: schema, plans, pragmas, locking, error codes, change signal, health.
+        .testTarget(
+            name: "SmrtJobsSQLiteTests", dependencies: ["SmrtJobsSQLite", "SmrtJobs", "SmrtJobsConformance", "CSQLite"]),
+        .testTarget(name: "SmrtJobsMemoryTests", dependencies: ["SmrtJobsMemory", "SmrtJobs", "SmrtJobsConformance"]),
         .testTarget(
             name: "SmrtSupervisorTests",
             dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtBackends", "CSQLite"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SmrtJobsConformance
 import Testing
 @testable import SmrtJobs
 @testable import SmrtJobsSQLite

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import SmrtJobsConformance
 import Testing
 @testable import SmrtJobs
 @testable import SmrtJobsSQLite

@@ -1,4 +1,5 @@
 import Foundation
+import SmrtJobsConformance
 import Testing
 @testable import SmrtJobs
 @testable import SmrtJobsSQLite

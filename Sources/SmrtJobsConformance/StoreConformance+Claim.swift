@@ -1,0 +1,63 @@
+import Foundation
+import SmrtJobs
+import Testing
+
+/// Claiming: order, queues and limit, the running fields.
+extension StoreConformance {
+    static let claimChecks: [ConformanceCheck] = [
+        ConformanceCheck("claimOrdersByPriorityThenRunAtThenId", claimOrdersByPriorityThenRunAtThenId),
+        ConformanceCheck("claimRespectsQueuesAndLimit", claimRespectsQueuesAndLimit),
+        ConformanceCheck("claimSetsRunningFields", claimSetsRunningFields),
+    ]
+
+    static func claimOrdersByPriorityThenRunAtThenId(_ factory: StoreFactory) throws {
+        try factory.withStore { store, _ in
+            let a = try store.enqueue(spec("A", runAt: t0 - 10), now: t0 - 30)
+            let b = try store.enqueue(spec("B", priority: 75, runAt: t0), now: t0 - 30)
+            let c = try store.enqueue(spec("C", runAt: t0 - 20), now: t0 - 30)
+            let d = try store.enqueue(spec("D", runAt: t0 - 10), now: t0 - 30)
+            let future = try store.enqueue(spec("E", priority: 100, runAt: t0 + 60), now: t0 - 30)
+            let low = try store.enqueue(spec("F", priority: 25, runAt: t0 - 100), now: t0 - 30)
+            let claimed = try store.claim(workerId: "w1", limit: 10, queues: nil, now: t0)
+            #expect(claimed.map(\.id) == [b.id, c.id, a.id, d.id, low.id])
+            #expect(try status(store, future.id) == .pending)
+            // One at a time gives the same order.
+            let later = try store.claim(workerId: "w1", limit: 1, queues: nil, now: t0 + 60)
+            #expect(later.map(\.id) == [future.id])
+        }
+    }
+
+    static func claimRespectsQueuesAndLimit(_ factory: StoreFactory) throws {
+        try factory.withStore { store, _ in
+            let ids = try store.enqueue(
+                batch: [spec(queue: "a"), spec(queue: "b"), spec(queue: "c"), spec(queue: "a"), spec(queue: "b")], now: t0)
+            #expect(try store.claim(workerId: "w", limit: 0, queues: nil, now: t0).isEmpty)
+            #expect(try store.claim(workerId: "w", limit: 5, queues: [], now: t0).isEmpty)
+            #expect(try store.claim(workerId: "w", limit: 5, queues: ["nope"], now: t0).isEmpty)
+            let one = try store.claim(workerId: "w", limit: 1, queues: ["a"], now: t0)
+            #expect(one.map(\.id) == [ids[0]])
+            let ab = try store.claim(workerId: "w", limit: 10, queues: ["a", "b"], now: t0)
+            #expect(ab.map(\.id) == [ids[1], ids[3], ids[4]])
+            let rest = try store.claim(workerId: "w", limit: 10, queues: nil, now: t0)
+            #expect(rest.map(\.id) == [ids[2]])
+            #expect(try store.claim(workerId: "w", limit: 10, queues: nil, now: t0).isEmpty)
+        }
+    }
+
+    static func claimSetsRunningFields(_ factory: StoreFactory) throws {
+        try factory.withStore { store, _ in
+            let job = try store.enqueue(spec(), now: t0)
+            let now = t0 + 5
+            let claimed = try #require(try store.claim(workerId: "worker-1", limit: 1, queues: ["default"], now: now).first)
+            #expect(claimed.id == job.id)
+            #expect(claimed.status == .running)
+            #expect(claimed.attempts == 1)
+            #expect(claimed.workerId == "worker-1")
+            #expect(claimed.startedAt == now)
+            #expect(claimed.workerHeartbeat == now)
+            #expect(claimed.updatedAt == now)
+            #expect(claimed.createdAt == t0)
+            #expect(try store.get(id: job.id) == claimed)
+        }
+    }
+}
