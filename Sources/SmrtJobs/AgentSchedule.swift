@@ -127,6 +127,8 @@ public protocol ScheduleStore: AnyObject, Sendable {
     /// Records why a fire failed; next_run stays as it is.
     func recordFireError(scheduleId: Int64, error: String, now: Date) throws
     /// running_count - 1 (not below 0), last_run, run_count + 1, success or failure counters,
-    /// last_status and last_error.
+    /// last_status and last_error. Stores do this themselves, in the same transaction, when a job the schedule
+    /// fired ends for good (`JobStore.finish`, `cancel`, recovery); call it only for runs that end elsewhere.
+    /// Throws `scheduleNotFound`.
     func handleJobCompletion(scheduleId: Int64, success: Bool, message: String?, now: Date) throws
 }

@@ -127,6 +127,9 @@ public protocol JobStore: AnyObject, Sendable {
     func claim(workerId: String, limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob]
     /// Records finished attempts in one transaction. Each write is conditional on the job still running
     /// under `workerId`; otherwise its result is `.notOwned`. Results are in the order of `reports`.
+    /// A job a schedule fired (`_scheduleId`) that ends for good here (completed, or failed for good) is
+    /// counted on its schedule in the same transaction (see `ScheduleStore.handleJobCompletion`); a schedule
+    /// deleted meanwhile is skipped.
     func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult]
     /// `finish(reports)`, then `claim(limit:queues:)` for the same `workerId`, as one unit where the store can
     /// (SQLite: one transaction, so one commit records the results and takes the next jobs: group commit).
@@ -138,13 +141,17 @@ public protocol JobStore: AnyObject, Sendable {
     @discardableResult
     func release(jobIds: [Int64], workerId: String, now: Date) throws -> Int
     /// pending, running or failed -> cancelled (sets completedAt). Throws `invalidTransition` otherwise.
+    /// A pending or running job a schedule fired is counted on it as a failed run ("cancelled"), in the same
+    /// transaction (a failed one was counted when it failed).
     func cancel(id: Int64, now: Date) throws -> SmrtJob
     /// Any status but completed -> pending now, attempts 0, error/timing/owner cleared.
     func retry(id: Int64, now: Date) throws -> SmrtJob
     /// Touches `workerHeartbeat` of every job running under `workerId`.
     func heartbeat(workerId: String, now: Date) throws
     /// Takes back jobs running under any of `workerIds` (their owners are dead). For each job,
-    /// `nextRunAt` says when to retry it (nil = fail for good); the attempt counts.
+    /// `nextRunAt` says when to retry it (nil = fail for good); the attempt counts. A job failed for good is
+    /// counted on its schedule as `finish` does, with `reason` as the error. `nextRunAt` runs inside the
+    /// store's transaction: it must not call the store.
     func recoverJobs(
         ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
     ) throws -> [RecoveredJob]

@@ -140,7 +140,14 @@ extension SQLiteJobStore {
     private static let completeSQL = """
         UPDATE _smrt_jobs SET status = 'completed', result = ?1, result_pointer = COALESCE(?2, result_pointer), \
         completed_at = ?3, updated_at = ?3, started_at = COALESCE(?6, started_at) \
-        WHERE id = ?4 AND worker_id = ?5 AND status = 'running'
+        WHERE id = ?4 AND worker_id = ?5 AND status = 'running' \
+        RETURNING \(scheduleIdColumn)
+        """
+
+    /// The schedule that fired a job (`_scheduleId` of its args), or NULL. `instr` spares the JSON parse for the
+    /// many jobs no schedule fired (finishing is the hot path).
+    private static let scheduleIdColumn = """
+        CASE WHEN instr(args, '"\(ReservedArgs.scheduleId)"') THEN json_extract(args, '$.\(ReservedArgs.scheduleId)') END
         """
 
     /// A failed attempt: back to pending at ?1 when a retry time is given and attempts remain, else failed.
@@ -160,7 +167,7 @@ extension SQLiteJobStore {
             """
     }
 
-    private static let failSQL = failSQL(returning: "status, run_at")
+    private static let failSQL = failSQL(returning: "status, run_at, \(scheduleIdColumn)")
     private static let recoverSQL = failSQL(returning: jobColumns)
 
     public func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult] {
@@ -184,40 +191,47 @@ extension SQLiteJobStore {
         }
     }
 
-    /// The results inside the caller's transaction.
+    /// The results inside the caller's transaction; a job that ends for good is counted on its schedule.
     func finishRows(
         _ reports: [AttemptReport], workerId: String, now: Date, _ connection: SQLiteConnection
     ) throws -> [FinishResult] {
         var results: [FinishResult] = []
         results.reserveCapacity(reports.count)
         for report in reports {
+            let written: (result: FinishResult, scheduleId: Int64?)
             switch report.outcome {
             case .completed(let result, let resultPointer):
-                let changed = try connection.run(SQLiteJobStore.completeSQL) { s in
+                written = try connection.withStatement(SQLiteJobStore.completeSQL) { s in
                     try s.bind(result, 1)
                     try s.bind(resultPointer, 2)
                     try s.bind(now, 3)
                     try s.bind(report.jobId, 4)
                     try s.bind(workerId, 5)
                     try s.bind(report.startedAt, 6)
+                    guard try s.step() else { return (.notOwned, nil) }
+                    return (.completed, s.isNull(0) ? nil : s.int64(0))
                 }
-                results.append(changed == 1 ? .completed : .notOwned)
             case .failed(let error, let retryAt):
-                results.append(
-                    try connection.withStatement(SQLiteJobStore.failSQL) { s in
-                        try s.bind(retryAt, 1)
-                        try s.bind(error, 2)
-                        try s.bind(now, 3)
-                        try s.bind(report.jobId, 4)
-                        try s.bind(workerId, 5)
-                        try s.bind(report.startedAt, 6)
-                        guard try s.step() else { return .notOwned }
-                        if s.string(0) == JobStatus.pending.rawValue, let runAt = s.date(1) {
-                            return .retrying(at: runAt)
-                        }
-                        return .failed
-                    })
+                written = try connection.withStatement(SQLiteJobStore.failSQL) { s in
+                    try s.bind(retryAt, 1)
+                    try s.bind(error, 2)
+                    try s.bind(now, 3)
+                    try s.bind(report.jobId, 4)
+                    try s.bind(workerId, 5)
+                    try s.bind(report.startedAt, 6)
+                    guard try s.step() else { return (.notOwned, nil) }
+                    if s.string(0) == JobStatus.pending.rawValue, let runAt = s.date(1) {
+                        return (.retrying(at: runAt), nil)
+                    }
+                    return (.failed, s.isNull(2) ? nil : s.int64(2))
+                }
             }
+            if let scheduleId = written.scheduleId {
+                let message: String? = if case .failed(let error, _) = report.outcome { error } else { nil }
+                try countScheduleRun(
+                    scheduleId: scheduleId, success: written.result == .completed, message: message, now: now, connection)
+            }
+            results.append(written.result)
         }
         return results
     }
@@ -256,7 +270,7 @@ extension SQLiteJobStore {
             // A scheduled job that never finished holds one of its schedule's max_concurrent slots: free it,
             // or a cancel would block the schedule for good. (A failed job was counted when it failed.)
             if let scheduleId = cancelled.scheduleId, before == .pending || before == .running {
-                _ = try recordCompletion(scheduleId: scheduleId, success: false, message: "cancelled", now: now, connection)
+                try countScheduleRun(scheduleId: scheduleId, success: false, message: "cancelled", now: now, connection)
             }
         }
     }
@@ -348,7 +362,8 @@ extension SQLiteJobStore {
     }
 
     /// Fails the attempt of each job as its owner would have (same conditional UPDATE as `finish`), with the
-    /// retry time `nextRunAt` picks. Rows are read completely before any is written.
+    /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule. Rows are read completely
+    /// before any is written.
     private func recover(
         _ jobs: [SmrtJob], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?, _ connection: SQLiteConnection
     ) throws -> [RecoveredJob] {
@@ -365,6 +380,9 @@ extension SQLiteJobStore {
             }
             guard let updated else { continue }
             let result: FinishResult = updated.status == .pending ? .retrying(at: updated.runAt) : .failed
+            if result == .failed, let scheduleId = updated.scheduleId {
+                try countScheduleRun(scheduleId: scheduleId, success: false, message: reason, now: now, connection)
+            }
             recovered.append(RecoveredJob(job: updated, result: result))
         }
         return recovered

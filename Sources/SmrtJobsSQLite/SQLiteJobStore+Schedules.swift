@@ -186,8 +186,17 @@ extension SQLiteJobStore {
         if changed == 0 { throw SmrtJobsError.scheduleNotFound(scheduleId) }
     }
 
+    /// Counts the end of a job on the schedule that fired it, inside the transaction that ended the job: the one
+    /// place `finish`, `cancel` and recovery keep a schedule's counters. A schedule deleted while its job ran
+    /// has nothing to count.
+    func countScheduleRun(
+        scheduleId: Int64, success: Bool, message: String?, now: Date, _ connection: SQLiteConnection
+    ) throws {
+        _ = try recordCompletion(scheduleId: scheduleId, success: success, message: message, now: now, connection)
+    }
+
     /// The counters of `handleJobCompletion`, on a connection the caller holds. Returns rows changed.
-    func recordCompletion(
+    private func recordCompletion(
         scheduleId: Int64, success: Bool, message: String?, now: Date, _ connection: SQLiteConnection
     ) throws -> Int {
         try connection.run(

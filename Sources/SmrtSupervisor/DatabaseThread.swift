@@ -48,8 +48,6 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         var resultJSON: String?
         /// A failed attempt: the stored error and when to retry (nil: fail for good).
         var failure: (error: String, retryAt: Date?)?
-        /// The schedule that fired the job: its counters are updated once the job is done for good.
-        var scheduleId: Int64?
         /// When RUN was sent (written as `started_at`: a prefetched job may have been claimed earlier).
         var startedAt: Date?
         /// Runs on the loop thread with what `finish` did (nil when the write failed for good).
@@ -192,7 +190,8 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         }
     }
 
-    /// One transaction for the whole batch and the claim, then schedule counters for jobs that are done for good.
+    /// One transaction for the whole batch and the claim (the store counts jobs that are done for good on their
+    /// schedules in it).
     private func commit(_ batch: [PendingFinish], claim: Int) {
         let reports = batch.map { pending -> AttemptReport in
             if let failure = pending.failure {
@@ -221,23 +220,6 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             // Not a lock problem: write the reports one by one so one bad report cannot sink the others.
             logger.error("database error recording \(what): \(error)", metadata: ["event": "database_error"])
             results = reports.map { report in try? store.finish([report], workerId: workerId, now: Date()).first }
-        }
-        for (pending, result) in zip(batch, results) {
-            guard let scheduleId = pending.scheduleId, let result else { continue }
-            let success: Bool
-            switch result {
-            case .completed: success = true
-            case .failed: success = false
-            case .retrying, .notOwned: continue
-            }
-            do {
-                try context.schedules.handleJobCompletion(
-                    scheduleId: scheduleId, success: success, message: pending.failure?.error, now: Date())
-            } catch SmrtJobsError.scheduleNotFound {
-                // Deleted while its job ran: nothing to count.
-            } catch {
-                logger.error("could not update schedule \(scheduleId) after job \(pending.jobId): \(error)")
-            }
         }
         let replies = batch.map(\.reply)
         let claimed = claimed

@@ -141,7 +141,6 @@ extension Supervisor {
                 ownedBy: [lease.id], reason: "supervisor \(lease.id) died (\(why)); attempt taken back", now: now
             ) { job in context.nextRunAt(job, now: now) }
             try context.store.removeWorker(id: lease.id)
-            completeSchedules(of: jobs, context, now: now)
             recoveries.append(Recovery(lease: lease, why: why, jobs: jobs))
         }
         // Running jobs whose owner has no lease row at all (removed by hand, or a runner that keeps none) and
@@ -156,19 +155,9 @@ extension Supervisor {
                 ownedBy: [owner], reason: "owner \(owner) has no lease and stopped heartbeating; attempt taken back",
                 now: now
             ) { job in context.nextRunAt(job, now: now) }
-            completeSchedules(of: jobs, context, now: now)
             let lease = WorkerRecord(id: owner, pid: 0, host: "", startedAt: now, heartbeat: now)
             recoveries.append(Recovery(lease: lease, why: "no lease, no heartbeat for \(leaseTTL) ms", jobs: jobs))
         }
         return recoveries
-    }
-
-    /// A recovered job that fired from a schedule and failed for good counts as that schedule's failed run.
-    private static func completeSchedules(of jobs: [RecoveredJob], _ context: DatabaseThread.Context, now: Date) {
-        for recovered in jobs {
-            guard case .failed = recovered.result, let scheduleId = recovered.job.scheduleId else { continue }
-            try? context.schedules.handleJobCompletion(
-                scheduleId: scheduleId, success: false, message: recovered.job.lastError, now: now)
-        }
     }
 }

@@ -60,7 +60,7 @@ extension Supervisor: WorkerPoolDelegate {
         let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
-            scheduleId: running.job.scheduleId, startedAt: running.dispatchedWall
+            startedAt: running.dispatchedWall
         ) { [self] result in
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
             if case .retrying(let at) = result { wake(at: at) }

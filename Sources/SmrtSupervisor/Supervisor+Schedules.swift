@@ -3,8 +3,8 @@ import Logging
 import SmrtJobs
 
 /// Cron schedules fire from the supervisor's loop: a timer asks the database thread to run
-/// `ScheduleRunner.runDue`; completions of the jobs they fire are wired back in `DatabaseThread`'s group
-/// commit (`ScheduleRunner.handleJobCompletion` once a job is done for good).
+/// `ScheduleRunner.runDue`; the store counts the jobs they fire on their schedules when they end for good, in
+/// the transaction that ends them (the group commit, a cancel or a recovery).
 extension Supervisor {
     func runSchedules() {
         guard phase == .running, !scheduleRunInFlight else { return }

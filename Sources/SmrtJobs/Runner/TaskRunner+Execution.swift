@@ -59,7 +59,6 @@ extension TaskRunner {
             finished.status = .completed
             finished.result = result
             emit(.jobCompleted(finished, result: result))
-            reportToSchedule(job, success: true, message: nil)
         default:
             logNotOwned(job, outcome)
         }
@@ -84,7 +83,6 @@ extension TaskRunner {
             finished.status = .failed
             logger.warning("job \(job.id) \(job.description) failed: \(error)")
             emit(.jobFailed(finished, error: error))
-            reportToSchedule(job, success: false, message: error)
         default:
             logNotOwned(job, outcome)
         }
@@ -115,16 +113,6 @@ extension TaskRunner {
     /// When to retry a job whose attempt just failed, under its strategy; nil to fail it for good.
     func nextRunAt(for job: SmrtJob, now: Date) -> Date? {
         random.withLock { rng in job.retryStrategy.nextRunAt(after: job, now: now, using: &rng) }
-    }
-
-    /// Tells the schedule that fired `job` (if any, and if schedules are wired) that it has ended.
-    func reportToSchedule(_ job: SmrtJob, success: Bool, message: String?) {
-        guard let scheduleRunner = options.scheduleRunner, let scheduleId = job.scheduleId else { return }
-        do {
-            try scheduleRunner.handleJobCompletion(scheduleId: scheduleId, success: success, message: message, now: clock())
-        } catch {
-            reportError("could not record the end of job \(job.id) on schedule \(scheduleId): \(error)")
-        }
     }
 
     static func message(for error: Error) -> String {

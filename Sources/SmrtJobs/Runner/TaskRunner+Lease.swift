@@ -53,7 +53,6 @@ extension TaskRunner {
                 for item in recovered {
                     logger.warning("recovered job \(item.job.id) \(item.job.description) of dead \(owner.id): \(item.result)")
                     emit(.jobRecovered(item.job, result: item.result))
-                    if item.result == .failed { reportToSchedule(item.job, success: false, message: owner.reason) }
                 }
             }
         } catch {

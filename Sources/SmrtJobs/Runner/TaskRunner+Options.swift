@@ -19,9 +19,9 @@ extension TaskRunner {
         public var leaseTTL: Duration
         /// Written into `worker_id` of claimed jobs and used as the lease row's id. Unique per runner.
         public var workerId: String
-        /// When set, the runner also fires due schedules (every `schedulePollInterval`), claims queue
-        /// `agents` (added to `queues` if missing), and reports the end of every job that carries
-        /// `_scheduleId` to `handleJobCompletion`.
+        /// When set, the runner also fires due schedules (every `schedulePollInterval`) and claims queue
+        /// `agents` (added to `queues` if missing). The store counts each fired job on its schedule when the job
+        /// ends for good.
         public var scheduleRunner: ScheduleRunner?
         /// How often due schedules are fired when `scheduleRunner` is set. Default 5 s.
         public var schedulePollInterval: Duration
