@@ -21,6 +21,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         let schedules: ScheduleRunner
         let workerId: String
         let logger: Logger
+        /// Draws the retry jitter of recovered jobs.
         var random = SystemRandomNumberGenerator()
 
         init(backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, logger: Logger) {
@@ -33,11 +34,6 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             self.schedules = ScheduleRunner(store: store, logger: quiet)
             self.workerId = workerId
             self.logger = logger
-        }
-
-        /// When to retry a job whose attempt just failed, under its own strategy (nil: fail for good).
-        func nextRunAt(_ job: SmrtJob, now: Date) -> Date? {
-            job.retryStrategy.nextRunAt(after: job, now: now, using: &random)
         }
     }
 

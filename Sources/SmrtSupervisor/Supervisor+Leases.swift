@@ -15,9 +15,9 @@ import Darwin
 /// retried under their own strategy. Each heartbeat checks, so expired leases are taken back within one
 /// heartbeat period (at most a third of the TTL) of expiring.
 extension Supervisor {
-    /// One dead supervisor and what was done with its jobs.
+    /// One dead owner, why it was judged dead (for the log line), and what was done with its jobs.
     struct Recovery {
-        var lease: WorkerRecord
+        var ownerId: String
         var why: String
         var jobs: [RecoveredJob]
     }
@@ -88,9 +88,9 @@ extension Supervisor {
             for recovery in recoveries {
                 let retrying = recovery.jobs.filter { if case .retrying = $0.result { true } else { false } }
                 logger.warning(
-                    "lease recovered \(recovery.jobs.count) job(s) of supervisor \(recovery.lease.id) (\(recovery.why))",
+                    "lease recovered \(recovery.jobs.count) job(s) of supervisor \(recovery.ownerId) (\(recovery.why))",
                     metadata: [
-                        "event": "lease_recovered", "lease_id": .string(recovery.lease.id), "jobs": .int(recovery.jobs.count),
+                        "event": "lease_recovered", "lease_id": .string(recovery.ownerId), "jobs": .int(recovery.jobs.count),
                         "job_ids": .array(recovery.jobs.map { .int($0.job.id) }), "retrying": .int(retrying.count),
                         "reason": .string(recovery.why),
                     ])
@@ -99,7 +99,7 @@ extension Supervisor {
                     var metadata: Logger.Metadata = [
                         "job_id": .int(job.id), "type": .string("\(job.objectType).\(job.method)"),
                         "attempt": .int(job.attempts), "max_attempts": .int(job.maxAttempts),
-                        "error": .string(job.lastError ?? ""), "lease_id": .string(recovery.lease.id),
+                        "error": .string(job.lastError ?? ""), "lease_id": .string(recovery.ownerId),
                     ]
                     if case .retrying(let at) = item.result {
                         wake(at: at)
@@ -117,47 +117,34 @@ extension Supervisor {
         }
     }
 
-    /// Database thread: finds dead supervisors (pid gone on this host, or lease expired anywhere), takes their
-    /// jobs back under each job's retry strategy and removes their lease rows. Also takes back running jobs
-    /// that no lease covers and whose heartbeat is older than the TTL.
+    /// Database thread: takes back the jobs of dead owners (`DeadOwnerRescuer`): supervisors whose pid is gone on
+    /// this host or whose lease expired anywhere (their lease rows are removed), and owners without a lease whose
+    /// running jobs all stopped heartbeating for the TTL.
     static func recoverDeadOwners(
         _ context: DatabaseThread.Context, selfId: String, host: String, leaseTTL: Int
     ) throws -> [Recovery] {
+        let rescuer = DeadOwnerRescuer(
+            store: context.store, leaseId: selfId, host: host, leaseTTL: .milliseconds(leaseTTL),
+            processExists: { Supervisor.processExists($0) }
+        ) { owner, now in
+            if owner.lease == nil { return "owner \(owner.id) has no lease and stopped heartbeating; attempt taken back" }
+            return "supervisor \(owner.id) died (\(why(owner, now: now, leaseTTL: leaseTTL))); attempt taken back"
+        }
         let now = Date()
-        let expiry = now.addingTimeInterval(-Double(leaseTTL) / 1000)
-        var dead: [(WorkerRecord, String)] = []
-        let leases = try context.store.listWorkers()
-        for lease in leases where lease.id != selfId {
-            if lease.host == host && !processExists(lease.pid) {
-                dead.append((lease, "its process \(lease.pid) is gone"))
-            } else if lease.heartbeat < expiry {
-                let silentMs = Int((now.timeIntervalSince(lease.heartbeat) * 1000).rounded())
-                dead.append((lease, "lease expired: no heartbeat for \(silentMs) ms"))
-            }
+        return try rescuer.rescue(now: now, using: &context.random).map { rescue in
+            Recovery(ownerId: rescue.owner.id, why: why(rescue.owner, now: now, leaseTTL: leaseTTL), jobs: rescue.jobs)
         }
-        var recoveries: [Recovery] = []
-        for (lease, why) in dead {
-            let jobs = try context.store.recoverJobs(
-                ownedBy: [lease.id], reason: "supervisor \(lease.id) died (\(why)); attempt taken back", now: now
-            ) { job in context.nextRunAt(job, now: now) }
-            try context.store.removeWorker(id: lease.id)
-            recoveries.append(Recovery(lease: lease, why: why, jobs: jobs))
+    }
+
+    /// Why an owner was judged dead, as the log line and the stored error say it.
+    private static func why(_ owner: DeadOwnerRescuer.DeadOwner, now: Date, leaseTTL: Int) -> String {
+        switch owner.cause {
+        case .processGone(let pid):
+            return "its process \(pid) is gone"
+        case .leaseExpired(let lastHeartbeat):
+            return "lease expired: no heartbeat for \(Int((now.timeIntervalSince(lastHeartbeat) * 1000).rounded())) ms"
+        case .noLease:
+            return "no lease, no heartbeat for \(leaseTTL) ms"
         }
-        // Running jobs whose owner has no lease row at all (removed by hand, or a runner that keeps none) and
-        // whose own heartbeat is older than the TTL.
-        let known = Set(leases.map(\.id))
-        let orphans = try context.store.list(JobQuery(status: .running, limit: 1000)).filter { job in
-            guard let owner = job.workerId, !known.contains(owner) else { return false }
-            return (job.workerHeartbeat ?? .distantPast) < expiry
-        }
-        for owner in Set(orphans.compactMap(\.workerId)).sorted() {
-            let jobs = try context.store.recoverJobs(
-                ownedBy: [owner], reason: "owner \(owner) has no lease and stopped heartbeating; attempt taken back",
-                now: now
-            ) { job in context.nextRunAt(job, now: now) }
-            let lease = WorkerRecord(id: owner, pid: 0, host: "", startedAt: now, heartbeat: now)
-            recoveries.append(Recovery(lease: lease, why: "no lease, no heartbeat for \(leaseTTL) ms", jobs: jobs))
-        }
-        return recoveries
     }
 }

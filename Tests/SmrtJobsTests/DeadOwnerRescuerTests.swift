@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import SmrtJobs
+@testable import SmrtJobsMemory
+
+/// The one rescuer of the supervisor and `TaskRunner`: who is judged dead, what happens to their jobs and rows.
+@Suite struct DeadOwnerRescuerTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    let ttl = Duration.seconds(30)
+
+    /// Always draws the same number, so retry jitter can be computed in the test too.
+    struct FixedGenerator: RandomNumberGenerator {
+        var value: UInt64 = 0x9E37_79B9_7F4A_7C15
+        mutating func next() -> UInt64 { value }
+    }
+
+    func rescuer(
+        _ store: MemoryJobStore, processExists: (@Sendable (Int32) -> Bool)? = nil
+    ) -> DeadOwnerRescuer {
+        DeadOwnerRescuer(store: store, leaseId: "me", host: "h1", leaseTTL: ttl, processExists: processExists) { owner, now in
+            "\(owner.id) dead at \(Timestamp.format(now)): \(owner.cause)"
+        }
+    }
+
+    func lease(_ id: String, pid: Int32 = 1, host: String = "h1", heartbeat: Date) -> WorkerRecord {
+        WorkerRecord(id: id, pid: pid, host: host, startedAt: heartbeat, heartbeat: heartbeat)
+    }
+
+    /// Enqueues one job per owner and claims it under that owner at `claimedAt`.
+    func run(_ store: MemoryJobStore, ownedBy owners: [String], claimedAt: Date) throws -> [Int64] {
+        try owners.map { owner in
+            let job = try store.enqueue(JobSpec(objectType: "Doc", method: "run", runAt: claimedAt), now: claimedAt)
+            #expect(try store.claim(workerId: owner, limit: 1, queues: nil, now: claimedAt).map(\.id) == [job.id])
+            return job.id
+        }
+    }
+
+    func rescue(_ rescuer: DeadOwnerRescuer, now: Date) throws -> [DeadOwnerRescuer.Rescue] {
+        var random = FixedGenerator()
+        return try rescuer.rescue(now: now, using: &random)
+    }
+
+    @Test func aSameHostLeaseWhoseProcessIsGoneIsTakenOverAtOnce() throws {
+        let store = MemoryJobStore()
+        for record in [
+            lease("gone", pid: 42, heartbeat: t0), lease("alive", pid: 43, heartbeat: t0),
+            lease("elsewhere", pid: 42, host: "h2", heartbeat: t0),
+        ] {
+            try store.registerWorker(record)
+        }
+        let ids = try run(store, ownedBy: ["gone", "alive", "elsewhere"], claimedAt: t0)
+        let rescues = try rescue(rescuer(store, processExists: { $0 == 43 }), now: t0 + 1)
+        #expect(rescues.map(\.owner.id) == ["gone"])
+        let rescued = try #require(rescues.first)
+        #expect(rescued.owner.cause == .processGone(pid: 42))
+        #expect(rescued.owner.lease == lease("gone", pid: 42, heartbeat: t0))
+        #expect(rescued.reason == "gone dead at \(Timestamp.format(t0 + 1)): processGone(pid: 42)")
+        #expect(rescued.jobs.map(\.job.id) == [ids[0]])
+        #expect(rescued.jobs.first?.job.lastError == rescued.reason)
+        #expect(try store.listWorkers().map(\.id) == ["alive", "elsewhere"])
+        #expect(try ids[1...].map { try store.get(id: $0)?.status } == [.running, .running])
+    }
+
+    @Test func leasesAreJudgedByTheirTTL() throws {
+        let store = MemoryJobStore()
+        let expiredAt = t0 - ttl.timeInterval
+        // Stores keep whole milliseconds, and `t0 - 30.001` is not one: a second is plenty past the boundary.
+        try store.registerWorker(lease("expired", heartbeat: expiredAt - 1))
+        try store.registerWorker(lease("justInTime", heartbeat: expiredAt))
+        // Our own lease is never judged, however old.
+        try store.registerWorker(lease("me", heartbeat: t0 - 3600))
+        let ids = try run(store, ownedBy: ["expired", "justInTime", "me"], claimedAt: t0 - 3600)
+        // Without processExists every lease is judged by its TTL alone, even with a pid that does not exist.
+        let rescues = try rescue(rescuer(store), now: t0)
+        #expect(rescues.map(\.owner.id) == ["expired"])
+        #expect(rescues.first?.owner.cause == .leaseExpired(lastHeartbeat: expiredAt - 1))
+        #expect(rescues.first?.jobs.map(\.job.id) == [ids[0]])
+        #expect(try store.listWorkers().map(\.id) == ["justInTime", "me"])
+        #expect(try store.get(id: ids[2])?.status == .running)
+        // A dead lease with no jobs is reported (and removed) all the same.
+        try store.registerWorker(lease("idle", heartbeat: expiredAt - 1))
+        let idle = try rescue(rescuer(store), now: t0)
+        #expect(idle.map(\.owner.id) == ["idle"] && idle.first?.jobs == [])
+        #expect(try store.listWorkers().map(\.id) == ["justInTime", "me"])
+    }
+
+    @Test func theExpiryJudgementIsOneComparison() {
+        let rescuer = rescuer(MemoryJobStore())
+        let cutoff = t0 - ttl.timeInterval
+        #expect(rescuer.heartbeatIsStale(cutoff - 0.001, now: t0))
+        #expect(!rescuer.heartbeatIsStale(cutoff, now: t0))
+        #expect(rescuer.heartbeatIsStale(nil, now: t0))
+        #expect(rescuer.leaseExpired(lease("a", heartbeat: cutoff - 0.001), now: t0))
+        #expect(!rescuer.leaseExpired(lease("a", heartbeat: cutoff), now: t0))
+        #expect(rescuer.judge(lease("a", heartbeat: cutoff), now: t0) == nil)
+    }
+
+    @Test func ownersWithoutALeaseAreDeadWhenEveryJobHeartbeatIsStale() throws {
+        let store = MemoryJobStore()
+        let stale = t0 - 60
+        let staleIds = try run(store, ownedBy: ["orphan", "orphan", "halfAlive", "me"], claimedAt: stale)
+        let freshId = try run(store, ownedBy: ["halfAlive"], claimedAt: t0 - 1)[0]
+        let rescues = try rescue(rescuer(store), now: t0)
+        #expect(rescues.map(\.owner.id) == ["orphan"])
+        let rescued = try #require(rescues.first)
+        #expect(rescued.owner.lease == nil && rescued.owner.cause == .noLease)
+        #expect(rescued.jobs.map(\.job.id) == [staleIds[0], staleIds[1]])
+        #expect(try [staleIds[2], staleIds[3], freshId].map { try store.get(id: $0)?.status } == [.running, .running, .running])
+    }
+
+    @Test func aFreshJobOnALaterPageKeepsItsOwnerAlive() throws {
+        let store = MemoryJobStore()
+        let count = DeadOwnerRescuer.page + 1
+        // The lowest id is claimed last (low priority) and freshly, so it is read on the last page (newest first).
+        let first = try store.enqueue(JobSpec(objectType: "Doc", method: "run", priority: 1), now: t0 - 60)
+        _ = try store.enqueue(batch: Array(repeating: JobSpec(objectType: "Doc", method: "run"), count: count), now: t0 - 60)
+        #expect(try store.claim(workerId: "many", limit: count, queues: nil, now: t0 - 60).count == count)
+        #expect(try store.claim(workerId: "many", limit: 1, queues: nil, now: t0 - 1).map(\.id) == [first.id])
+        #expect(try rescue(rescuer(store), now: t0).isEmpty)
+        // Once that one is stale too, every page is taken back.
+        let rescues = try rescue(rescuer(store), now: t0 + 60)
+        #expect(rescues.map(\.owner.id) == ["many"])
+        #expect(rescues.first?.jobs.count == count + 1)
+    }
+
+    @Test func jobsAreRetriedUnderTheirStrategyOrFailedForGood() throws {
+        let store = MemoryJobStore()
+        let strategy = RetryStrategy.exponential(initialDelay: 1000, multiplier: 2, maxDelay: 60_000, jitter: true)
+        let retried = try store.enqueue(
+            JobSpec(objectType: "Doc", method: "run", maxAttempts: 3, retryStrategy: strategy), now: t0 - 60)
+        let lastAttempt = try store.enqueue(JobSpec(objectType: "Doc", method: "run", maxAttempts: 1), now: t0 - 60)
+        let neverRetried = try store.enqueue(
+            JobSpec(objectType: "Doc", method: "run", maxAttempts: 3, retryStrategy: .none), now: t0 - 60)
+        let claimed = try store.claim(workerId: "dead", limit: 3, queues: nil, now: t0 - 60)
+        try store.registerWorker(lease("dead", heartbeat: t0 - 60))
+        let rescues = try rescue(rescuer(store), now: t0)
+        let results = Dictionary(uniqueKeysWithValues: (rescues.first?.jobs ?? []).map { ($0.job.id, $0.result) })
+        var random = FixedGenerator()
+        let claimedRetried = try #require(claimed.first { $0.id == retried.id })
+        let expected = try #require(strategy.nextRunAt(after: claimedRetried, now: t0, using: &random))
+        #expect(results[retried.id] == .retrying(at: MemoryJobStore.stored(expected)))
+        #expect(results[lastAttempt.id] == .failed)
+        #expect(results[neverRetried.id] == .failed)
+        let reason = try #require(rescues.first?.reason)
+        #expect(try [retried.id, lastAttempt.id, neverRetried.id].map { try store.get(id: $0)?.lastError } == [reason, reason, reason])
+        #expect(try store.get(id: lastAttempt.id)?.status == .failed)
+    }
+}
