@@ -89,8 +89,11 @@ extension IntegrationTests {
             ])
             let first = try SupervisorProcess(database: db, workers: 1, arguments: ["--prefetch", "4"], logName: "first.log")
             try first.waitFor("job_started") { $0["job_id"] as? Int == Int(ids[1]) }
-            _ = try eventually("the last job to be claimed ahead", timeout: 1.4) {
-                try db.job(ids[2]).status == .running ? true : nil
+            // The last job is claimed ahead while the first one runs, so the sleep starts from the held jobs before
+            // the first result is committed (group commit): wait for that commit too, or the first job is running
+            // under the killed lease and recovered with the others.
+            _ = try eventually("the first job's result to be committed and the last job to be claimed ahead", timeout: 1.4) {
+                try db.job(ids[0]).status == .completed && db.job(ids[2]).status == .running ? true : nil
             }
             first.signal(SIGKILL)
             try first.waitForExit()
