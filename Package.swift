@@ -88,7 +88,7 @@ let package = Package(
         // What only SQLite promises: schema, plans, pragmas, locking, error codes, change signal, health.
         .testTarget(
             name: "SmrtJobsSQLiteTests", dependencies: ["SmrtJobsSQLite", "SmrtJobs", "SmrtJobsConformance", "CSQLite"]),
-        .testTarget(name: "SmrtJobsMemoryTests", dependencies: ["SmrtJobsMemory", "SmrtJobs", "SmrtJobsConformance"]),
+        .testTarget(name: "SmrtJobsMemoryTests", dependencies: ["SmrtJobsMemory", "SmrtJobs"]),
         .testTarget(
             name: "SmrtSupervisorTests",
             dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtBackends", "CSQLite"]),
