@@ -46,7 +46,10 @@ public final class SQLiteConnection {
             throw SmrtJobsError.database(kind: Self.kind(of: rc), message: "cannot open \(path): \(String(cString: sqlite3_errstr(rc)))")
         }
         if rc != SQLITE_OK {
-            let message = String(cString: sqlite3_errmsg(db))
+            var message = String(cString: sqlite3_errmsg(db))
+            // "unable to open database file" alone does not say why; the operating system's reason does.
+            let systemError = sqlite3_system_errno(db)
+            if systemError != 0 { message += " (\(String(cString: strerror(systemError))))" }
             sqlite3_close_v2(db)
             throw SmrtJobsError.database(kind: Self.kind(of: rc), message: "cannot open \(path): \(message)")
         }
