@@ -47,7 +47,7 @@ public final class SQLiteConnection {
         }
         if rc != SQLITE_OK {
             var message = String(cString: sqlite3_errmsg(db))
-            // "unable to open database file" alone does not say why; the failed system call does.
+            // "unable to open database file" alone does not say why; the operating system's reason does.
             let systemError = sqlite3_system_errno(db)
             if systemError != 0 { message += " (\(String(cString: strerror(systemError))))" }
             sqlite3_close_v2(db)

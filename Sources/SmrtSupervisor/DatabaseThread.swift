@@ -239,7 +239,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
                 if giveUp { return .failure(SmrtJobsError.database(kind: kind, message: message)) }
                 logger.warning(
                     "database \(kind.rawValue) (\(message)); retrying \(what) in \(pauseMs) ms",
-                    metadata: ["event": "database_busy", "attempt": .stringConvertible(attempt)])
+                    metadata: ["event": .string("database_\(kind.rawValue)"), "attempt": .stringConvertible(attempt)])
                 usleep(useconds_t(pauseMs * 1000))
                 pauseMs = min(pauseMs * 2, 1000)
             } catch {

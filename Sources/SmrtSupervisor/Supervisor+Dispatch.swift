@@ -6,49 +6,37 @@ import SmrtProtocol
 /// Claiming jobs and sending them to idle workers; what wakes a claim.
 ///
 /// Claims run on the database thread, in the same transaction as the results waiting to be recorded (group
-/// commit). With `prefetch` > 0 the supervisor claims a few jobs ahead and holds them (`prefetched`), so a
+/// commit). With `prefetch` > 0 the supervisor claims a few jobs ahead and holds them (see `ClaimPlanner`), so a
 /// worker that answers gets its next RUN at once from the loop, without waiting for the database. A held job
 /// is `running` under this supervisor's lease (recovered like a running job if the supervisor dies); its
 /// deadline starts when its RUN is sent, and `started_at` is rewritten to that moment when its result is
 /// recorded. Held jobs go back to pending, attempt not counted, at shutdown, and when they have waited longer
 /// than the poll interval (e.g. every worker is busy with long jobs).
 extension Supervisor {
-    /// A job claimed ahead, waiting for a worker.
-    struct HeldJob {
-        var job: SmrtJob
-        /// When it was claimed (`Monotonic.nanos`).
-        var claimedAt: UInt64
-    }
-
     /// Sends held jobs to idle workers, then claims for the idle workers left and, with `topUp` (a worker just
-    /// finished a job: jobs are flowing), enough to keep `prefetch` jobs per worker in hand.
+    /// finished a short job: jobs are flowing), enough to keep `prefetch` jobs per worker in hand.
     func maybeClaim(topUp: Bool = false) {
         guard phase == .running, let pool else { return }
-        var idle = pool.idleWorkers
-        while !prefetched.isEmpty, !idle.isEmpty {
-            run(prefetched.removeFirst().job, on: idle.removeFirst())
-        }
-        var want = idle.count - inFlightClaims
-        var ready = 0
-        if topUp && configuration.prefetch > 0 {
-            ready = pool.workers.reduce(0) { $0 + ($1.state == .running && !$1.stopping ? 1 : 0) }
-            want = max(want, idle.count + configuration.prefetch * ready - prefetched.count - inFlightClaims)
-        }
-        guard want > 0 else { return }
-        inFlightClaims += want
-        claimToSend += want
-        // A worker waits for this claim, or will soon (less than a job per worker in hand): commit without
-        // waiting for the group-commit window.
-        if idle.count > 0 || prefetched.count < ready { claimUrgent = true }
+        let idle = pool.idleWorkers
+        let running = pool.workers.count { $0.state == .running && !$0.stopping }
+        let jobs = planner.plan(idleWorkers: idle.count, runningWorkers: running, topUp: topUp)
+        for (job, worker) in zip(jobs, idle) { run(job, on: worker) }
     }
 
-    /// The database thread's answer to a claim (loop thread).
+    /// The database thread's answer to a claim (loop thread): each job to an idle worker, the rest held; once
+    /// shutting down, jobs go back to pending without counting the attempt.
     func claimed(_ result: Result<[SmrtJob], Error>, asked: Int) {
-        inFlightClaims -= asked
         switch result {
+        case .success(let jobs) where phase == .running:
+            let idle = pool.idleWorkers
+            let (run, claimMore) = planner.received(jobs, asked: asked, idleWorkers: idle.count, now: Monotonic.nanos)
+            for (job, worker) in zip(run, idle) { self.run(job, on: worker) }
+            if claimMore { maybeClaim(topUp: true) }
         case .success(let jobs):
-            dispatch(jobs, asked: asked)
+            planner.claimAbandoned(asked: asked)
+            if !jobs.isEmpty { release(jobs, reason: "claimed while the supervisor was stopping") }
         case .failure(let error):
+            planner.claimAbandoned(asked: asked)
             // The poll timer tries again; a busy database is not a reason to spin.
             logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
         }
@@ -59,50 +47,14 @@ extension Supervisor {
     /// they share a transaction (runs once per loop iteration, after I/O callbacks).
     func flushToDatabase() {
         updateWatch()
-        guard !outbox.isEmpty || claimToSend > 0 else { return }
-        database.submit(outbox, claim: claimToSend, urgent: claimUrgent)
-        outbox.removeAll(keepingCapacity: true)
-        claimToSend = 0
-        claimUrgent = false
-    }
-
-    /// Sends each claimed job to an idle worker, holds the rest for the next worker to finish; once shutting
-    /// down, jobs go back to pending without counting the attempt.
-    private func dispatch(_ jobs: [SmrtJob], asked: Int) {
-        guard phase == .running else {
-            if !jobs.isEmpty { release(jobs, reason: "claimed while the supervisor was stopping") }
-            return
-        }
-        var idle = pool.idleWorkers
-        let now = Monotonic.nanos
-        for job in jobs {
-            if prefetched.isEmpty, !idle.isEmpty {
-                run(job, on: idle.removeFirst())
-            } else {
-                prefetched.append(HeldJob(job: job, claimedAt: now))
-            }
-        }
-        // A worker may have come free meanwhile with jobs held.
-        while !prefetched.isEmpty, !idle.isEmpty {
-            run(prefetched.removeFirst().job, on: idle.removeFirst())
-        }
-        // A full claim means more may be ready.
-        if jobs.count == asked { maybeClaim(topUp: true) }
+        guard let commit = planner.takeCommit() else { return }
+        database.submit(commit.finishes, claim: commit.claim, urgent: commit.urgent)
     }
 
     /// Releases held jobs that waited longer than `olderThanMs` (all of them with nil).
     func releaseHeldJobs(olderThanMs: Int?, reason: String) {
-        guard !prefetched.isEmpty else { return }
-        var stale: [SmrtJob] = []
-        if let olderThanMs {
-            let cutoff = Monotonic.nanos &- UInt64(olderThanMs) * 1_000_000
-            while let first = prefetched.first, first.claimedAt <= cutoff {
-                stale.append(prefetched.removeFirst().job)
-            }
-        } else {
-            stale = prefetched.map(\.job)
-            prefetched.removeAll()
-        }
+        let cutoff = olderThanMs.map { Monotonic.nanos &- UInt64($0) * 1_000_000 }
+        let stale = planner.takeHeld(claimedAtOrBefore: cutoff)
         if !stale.isEmpty { release(stale, reason: reason) }
     }
 
@@ -176,23 +128,18 @@ extension Supervisor {
     /// Claims again when a retry comes due (instead of waiting for the next poll).
     func wake(at date: Date) {
         guard phase == .running else { return }
-        let index = wakeups.firstIndex { $0 > date } ?? wakeups.endIndex
-        if index > 0 && abs(wakeups[index - 1].timeIntervalSince(date)) < 0.001 { return }
-        wakeups.insert(date, at: index)
-        if wakeups.count > 1000 { wakeups.removeLast() }
-        if index == 0 { armWakeup() }
+        if wakeups.add(date) { armWakeup() }
     }
 
     private func armWakeup() {
-        guard let first = wakeups.first else {
+        guard let first = wakeups.next else {
             wakeupTimer.stop()
             return
         }
         // +1 ms: runAt is compared with the wall clock at claim time, which must be past it.
         let ms = max(0, first.timeIntervalSinceNow * 1000).rounded(.up) + 1
         try? wakeupTimer.start(timeoutMs: UInt64(ms)) { [unowned self] _ in
-            let now = Date()
-            wakeups.removeAll { $0 <= now }
+            wakeups.removeDue(now: Date())
             maybeClaim()
             armWakeup()
         }

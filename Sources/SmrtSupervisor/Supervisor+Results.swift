@@ -5,16 +5,13 @@ import SmrtJobs
 /// Recording what happened to each attempt: results, crashes, releases; and the log line for each.
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
-        // Right after a short job (not after HELLO, not after a long job): jobs are flowing fast enough for the
-        // database round trip to matter, so keep some in hand (prefetch).
-        maybeClaim(topUp: worker.jobsDone > 0 && lastJobWasShort)
-        lastJobWasShort = false
+        maybeClaim(topUp: planner.topUpWhenIdle(workerRanJobs: worker.jobsDone > 0))
     }
 
     func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
         worker.jobTimer.stop()
         let duration = running.elapsedMs()
-        lastJobWasShort = duration < Self.prefetchJobsShorterThanMs
+        planner.attemptEnded(durationMs: duration)
         switch result {
         case .ok(let resultJSON):
             // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.
@@ -65,7 +62,7 @@ extension Supervisor: WorkerPoolDelegate {
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
             if case .retrying(let at) = result { wake(at: at) }
         }
-        outbox.append(pending)
+        planner.record(pending)
     }
 
     private func logOutcome(_ running: RunningJob, pid: Int32, durationMs: Double, error: String?, result: FinishResult?) {

@@ -46,15 +46,14 @@ extension Supervisor {
         wakeupTimer?.stop()
         healthTimer?.stop()
         // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
-        inFlightClaims -= claimToSend
-        claimToSend = 0
-        releaseHeldJobs(olderThanMs: nil, reason: "supervisor stopping")
+        let held = planner.stop()
+        if !held.isEmpty { release(held, reason: "supervisor stopping") }
     }
 
     /// Once every worker is gone and no claim is in flight: remove the lease, let the database thread finish
     /// what is queued (results, releases), then close everything so the loop ends.
     func checkShutdownProgress() {
-        guard phase == .draining || phase == .stopping, !teardownStarted, inFlightClaims == 0,
+        guard phase == .draining || phase == .stopping, !teardownStarted, planner.inFlightClaims == 0,
             pool?.isEmpty ?? true
         else { return }
         teardownStarted = true

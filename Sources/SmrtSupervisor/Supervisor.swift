@@ -59,25 +59,12 @@ public final class Supervisor {
     /// Whether `changeSignal` is active (it is paused while no worker waits for work).
     var watching = false
     var signalWatchers: [UVSignal] = []
-    /// Jobs asked for in claims whose reply has not come back (including `claimToSend`).
-    var inFlightClaims = 0
-    /// Jobs claimed ahead (prefetch), oldest first, waiting for a worker.
-    var prefetched: [HeldJob] = []
-    /// The job just finished took less than `prefetchJobsShorterThanMs` (set before the worker turns idle).
-    var lastJobWasShort = false
-    /// Claiming ahead only pays for short jobs: for longer ones the database round trip is noise, and held
-    /// jobs would wait long.
-    static let prefetchJobsShorterThanMs = 50.0
-    /// Results and claims gathered during this loop iteration, handed to the database thread together.
-    var outbox: [DatabaseThread.PendingFinish] = []
-    var claimToSend = 0
-    /// `claimToSend` includes jobs for idle workers (commit without waiting for the group-commit window).
-    var claimUrgent = false
+    /// Claims, held jobs and the next group commit (Supervisor+Dispatch.swift).
+    var planner: ClaimPlanner
     var flushCheck: UVCheck!
     var heartbeatInFlight = false
     var scheduleRunInFlight = false
-    /// When retries come due (wall clock), soonest first.
-    var wakeups: [Date] = []
+    var wakeups = RetryWakeups()
     var teardownStarted = false
     var startError: Error?
     /// Why the supervisor stopped on its own (the database became unusable); `run()` throws it.
@@ -97,6 +84,7 @@ public final class Supervisor {
     public init(configuration: SupervisorConfiguration, backend: (any JobBackend)? = nil, logger: Logger? = nil) {
         self.configuration = configuration
         self.backend = backend
+        planner = ClaimPlanner(prefetch: configuration.prefetch)
         host = Self.hostName()
         leaseId = "\(host):\(getpid()):\(Self.randomHex(4))"
         self.logger = logger ?? SupervisorLogHandler.logger(

@@ -1,0 +1,136 @@
+import SmrtJobs
+
+/// Decides how many jobs to claim, which claimed jobs go to idle workers and which are held, and what the next
+/// group commit carries. A value type with no processes, timers or database: the supervisor feeds it events
+/// and carries out what it returns, and its decisions are unit-tested on their own.
+///
+/// - Claims: enough for the idle workers, minus what is already asked for. Right after a short job (jobs are
+///   flowing fast enough for the database round trip to matter) it tops up to `prefetch` held jobs per running
+///   worker, so a worker that answers gets its next job from memory.
+/// - Held jobs are handed out oldest first, before anything new is claimed; those held longer than the poll
+///   interval go back to pending (attempt not counted).
+/// - Urgency: a claim that a worker waits for (an idle worker, or fewer held jobs than running workers) commits
+///   at once; otherwise it may wait for the group-commit window with the results.
+/// - The outbox: finished attempts gathered during one loop iteration, committed together with the claim.
+struct ClaimPlanner {
+    /// A job claimed ahead, waiting for a worker.
+    struct HeldJob {
+        var job: SmrtJob
+        /// When it was claimed (`Monotonic.nanos`).
+        var claimedAt: UInt64
+    }
+
+    /// What the next group commit carries.
+    struct Commit {
+        var finishes: [DatabaseThread.PendingFinish]
+        var claim: Int
+        /// A worker waits for the claim: commit without waiting for the group-commit window.
+        var urgent: Bool
+    }
+
+    /// Claiming ahead only pays for short jobs: for longer ones the database round trip is noise, and held
+    /// jobs would wait long.
+    static let shortJobMs = 50.0
+
+    /// Jobs per running worker to keep in hand while short jobs flow (0: claim only for idle workers).
+    let prefetch: Int
+    /// Jobs claimed ahead, oldest first.
+    private(set) var held: [HeldJob] = []
+    /// Jobs asked of the database whose reply has not come back (including `unsentClaim`).
+    private(set) var inFlightClaims = 0
+    /// Jobs asked for during this loop iteration, not yet handed to the database thread.
+    private(set) var unsentClaim = 0
+    private(set) var urgent = false
+    private(set) var outbox: [DatabaseThread.PendingFinish] = []
+    /// The attempt that ended last took less than `shortJobMs`.
+    private(set) var lastJobWasShort = false
+
+    init(prefetch: Int) {
+        self.prefetch = prefetch
+    }
+
+    /// Hands held jobs to idle workers (the returned jobs go to the first idle workers, in order), then asks
+    /// for more: one per idle worker left, and with `topUp` enough to hold `prefetch` per running worker.
+    mutating func plan(idleWorkers: Int, runningWorkers: Int, topUp: Bool) -> [SmrtJob] {
+        let handOut = min(held.count, idleWorkers)
+        let dispatched = held.prefix(handOut).map(\.job)
+        held.removeFirst(handOut)
+        let idle = idleWorkers - handOut
+        var want = idle - inFlightClaims
+        var ready = 0
+        if topUp && prefetch > 0 {
+            ready = runningWorkers
+            want = max(want, idle + prefetch * ready - held.count - inFlightClaims)
+        }
+        if want > 0 {
+            inFlightClaims += want
+            unsentClaim += want
+            if idle > 0 || held.count < ready { urgent = true }
+        }
+        return dispatched
+    }
+
+    /// A claim came back with `jobs` of the `asked`: the returned jobs go to the first idle workers, in order,
+    /// and the rest are held. `claimMore`: the claim was full, so more may be ready (plan again with `topUp`).
+    mutating func received(_ jobs: [SmrtJob], asked: Int, idleWorkers: Int, now: UInt64) -> (run: [SmrtJob], claimMore: Bool) {
+        inFlightClaims -= asked
+        held.append(contentsOf: jobs.map { HeldJob(job: $0, claimedAt: now) })
+        let handOut = min(held.count, idleWorkers)
+        let run = held.prefix(handOut).map(\.job)
+        held.removeFirst(handOut)
+        return (run, jobs.count == asked)
+    }
+
+    /// A claim failed (the poll asks again later), or came back after claiming stopped.
+    mutating func claimAbandoned(asked: Int) {
+        inFlightClaims -= asked
+    }
+
+    /// An attempt ended after `durationMs`.
+    mutating func attemptEnded(durationMs: Double) {
+        lastJobWasShort = durationMs < Self.shortJobMs
+    }
+
+    /// Whether a worker that just became idle should top up the held jobs: only right after a short job it ran
+    /// (not after HELLO, not after a long job).
+    mutating func topUpWhenIdle(workerRanJobs: Bool) -> Bool {
+        defer { lastJobWasShort = false }
+        return workerRanJobs && lastJobWasShort
+    }
+
+    /// Queues a finished attempt for the next commit.
+    mutating func record(_ finish: DatabaseThread.PendingFinish) {
+        outbox.append(finish)
+    }
+
+    /// What to commit now (results and claim), or nil when there is nothing; empties both.
+    mutating func takeCommit() -> Commit? {
+        guard !outbox.isEmpty || unsentClaim > 0 else { return nil }
+        defer {
+            outbox.removeAll(keepingCapacity: true)
+            unsentClaim = 0
+            urgent = false
+        }
+        return Commit(finishes: outbox, claim: unsentClaim, urgent: urgent)
+    }
+
+    /// Held jobs claimed at or before `cutoff` (`Monotonic.nanos`), or all of them with nil: taken out, to be
+    /// released.
+    mutating func takeHeld(claimedAtOrBefore cutoff: UInt64?) -> [SmrtJob] {
+        guard let cutoff else {
+            defer { held.removeAll() }
+            return held.map(\.job)
+        }
+        let count = held.prefix { $0.claimedAt <= cutoff }.count
+        defer { held.removeFirst(count) }
+        return held.prefix(count).map(\.job)
+    }
+
+    /// Claiming stops (shutdown): the claim not yet sent is dropped, held jobs are taken out to be released.
+    mutating func stop() -> [SmrtJob] {
+        inFlightClaims -= unsentClaim
+        unsentClaim = 0
+        urgent = false
+        return takeHeld(claimedAtOrBefore: nil)
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import SmrtJobs
+import Testing
+@testable import SmrtSupervisor
+
+/// The claim planner's decisions, without a process, a loop or a database.
+@Suite struct ClaimPlannerTests {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func jobs(_ ids: ClosedRange<Int64>) -> [SmrtJob] {
+        ids.map { SmrtJob(id: $0, objectType: "Demo", method: "noop", runAt: Self.t0, createdAt: Self.t0, updatedAt: Self.t0) }
+    }
+
+    func finish(_ id: Int64) -> DatabaseThread.PendingFinish {
+        DatabaseThread.PendingFinish(jobId: id, resultJSON: nil, failure: nil, startedAt: nil) { _ in }
+    }
+
+    /// The commit the planner hands out now; fails the test when there is none.
+    func commit(_ planner: inout ClaimPlanner, sourceLocation: SourceLocation = #_sourceLocation) throws -> ClaimPlanner.Commit {
+        let commit = planner.takeCommit()
+        return try #require(commit, "nothing to commit", sourceLocation: sourceLocation)
+    }
+
+    // MARK: Claims for idle workers
+
+    @Test func claimsOnePerIdleWorkerAndUrgently() throws {
+        var planner = ClaimPlanner(prefetch: 8)
+        #expect(planner.plan(idleWorkers: 3, runningWorkers: 3, topUp: false).isEmpty)
+        #expect(planner.inFlightClaims == 3)
+        let commit = try commit(&planner)
+        #expect(commit.claim == 3 && commit.urgent && commit.finishes.isEmpty)
+        let nothing = planner.takeCommit()
+        #expect(nothing == nil, "taking the commit empties it")
+        #expect(planner.inFlightClaims == 3, "still in flight until the reply")
+    }
+
+    @Test func doesNotAskTwiceForTheSameIdleWorkers() throws {
+        var planner = ClaimPlanner(prefetch: 8)
+        _ = planner.plan(idleWorkers: 2, runningWorkers: 2, topUp: false)
+        _ = planner.takeCommit()
+        _ = planner.plan(idleWorkers: 2, runningWorkers: 2, topUp: false)
+        let nothing = planner.takeCommit()
+        #expect(nothing == nil)
+        #expect(planner.inFlightClaims == 2)
+    }
+
+    @Test func aPartialClaimDoesNotClaimAgain() {
+        var planner = ClaimPlanner(prefetch: 8)
+        _ = planner.plan(idleWorkers: 2, runningWorkers: 2, topUp: false)
+        let (run, claimMore) = planner.received(jobs(1...1), asked: 2, idleWorkers: 2, now: 100)
+        #expect(run.map(\.id) == [1])
+        #expect(!claimMore, "fewer than asked: the queue is empty for now")
+        #expect(planner.inFlightClaims == 0 && planner.held.isEmpty)
+    }
+
+    @Test func aFullClaimAsksForMore() {
+        var planner = ClaimPlanner(prefetch: 8)
+        _ = planner.plan(idleWorkers: 2, runningWorkers: 2, topUp: false)
+        let (run, claimMore) = planner.received(jobs(1...2), asked: 2, idleWorkers: 2, now: 100)
+        #expect(run.map(\.id) == [1, 2])
+        #expect(claimMore)
+    }
+
+    // MARK: Prefetch
+
+    @Test func prefetchOnlyRightAfterAShortJob() throws {
+        var planner = ClaimPlanner(prefetch: 4)
+        planner.attemptEnded(durationMs: 3)
+        let topUp = planner.topUpWhenIdle(workerRanJobs: true)
+        #expect(topUp)
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 2, topUp: topUp)
+        // 1 for the idle worker, and 4 per running worker in hand: max(1, 1 + 4 * 2) = 9.
+        let commit = planner.takeCommit()
+        #expect(commit?.claim == 9)
+        let again = planner.topUpWhenIdle(workerRanJobs: true)
+        #expect(!again, "the short-job flag is used once")
+    }
+
+    @Test func noPrefetchAfterALongJobAfterHelloOrWhenDisabled() {
+        var planner = ClaimPlanner(prefetch: 4)
+        planner.attemptEnded(durationMs: ClaimPlanner.shortJobMs)
+        let afterLongJob = planner.topUpWhenIdle(workerRanJobs: true)
+        #expect(!afterLongJob, "a job of 50 ms is not short")
+        planner.attemptEnded(durationMs: 1)
+        let afterHello = planner.topUpWhenIdle(workerRanJobs: false)
+        #expect(!afterHello, "a worker that just said HELLO ran nothing")
+        var disabled = ClaimPlanner(prefetch: 0)
+        _ = disabled.plan(idleWorkers: 1, runningWorkers: 2, topUp: true)
+        let commit = disabled.takeCommit()
+        #expect(commit?.claim == 1)
+    }
+
+    @Test func topUpCountsHeldAndInFlightJobs() throws {
+        var planner = ClaimPlanner(prefetch: 2)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 2, topUp: true)
+        let first = try commit(&planner)
+        #expect(first.claim == 4)
+        #expect(first.urgent, "fewer held jobs than running workers: one will wait soon")
+        _ = planner.received(jobs(1...3), asked: 4, idleWorkers: 0, now: 100)
+        #expect(planner.held.map(\.job.id) == [1, 2, 3])
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 2, topUp: true)
+        let second = try commit(&planner)
+        #expect(second.claim == 1, "4 wanted in hand, 3 held")
+        #expect(!second.urgent, "every running worker has a job in hand: may wait for the commit window")
+    }
+
+    // MARK: Held jobs
+
+    @Test func heldJobsGoToIdleWorkersOldestFirstBeforeAnyNewClaim() throws {
+        var planner = ClaimPlanner(prefetch: 2)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        _ = planner.takeCommit()
+        _ = planner.received(jobs(1...2), asked: 2, idleWorkers: 0, now: 100)
+        let dispatched = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: false)
+        #expect(dispatched.map(\.id) == [1])
+        let nothing = planner.takeCommit()
+        #expect(nothing == nil, "the idle worker got a held job: nothing to claim")
+        #expect(planner.held.map(\.job.id) == [2])
+    }
+
+    @Test func newlyClaimedJobsQueueBehindHeldOnes() {
+        var planner = ClaimPlanner(prefetch: 2)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        _ = planner.received(jobs(1...1), asked: 2, idleWorkers: 0, now: 100)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        let (run, _) = planner.received(jobs(2...3), asked: 1, idleWorkers: 2, now: 200)
+        #expect(run.map(\.id) == [1, 2])
+        #expect(planner.held.map(\.job.id) == [3])
+    }
+
+    @Test func staleHeldJobsAreTakenByAge() {
+        var planner = ClaimPlanner(prefetch: 4)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        _ = planner.received(jobs(1...2), asked: 4, idleWorkers: 0, now: 100)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        _ = planner.received(jobs(3...3), asked: 2, idleWorkers: 0, now: 300)
+        #expect(planner.takeHeld(claimedAtOrBefore: 200).map(\.id) == [1, 2])
+        #expect(planner.held.map(\.job.id) == [3])
+        #expect(planner.takeHeld(claimedAtOrBefore: nil).map(\.id) == [3])
+        #expect(planner.held.isEmpty)
+    }
+
+    // MARK: The outbox
+
+    @Test func resultsAndTheClaimShareOneCommit() throws {
+        var planner = ClaimPlanner(prefetch: 0)
+        planner.record(finish(7))
+        planner.record(finish(8))
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: false)
+        let commit = try commit(&planner)
+        #expect(commit.finishes.map(\.jobId) == [7, 8])
+        #expect(commit.claim == 1 && commit.urgent)
+        let nothing = planner.takeCommit()
+        #expect(nothing == nil)
+    }
+
+    @Test func resultsAloneAreNotUrgent() throws {
+        var planner = ClaimPlanner(prefetch: 0)
+        planner.record(finish(1))
+        let commit = try commit(&planner)
+        #expect(commit.claim == 0 && !commit.urgent, "results may wait for the group-commit window")
+    }
+
+    // MARK: Stopping
+
+    @Test func stoppingDropsTheUnsentClaimAndHandsBackHeldJobs() {
+        var planner = ClaimPlanner(prefetch: 2)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        _ = planner.takeCommit()
+        _ = planner.received(jobs(1...2), asked: 2, idleWorkers: 0, now: 100)
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: false)  // hands out job 1
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: false)  // hands out job 2
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: false)  // asks for 1, not yet sent
+        #expect(planner.inFlightClaims == 1)
+        #expect(planner.stop().isEmpty)
+        #expect(planner.inFlightClaims == 0, "nothing left in flight: shutdown may proceed")
+        let nothing = planner.takeCommit()
+        #expect(nothing == nil)
+    }
+
+    @Test func aClaimThatComesBackAfterStoppingIsAbandoned() {
+        var planner = ClaimPlanner(prefetch: 0)
+        _ = planner.plan(idleWorkers: 2, runningWorkers: 2, topUp: false)
+        _ = planner.takeCommit()
+        _ = planner.stop()
+        #expect(planner.inFlightClaims == 2, "sent claims are still in flight")
+        planner.claimAbandoned(asked: 2)
+        #expect(planner.inFlightClaims == 0)
+    }
+
+    // MARK: Retry wake-ups
+
+    @Test func retryWakeupsKeepTheSoonestFirst() {
+        var wakeups = RetryWakeups()
+        let t0 = Self.t0
+        let rearms = [t0 + 10, t0 + 20, t0 + 5, t0 + 5.0004].map { wakeups.add($0) }
+        // The first is the soonest; a later one leaves the timer; a sooner one re-arms it; one within a
+        // millisecond of one kept is the same wake-up.
+        #expect(rearms == [true, false, true, false])
+        #expect(wakeups.dates == [t0 + 5, t0 + 10, t0 + 20])
+        wakeups.removeDue(now: t0 + 10)
+        #expect(wakeups.next == t0 + 20)
+    }
+
+    @Test func retryWakeupsAreBounded() {
+        var wakeups = RetryWakeups()
+        for i in 0..<(RetryWakeups.capacity + 10) { _ = wakeups.add(Self.t0 + Double(i)) }
+        #expect(wakeups.dates.count == RetryWakeups.capacity)
+        #expect(wakeups.dates.last == Self.t0 + Double(RetryWakeups.capacity - 1), "the latest are dropped")
+    }
+}
