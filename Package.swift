@@ -91,7 +91,9 @@ let package = Package(
         .testTarget(name: "SmrtJobsMemoryTests", dependencies: ["SmrtJobsMemory", "SmrtJobs"]),
         .testTarget(
             name: "SmrtSupervisorTests",
-            dependencies: ["SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtBackends", "CSQLite"]),
+            dependencies: [
+                "SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtBackends", "CSQLite",
+            ]),
         .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite"]),
     ]
 )

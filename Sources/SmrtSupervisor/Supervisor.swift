@@ -22,7 +22,7 @@ import Darwin
 /// signals stay on time while another process holds the write lock. The database is a `JobBackend` (opened
 /// from `configuration.database`, or passed in): its store, change signal and health check. See
 /// docs/supervisor.md.
-public final class Supervisor {
+public final class Supervisor: @unchecked Sendable {  // loop state stays on the loop thread; requestStop() goes through `control`
     enum Phase: Equatable {
         case created
         case running
