@@ -48,8 +48,9 @@ extension TaskRunner {
         for stream in streams { stream.yield(event) }
     }
 
-    /// Logs and emits `runnerError`.
+    /// Logs and emits `runnerError`, with secrets (a database URL's password) redacted.
     func reportError(_ message: String) {
+        let message = ArgumentRedaction.redact(text: message)
         logger.error("\(message)")
         emit(.runnerError(message: message))
     }

@@ -7,7 +7,7 @@ import Logging
 /// let runner = TaskRunner(store: store, registry: registry, options: .init(concurrency: 4, queues: ["mail"]))
 /// runner.on { event in print(event) }
 /// try await runner.start()
-/// try doc.bg("generateSummary"); runner.notify()
+/// try await doc.bg("generateSummary"); runner.notify()
 /// await runner.stop()
 /// ```
 ///
@@ -92,6 +92,9 @@ public final class TaskRunner: Sendable {
 
     /// How many attempts are running now (including timed-out ones whose task has not returned yet).
     public var runningCount: Int { state.withLock { $0.inFlight.count } }
+
+    /// Whether the runner has started and `stop()` has not been called yet.
+    public var isRunning: Bool { state.withLock { $0.phase == .running } }
 
     /// Validates the options, registers the lease, takes back jobs of dead owners, and starts claiming in a
     /// background task. Returns once started. Throws on invalid options, a store error while registering,
