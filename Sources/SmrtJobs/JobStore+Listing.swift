@@ -4,6 +4,14 @@ import Foundation
 /// answer them with a query of its own still behaves as the protocol says (reading every matching job).
 extension JobStore {
     public func listReady(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
+        try listReadyByPaging(limit: limit, queues: queues, now: now)
+    }
+
+    public func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
+        try listByPaging(statuses: statuses, queue: queue, limit: limit, offset: offset)
+    }
+
+    func listReadyByPaging(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
         if limit == 0 { return [] }
         if let queues, queues.isEmpty { return [] }
         let ready = try allJobs(status: .pending, queue: nil)
@@ -12,7 +20,7 @@ extension JobStore {
         return limit < 0 ? ready : Array(ready.prefix(limit))
     }
 
-    public func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
+    func listByPaging(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
         var jobs: [SmrtJob] = []
         for status in Set(statuses) { jobs += try allJobs(status: status, queue: queue) }
         jobs.sort { $0.id > $1.id }

@@ -31,7 +31,7 @@ public final class JobQueue: Sendable {
     public init(backend: any JobBackend, logger: Logger = Logger(label: "smrt.queue")) async throws {
         self.backend = backend
         self.logger = logger
-        executor = try await StoreExecutor(name: "smrt-queue \(backend.displayName)") { try backend.openStore() }
+        executor = try await StoreExecutor(name: "smrt-queue") { try backend.openStore() }
     }
 
     deinit {
@@ -127,7 +127,11 @@ public final class JobQueue: Sendable {
     public func withStore<T: Sendable>(
         _ body: @escaping @Sendable (any JobStore & ScheduleStore) throws -> T
     ) async throws -> T {
-        try await executor.run(body)
+        do {
+            return try await executor.run(body)
+        } catch SmrtJobsError.closed {
+            throw SmrtJobsError.closed(what: "the job queue on \(displayName)")
+        }
     }
 
     // MARK: Closing

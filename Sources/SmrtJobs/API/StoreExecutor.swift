@@ -96,7 +96,7 @@ public final class StoreExecutor<Store: Sendable>: Sendable {
 
     let core: Core
 
-    /// The thread's name, also used in `SmrtJobsError.closed`.
+    /// The thread's name (Linux keeps its first 15 bytes), also used in `SmrtJobsError.closed`.
     public var name: String { core.name }
 
     /// Starts the thread and opens the store on it with `open` (connections are opened on the thread that
@@ -126,14 +126,17 @@ public final class StoreExecutor<Store: Sendable>: Sendable {
     }
 
     private static func startThread(_ core: Core, open: @escaping @Sendable () -> Store?) {
+        let threadName = String(decoding: core.name.utf8.prefix(15), as: UTF8.self)  // Linux refuses longer names
         let thread = Thread {
+            // Named from inside: on Linux, naming a Thread before it starts does not reach the OS thread.
+            Thread.current.name = threadName
             guard let store = open() else {
                 core.finish()
                 return
             }
             core.serve(store)
         }
-        thread.name = core.name
+        thread.name = threadName
         thread.start()
     }
 
