@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+@testable import SmrtJobs
+
+/// `TaskRunner.isRunning`, and what the runner stores and reports of errors that hold a secret.
+@Suite struct TaskRunnerStatusTests {
+    @Test func isRunningFromStartUntilStop() async throws {
+        try await RunnerFixture.run { f in
+            let runner = f.makeRunner()
+            #expect(!runner.isRunning)
+            try await runner.start()
+            #expect(runner.isRunning)
+            await runner.stop()
+            #expect(!runner.isRunning)
+        }
+    }
+
+    @Test func aURLPasswordInAnErrorIsNeitherStoredNorReported() async throws {
+        try await RunnerFixture.run { f in
+            f.registry.register(RunnerWork.self, as: "Leaky", construct: { RunnerWork(probe: f.probe, config: $0) })
+                .method("connect") { (_: RunnerWork, _: NoArgs) async throws -> Void in
+                    throw RunnerMessageError(message: "cannot reach postgres://svc:topsecret@db/app")
+                }
+            let job = try f.enqueue("connect", objectType: "Leaky", maxAttempts: 1)
+            let runner = f.makeRunner()
+            try await runner.start()
+            try await f.waitFor(job.id, .failed)
+            #expect(try f.job(job.id).lastError == "cannot reach postgres://svc:[REDACTED]@db/app")
+            let reported = f.log.all.compactMap { event -> String? in
+                if case .jobFailed(_, let error) = event { return error }
+                return nil
+            }
+            #expect(reported == ["cannot reach postgres://svc:[REDACTED]@db/app"])
+        }
+    }
+}
+
+struct RunnerMessageError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
