@@ -15,6 +15,23 @@ import Testing
         }
     }
 
+    /// Schedule fires and completions are store calls of the runner: they run on its store thread.
+    @Test func scheduleStoreCallsRunOnTheRunnersThread() async throws {
+        try await RunnerFixture.run { f in
+            let scheduleRunner = ScheduleRunner(store: f.store)
+            let log = ScheduleEventLog()
+            scheduleRunner.on { log.append($0) }
+            let schedule = try ScheduleRunner.createSchedule(
+                AgentScheduleSpec(agentType: "Work", cron: "* * * * *", method: "record", methodArgs: ["label": "cron"]),
+                in: f.store, now: Date().addingTimeInterval(-120))
+            let runner = f.makeRunner(RunnerFixture.options(scheduleRunner: scheduleRunner))
+            try await runner.start()
+            try await f.eventually("schedule run recorded") { try f.store.getSchedule(id: schedule.id)?.successCount == 1 }
+            #expect(log.names == ["fired", "completion"])
+            #expect(log.all.map(\.thread) == ["smrt-runner", "smrt-runner"])
+        }
+    }
+
     @Test func aURLPasswordInAnErrorIsNeitherStoredNorReported() async throws {
         try await RunnerFixture.run { f in
             f.registry.register(RunnerWork.self, as: "Leaky", construct: { RunnerWork(probe: f.probe, config: $0) })

@@ -59,7 +59,7 @@ extension TaskRunner {
             finished.status = .completed
             finished.result = result
             emit(.jobCompleted(finished, result: result))
-            reportToSchedule(job, success: true, message: nil)
+            await onStoreThread { self.reportToSchedule(job, success: true, message: nil) }
         default:
             logNotOwned(job, outcome)
         }
@@ -84,7 +84,7 @@ extension TaskRunner {
             finished.status = .failed
             logger.warning("job \(job.id) \(job.description) failed: \(error)")
             emit(.jobFailed(finished, error: error))
-            reportToSchedule(job, success: false, message: error)
+            await onStoreThread { self.reportToSchedule(job, success: false, message: error) }
         default:
             logNotOwned(job, outcome)
         }
@@ -96,7 +96,8 @@ extension TaskRunner {
         let tries = 3
         for tryNumber in 1...tries {
             do {
-                return try store.finish([report], workerId: workerId, now: tryNumber == 1 ? now ?? clock() : clock())[0]
+                let (workerId, at) = (self.workerId, tryNumber == 1 ? now ?? clock() : clock())
+                return try await withStore { try $0.finish([report], workerId: workerId, now: at)[0] }
             } catch {
                 if tryNumber == tries {
                     reportError("could not record the outcome of job \(job.id): \(error)")
