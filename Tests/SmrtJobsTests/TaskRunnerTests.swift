@@ -65,6 +65,7 @@ import Testing
             let runner = f.makeRunner(RunnerFixture.options(pollInterval: .milliseconds(10)))
             try await runner.start()
             try await f.waitFor(job.id, .failed)
+            try await f.eventually("jobFailed emitted") { f.log.names.contains("failed") }
             let failed = try f.job(job.id)
             #expect(failed.attempts == 3)
             #expect(failed.lastError == "flaky failure")

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A dedicated thread that owns one store and runs the calls queued to it, one at a time, in order.
 ///
 /// Store calls block: SQLite waits up to its busy timeout for another connection's lock, a network database
@@ -126,17 +130,14 @@ public final class StoreExecutor<Store: Sendable>: Sendable {
     }
 
     private static func startThread(_ core: Core, open: @escaping @Sendable () -> Store?) {
-        let threadName = String(decoding: core.name.utf8.prefix(15), as: UTF8.self)  // Linux refuses longer names
         let thread = Thread {
-            // Named from inside: on Linux, naming a Thread before it starts does not reach the OS thread.
-            Thread.current.name = threadName
+            nameCurrentThread(core.name)
             guard let store = open() else {
                 core.finish()
                 return
             }
             core.serve(store)
         }
-        thread.name = threadName
         thread.start()
     }
 
@@ -173,4 +174,19 @@ public final class StoreExecutor<Store: Sendable>: Sendable {
 
     /// Whether the thread has ended (after `close()`, or after `open` failed).
     public var isClosed: Bool { core.isFinished }
+}
+
+/// Names the calling thread as `ps`, `top` and `/proc` show it (the first 15 bytes: Linux keeps no more).
+/// Foundation's `Thread.name` does not always reach the kernel on Linux (set before the thread runs, or from
+/// inside it before `start()` has returned in the parent), so the name is written where the kernel keeps it.
+func nameCurrentThread(_ name: String) {
+    let short = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+    #if os(Linux)
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    if fd >= 0 {
+        _ = Array(short.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+    #endif
+    Thread.current.name = short
 }
