@@ -3,8 +3,9 @@
 ///
 /// - `redact(_:)` replaces the value of every secret-looking key of a JSON value, at any depth.
 /// - `redact(text:)` replaces secret values written into free text: `password=hunter2`, `token: abc`,
-///   `"api_key":"k"`, `Authorization: Bearer xyz`. A secret that is not written as `key=value` or
-///   `key: value` (e.g. "the password hunter2 is wrong") cannot be recognised and is not redacted.
+///   `"api_key":"k"`, `Authorization: Bearer xyz`, and passwords in URLs (`postgres://svc:[REDACTED]@db/app`,
+///   any scheme). A secret that is not written as `key=value`, `key: value` or in a URL (e.g. "the password
+///   hunter2 is wrong") cannot be recognised and is not redacted.
 public enum ArgumentRedaction {
     /// Key fragments (compared case-insensitively, ignoring `-` and `_`) whose values are replaced.
     public static let secretKeyFragments = ["password", "passwd", "token", "secret", "authorization", "apikey", "credential"]
@@ -33,9 +34,11 @@ public enum ArgumentRedaction {
         return secretKeyFragments.contains { normalized.contains($0) }
     }
 
-    /// `text` with the values of secret-looking `key=value` / `key: value` pairs (quoted or not, JSON
-    /// included) replaced by `[REDACTED]`. Text without any secret-looking word is returned as it is, cheaply.
+    /// `text` with URL passwords (`redactURLPasswords`) and the values of secret-looking `key=value` /
+    /// `key: value` pairs (quoted or not, JSON included) replaced by `[REDACTED]`. Text without any URL or
+    /// secret-looking word is returned as it is, cheaply.
     public static func redact(text: String) -> String {
+        let text = redactURLPasswords(text)
         guard mayContainSecret(text) else { return text }
         let utf8 = Array(text.utf8)
         var out: [UInt8] = []

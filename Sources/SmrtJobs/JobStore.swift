@@ -171,6 +171,15 @@ public protocol JobStore: AnyObject, Sendable {
     func heartbeatWorker(id: String, now: Date) throws
     func removeWorker(id: String) throws
     func listWorkers() throws -> [WorkerRecord]
+
+    /// Pending jobs with `runAt <= now` (of `queues`, or of any queue when nil), in claim order (priority
+    /// DESC, runAt ASC, id ASC), at most `limit`: what `claim` would take next, without taking it.
+    /// A default implementation pages through `list`; stores should answer it with one query.
+    func listReady(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob]
+    /// Jobs in any of `statuses` (of `queue`, or of every queue), newest first (id DESC), like `list`.
+    /// No statuses gives no jobs. A default implementation pages through `list`; stores should answer it
+    /// with one query.
+    func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob]
 }
 
 extension JobStore {
@@ -184,7 +193,7 @@ extension JobStore {
     /// Completes one job; see `finish`.
     @discardableResult
     public func complete(
-        id: Int64, workerId: String, result: JSONValue? = nil, resultPointer: String? = nil, now: Date
+        id: Int64, workerId: String, result: JSONValue? = nil, resultPointer: String? = nil, now: Date = Date()
     ) throws -> FinishResult {
         try finish(
             [AttemptReport(jobId: id, outcome: .completed(result: result, resultPointer: resultPointer))],
@@ -193,7 +202,9 @@ extension JobStore {
 
     /// Fails one attempt, retrying at `retryAt` if given and attempts remain; see `finish`.
     @discardableResult
-    public func fail(id: Int64, workerId: String, error: String, retryAt: Date?, now: Date) throws -> FinishResult {
+    public func fail(
+        id: Int64, workerId: String, error: String, retryAt: Date?, now: Date = Date()
+    ) throws -> FinishResult {
         try finish(
             [AttemptReport(jobId: id, outcome: .failed(error: error, retryAt: retryAt))], workerId: workerId, now: now)[0]
     }

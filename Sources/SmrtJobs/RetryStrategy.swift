@@ -33,7 +33,7 @@ public enum RetryStrategy: Sendable, Equatable {
     /// When a job that just failed its attempt should run again, or nil when it should fail for good
     /// (attempts used up, or the strategy does not retry).
     public func nextRunAt(
-        after job: SmrtJob, now: Date, using random: inout some RandomNumberGenerator
+        after job: SmrtJob, now: Date = Date(), using random: inout some RandomNumberGenerator
     ) -> Date? {
         guard job.attempts < job.maxAttempts, let ms = delay(afterAttempt: job.attempts, using: &random) else {
             return nil

@@ -19,6 +19,8 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
     case resultTooLarge(bytes: Int, limit: Int)
     /// `JobHandle.wait` ran out of time.
     case waitTimeout(jobId: Int64, milliseconds: Int)
+    /// A `JobQueue` (or its `StoreExecutor`) was used after `close()`; `what` names it.
+    case closed(what: String)
 
     public var description: String {
         switch self {
@@ -43,6 +45,8 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "result too large: \(bytes) bytes exceeds the limit of \(limit) bytes"
         case .waitTimeout(let id, let ms):
             return "Timeout waiting for job \(id) after \(ms) ms"
+        case .closed(let what):
+            return "\(what) is closed"
         }
     }
 }

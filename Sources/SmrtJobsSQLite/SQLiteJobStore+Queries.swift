@@ -124,3 +124,52 @@ extension SQLiteJobStore {
         try locked { connection in try connection.scalarInt("PRAGMA data_version") ?? 0 }
     }
 }
+
+/// Listing what a claim would take, and jobs of several statuses.
+extension SQLiteJobStore {
+    /// Walks a pending-only claim index in claim order, as `claim` does, and stops at `limit`.
+    public func listReady(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
+        if limit == 0 { return [] }
+        if let queues, queues.isEmpty { return [] }
+        let order = "ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?1"
+        let sql: String
+        if let queues {
+            let placeholders = (0..<queues.count).map { "?\($0 + 3)" }.joined(separator: ", ")
+            sql = """
+                SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs INDEXED BY _smrt_jobs_claim \
+                WHERE status = 'pending' AND queue IN (\(placeholders)) AND run_at <= ?2 \(order)
+                """
+        } else {
+            sql = """
+                SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs INDEXED BY _smrt_jobs_claim_any \
+                WHERE status = 'pending' AND run_at <= ?2 \(order)
+                """
+        }
+        return try locked { connection in
+            try selectJobs(sql, connection) { s in
+                try s.bind(limit, 1)
+                try s.bind(now, 2)
+                for (i, queue) in (queues ?? []).enumerated() { try s.bind(queue, Int32(i + 3)) }
+            }
+        }
+    }
+
+    public func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
+        let wanted = JobStatus.allCases.filter(statuses.contains)
+        if wanted.isEmpty { return [] }
+        let placeholders = (0..<wanted.count).map { "?\($0 + 4)" }.joined(separator: ", ")
+        let inQueue = queue == nil ? "" : " AND queue = ?3"
+        let sql = """
+            SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs WHERE status IN (\(placeholders))\(inQueue) \
+            ORDER BY id DESC LIMIT ?1 OFFSET ?2
+            """
+        return try locked { connection in
+            try selectJobs(sql, connection) { s in
+                try s.bind(limit, 1)
+                try s.bind(max(0, offset), 2)
+                if let queue { try s.bind(queue, 3) }
+                for (i, status) in wanted.enumerated() { try s.bind(status.rawValue, Int32(i + 4)) }
+            }
+        }
+    }
+}

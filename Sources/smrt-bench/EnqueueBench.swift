@@ -4,19 +4,20 @@ import SmrtJobsSQLite
 
 /// Enqueue through the public API, on a fresh file each.
 enum EnqueueBench {
-    /// `JobBuilder(...).enqueue()`, one transaction per job. Returns jobs per second.
+    /// `store.enqueue` of a builder's spec (the synchronous path of the CLI), one transaction per job.
+    /// Returns jobs per second.
     static func single(dir: String, count: Int) throws -> Double {
         let path = dir + "/enqueue-single.sqlite"
         defer { removeDatabase(path) }
         let store = try SQLiteJobStore(path: path)
         let start = monotonicNs()
         for _ in 0..<count {
-            try JobBuilder(store: store, objectType: "Demo", method: "noop").enqueue()
+            _ = try store.enqueue(JobSpec(objectType: "Demo", method: "noop"), now: Date())
         }
         return Double(count) / (Double(monotonicNs() - start) / 1e9)
     }
 
-    /// `store.enqueue(batch:)` of `batch` specs each (built from `JobBuilder`). Returns jobs per second.
+    /// `store.enqueue(batch:)` of `batch` specs each. Returns jobs per second.
     static func batch(dir: String, count: Int, batch: Int) throws -> Double {
         let path = dir + "/enqueue-batch.sqlite"
         defer { removeDatabase(path) }
@@ -27,7 +28,7 @@ enum EnqueueBench {
             var specs: [JobSpec] = []
             specs.reserveCapacity(batch)
             let now = Date()
-            for _ in 0..<batch { specs.append(JobBuilder(store: store, objectType: "Demo", method: "noop").resolvedSpec(now: now)) }
+            for _ in 0..<batch { specs.append(JobSpec(objectType: "Demo", method: "noop")) }
             _ = try store.enqueue(batch: specs, now: now)
             done += batch
         }

@@ -152,7 +152,7 @@ struct Run: ParsableCommand {
             Progress.say("\(what): \(formatNumber(median(xs) ?? 0))/s (runs \(xs.map(formatNumber).joined(separator: ", ")))")
         }
         report("limits.sqlite_insert_per_s", raw, "raw sqlite insert, 1 row/transaction")
-        report("enqueue.single_per_s", single, "JobBuilder.enqueue, 1 job/transaction")
+        report("enqueue.single_per_s", single, "store.enqueue, 1 job/transaction")
         report("limits.sqlite_batch_insert_per_s", rawBatch, "raw sqlite insert, \(c.batchSize) rows/transaction")
         report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
         report("limits.sqlite_claim_complete_per_s", claim, "raw sqlite claim 1 + complete")

@@ -152,7 +152,7 @@ struct SupervisorBench {
         var missed = 0
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<samples {
-            let handle = try JobBuilder(store: store, objectType: "Demo", method: "timestamp").enqueue()
+            let handle = try store.enqueue(JobSpec(objectType: "Demo", method: "timestamp"), now: Date())
             let committed = realtimeNs()
             // Look after most pickups are done, so polling does not compete for the 2 cores meanwhile.
             sleepMs(15)

@@ -18,7 +18,7 @@ struct RetryCommand: ParsableCommand {
 
     func run() throws {
         guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
-        let job = try JobHandle(id: id, store: store).retry()
+        let job = try store.retry(id: id)
         print(json ? try Output.json(job).jsonText : "job \(id) is pending again (attempts reset)")
     }
 }
@@ -38,7 +38,7 @@ struct CancelCommand: ParsableCommand {
 
     func run() throws {
         guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
-        let job = try JobHandle(id: id, store: store).cancel()
+        let job = try store.cancel(id: id)
         print(json ? try Output.json(job).jsonText : "job \(id) cancelled")
     }
 }
@@ -63,8 +63,9 @@ struct WaitCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: ArgumentHelp("How often to look at the job, in milliseconds.", valueName: "ms"))
-    var pollInterval: String = "100"
+        help: ArgumentHelp(
+            "How often to read the job when no change signal wakes the wait sooner, in milliseconds.", valueName: "ms"))
+    var pollInterval: String = "1000"
 
     @Flag(help: "Print the outcome as JSON: id, status, success, result, resultPointer, error.")
     var json = false
@@ -78,11 +79,18 @@ struct WaitCommand: AsyncParsableCommand {
         guard pollMs > 0 else {
             throw SmrtJobsError.invalidValue(field: "poll-interval", value: pollInterval, reason: "must be positive")
         }
-        guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
-        let handle = JobHandle(id: id, store: store)
+        guard let queue = try await database.openExistingQueue() else { throw SmrtJobsError.jobNotFound(id) }
+        let waited: Result<JobOutcome, Error>
+        do {
+            waited = .success(
+                try await queue.handle(id: id).wait(timeout: .milliseconds(timeoutMs), pollInterval: .milliseconds(pollMs)))
+        } catch {
+            waited = .failure(error)
+        }
+        await queue.close()
         let outcome: JobOutcome
         do {
-            outcome = try await handle.wait(timeout: .milliseconds(timeoutMs), pollInterval: .milliseconds(pollMs))
+            outcome = try waited.get()
         } catch let error as SmrtJobsError {
             if case .waitTimeout = error { throw CLIError(error.description, exitCode: 3) }
             throw error
@@ -91,11 +99,11 @@ struct WaitCommand: AsyncParsableCommand {
             let object: JSONValue = [
                 "id": .int(id), "status": .string(outcome.status.rawValue), "success": .bool(outcome.success),
                 "result": outcome.result ?? .null, "resultPointer": outcome.resultPointer.map(JSONValue.string) ?? .null,
-                "error": outcome.error.map(JSONValue.string) ?? .null,
+                "error": Output.redacted(outcome.error).map(JSONValue.string) ?? .null,
             ]
             print(object.jsonText)
         } else {
-            var lines = ["job \(id) \(outcome.status.rawValue)" + (outcome.error.map { ": \($0)" } ?? "")]
+            var lines = ["job \(id) \(outcome.status.rawValue)" + (Output.redacted(outcome.error).map { ": \($0)" } ?? "")]
             if let result = outcome.result { lines.append("result: \(result.jsonText)") }
             if let pointer = outcome.resultPointer { lines.append("resultPointer: \(pointer)") }
             print(lines.joined(separator: "\n"))

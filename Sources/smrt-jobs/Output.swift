@@ -32,6 +32,11 @@ enum Output {
         }.joined(separator: "\n")
     }
 
+    /// Error text as the CLI prints it: passwords in URLs and secret-looking values redacted, whoever stored it.
+    static func redacted(_ text: String?) -> String? {
+        text.map(ArgumentRedaction.redact(text:))
+    }
+
     /// `key: value` lines in the given order.
     static func lines(_ pairs: [(String, String)]) -> String {
         pairs.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
@@ -43,7 +48,7 @@ enum Output {
             jobs.map { job in
                 [
                     String(job.id), job.status.rawValue, job.queue, String(job.priority),
-                    "\(job.attempts)/\(job.maxAttempts)", job.description, time(job.runAt), truncate(job.lastError, 40),
+                    "\(job.attempts)/\(job.maxAttempts)", job.description, time(job.runAt), truncate(redacted(job.lastError), 40),
                 ]
             })
     }
@@ -67,7 +72,7 @@ enum Output {
             ("retryStrategy", job.retryStrategy.jsonValue.jsonText),
             ("startedAt", time(job.startedAt)),
             ("completedAt", time(job.completedAt)),
-            ("lastError", job.lastError ?? "-"),
+            ("lastError", redacted(job.lastError) ?? "-"),
             ("resultPointer", job.resultPointer ?? "-"),
             ("result", job.result?.jsonText ?? "-"),
             ("workerId", job.workerId ?? "-"),
@@ -98,7 +103,7 @@ enum Output {
             schedules.map { s in
                 [
                     String(s.id), s.status.rawValue, s.cron, s.timezone, target(s), time(s.nextRun), time(s.lastRun),
-                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(s.lastError, 40),
+                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(redacted(s.lastError), 40),
                 ]
             })
     }
@@ -113,6 +118,7 @@ enum Output {
 
     /// A Codable model (`SmrtJob`, `AgentSchedule`) as JSON with its camelCase keys, dates as ISO-8601 text
     /// (`Timestamp.format`), and absent optional fields written as null so every key is always there.
+    /// `lastError` is redacted as in the human output.
     static func json<T: Encodable>(_ value: T) throws -> JSONValue {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -121,6 +127,7 @@ enum Output {
         }
         let json = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
         guard var members = json.objectValue else { return json }
+        if case .string(let error) = members["lastError"] { members["lastError"] = .string(ArgumentRedaction.redact(text: error)) }
         for child in Mirror(reflecting: value).children {
             guard let label = child.label, members[label] == nil else { continue }
             let mirror = Mirror(reflecting: child.value)

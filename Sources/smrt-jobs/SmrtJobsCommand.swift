@@ -54,6 +54,17 @@ struct DatabaseOptions: ParsableArguments {
     func openExisting() throws -> SQLiteJobStore? {
         FileManager.default.fileExists(atPath: path) ? try open() : nil
     }
+
+    /// An async `JobQueue` on the database if the file exists (for `wait`, which sleeps on its change
+    /// signal); nil otherwise.
+    func openExistingQueue() async throws -> JobQueue? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try await JobQueue(backend: SQLiteBackend(path: path))
+        } catch let error as SmrtJobsError {
+            throw CLIError("cannot open database '\(path)': \(error)")
+        }
+    }
 }
 
 /// A failure the CLI reports itself: `smrt-jobs: error: <message>` on stderr, then `exitCode`.
@@ -140,7 +151,9 @@ enum CLI {
         }
     }
 
+    /// Writes `smrt-jobs: error: <message>` to stderr, with passwords in URLs and secret values redacted.
     static func printError(_ message: String) {
+        let message = ArgumentRedaction.redact(text: message)
         FileHandle.standardError.write(Data("\(name): error: \(message)\n".utf8))
     }
 }

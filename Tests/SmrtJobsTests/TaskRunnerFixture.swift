@@ -85,6 +85,7 @@ final class RunnerFixture: @unchecked Sendable {
     let probe = RunnerProbe()
     let log = EventLog()
     private var runners: [TaskRunner] = []
+    private var queues: [JobQueue] = []
 
     private init() throws {
         directory = try TemporaryDirectory(prefix: "smrt-runner-test")
@@ -173,6 +174,14 @@ final class RunnerFixture: @unchecked Sendable {
 
     func stopAll() async {
         for runner in runners { await runner.stop() }
+        for queue in queues { await queue.close() }
+    }
+
+    /// An async `JobQueue` on the fixture's database (its own connection); closed by `run`.
+    func makeQueue() async throws -> JobQueue {
+        let queue = try await JobQueue(backend: SQLiteBackend(path: store.path))
+        queues.append(queue)
+        return queue
     }
 
     @discardableResult

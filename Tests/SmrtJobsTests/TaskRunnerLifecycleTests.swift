@@ -39,6 +39,7 @@ import Testing
             let runner = f.makeRunner()
             try await runner.start()
             try await f.waitFor(job.id, .completed)
+            try await f.eventually("jobCompleted emitted") { f.log.names.contains("completed") }
             #expect(try f.job(job.id).result == .int(250))
             #expect(f.probe.snapshot.cancelled == 0)
             #expect(f.log.names.filter { $0 != "runnerStarted" } == ["started", "timeout:warn", "completed"])
@@ -72,6 +73,8 @@ import Testing
             }
             try await runner.start()
             try await f.waitFor(job.id, .failed)
+            // The event follows the write (from the runner's store thread): wait for it too.
+            try await f.eventually("jobFailed emitted") { !slotsAtFailure.withLock { $0 }.isEmpty }
             #expect(try f.job(job.id).lastError == "timed out after 50 ms")
             // Failed at the deadline, while the method still held its slot.
             #expect(slotsAtFailure.withLock { $0 } == [1])

@@ -8,9 +8,10 @@ import Testing
         try await RunnerFixture.run { f in
             let runner = f.makeRunner()
             try await runner.start()
-            let handle = try JobBuilder(store: f.store, objectType: "Work", method: "add", args: ["a": 2, "b": 40]).enqueue()
+            let queue = try await f.makeQueue()
+            let handle = try await queue.background("Work", "add", args: ["a": 2, "b": 40]).enqueue()
             runner.notify()
-            let outcome = try await handle.wait(timeout: .seconds(30), pollInterval: .milliseconds(10))
+            let outcome = try await handle.wait(timeout: .seconds(30))
             #expect(outcome.success)
             #expect(try outcome.decodeResult(Int.self) == 42)
             let job = try f.job(handle.id)
@@ -64,6 +65,7 @@ import Testing
             let runner = f.makeRunner(RunnerFixture.options(pollInterval: .milliseconds(10)))
             try await runner.start()
             try await f.waitFor(job.id, .failed)
+            try await f.eventually("jobFailed emitted") { f.log.names.contains("failed") }
             let failed = try f.job(job.id)
             #expect(failed.attempts == 3)
             #expect(failed.lastError == "flaky failure")

@@ -8,16 +8,18 @@ import Foundation
 ///     .enqueue()
 /// ```
 /// Each step that takes user input validates it at once and throws `SmrtJobsError.invalidValue`
-/// naming the problem.
+/// naming the problem. Synchronous code (a command line, a supervisor thread) passes
+/// `resolvedSpec(now:)` to a `JobStore` instead of calling `enqueue()`.
 public struct JobBuilder: Sendable {
     /// What will be inserted. Inspect it, or pass it to `JobStore.enqueue(batch:)`.
     public private(set) var spec: JobSpec
-    private let store: any JobStore
+    /// Where `enqueue()` inserts the job.
+    public let queue: JobQueue
     private var delayMs: Int?
 
-    public init(store: any JobStore, objectType: String, method: String, objectId: String? = nil,
+    public init(queue: JobQueue, objectType: String, method: String, objectId: String? = nil,
                 args: [String: JSONValue] = [:]) {
-        self.store = store
+        self.queue = queue
         self.spec = JobSpec(objectType: objectType, method: method, objectId: objectId, args: args)
     }
 
@@ -137,10 +139,24 @@ public struct JobBuilder: Sendable {
         return resolved
     }
 
-    /// Inserts the job and returns its handle.
+    /// Inserts the job (on the queue's executor thread) and returns its handle.
     @discardableResult
-    public func enqueue(now: Date = Date()) throws -> JobHandle {
-        let job = try store.enqueue(resolvedSpec(now: now), now: now)
-        return JobHandle(id: job.id, store: store)
+    public func enqueue(now: Date = Date()) async throws -> JobHandle {
+        try await queue.enqueue(resolvedSpec(now: now), now: now)
+    }
+}
+
+extension JobBuilder {
+    /// The options of `bg`, each applied (and checked) when given.
+    func with(
+        queue: String?, priority: JobPriority?, delay: JobDuration?, retries: Int?, timeout: JobDuration?
+    ) throws -> JobBuilder {
+        var builder = self
+        if let queue { builder = try builder.queue(queue) }
+        if let priority { builder = builder.priority(try priority.value()) }
+        if let delay { builder = try builder.delay(delay.toMilliseconds(field: "delay")) }
+        if let retries { builder = try builder.retries(retries) }
+        if let timeout { builder = try builder.timeout(timeout.toMilliseconds(field: "timeout")) }
+        return builder
     }
 }

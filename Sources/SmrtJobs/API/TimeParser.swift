@@ -18,7 +18,7 @@ public enum TimeParser {
     /// that long before `now`, or an ISO-8601 time (see `date(_:field:)`).
     ///
     /// - Throws: `SmrtJobsError.invalidValue` naming `field` and the text.
-    public static func cutoff(_ text: String, now: Date, field: String) throws -> Date {
+    public static func cutoff(_ text: String, now: Date = Date(), field: String) throws -> Date {
         if let ms = try? DelayParser.milliseconds(text, field: field) {
             return now.addingTimeInterval(-Double(ms) / 1000)
         }

@@ -26,8 +26,8 @@ extension TaskRunner {
         return stream
     }
 
-    /// Calls `handler` for every event, synchronously on the task that emits it, so keep it short and
-    /// non-blocking. Handlers run in the order they were added.
+    /// Calls `handler` for every event, synchronously where it is emitted (a task of the runner, or its store
+    /// thread), so keep it short and non-blocking. Handlers run in the order they were added.
     @discardableResult
     public func on(_ handler: @escaping @Sendable (TaskRunnerEvent) -> Void) -> HandlerID {
         state.withLock { s in
@@ -48,8 +48,9 @@ extension TaskRunner {
         for stream in streams { stream.yield(event) }
     }
 
-    /// Logs and emits `runnerError`.
+    /// Logs and emits `runnerError`, with secrets (a database URL's password) redacted.
     func reportError(_ message: String) {
+        let message = ArgumentRedaction.redact(text: message)
         logger.error("\(message)")
         emit(.runnerError(message: message))
     }

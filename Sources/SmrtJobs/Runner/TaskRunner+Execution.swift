@@ -94,7 +94,8 @@ extension TaskRunner {
         let tries = 3
         for tryNumber in 1...tries {
             do {
-                return try store.finish([report], workerId: workerId, now: tryNumber == 1 ? now ?? clock() : clock())[0]
+                let (workerId, at) = (self.workerId, tryNumber == 1 ? now ?? clock() : clock())
+                return try await withStore { try $0.finish([report], workerId: workerId, now: at)[0] }
             } catch {
                 if tryNumber == tries {
                     reportError("could not record the outcome of job \(job.id): \(error)")

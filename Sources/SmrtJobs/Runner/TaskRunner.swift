@@ -7,7 +7,7 @@ import Logging
 /// let runner = TaskRunner(store: store, registry: registry, options: .init(concurrency: 4, queues: ["mail"]))
 /// runner.on { event in print(event) }
 /// try await runner.start()
-/// try doc.bg("generateSummary"); runner.notify()
+/// try await doc.bg("generateSummary"); runner.notify()
 /// await runner.stop()
 /// ```
 ///
@@ -30,12 +30,17 @@ import Logging
 /// - Stopping: `stop()` stops claiming, waits up to `shutdownTimeout` for running attempts, then cancels the
 ///   rest and releases their jobs back to pending without counting the attempt.
 ///
-/// Store calls are synchronous and short; they run on the calling task. `clock` gives the times written to
-/// the store and the lease cutoffs; waiting (polls, heartbeats, timeouts) uses the continuous clock.
+/// Store calls block (a busy database waits for its lock), so claims, results, schedule fires, the start and
+/// the shutdown run them on the runner's own store thread (a `StoreExecutor`), never on the cooperative
+/// thread pool; only the lease loop's heartbeat and recovery (every `heartbeatInterval`) still call the store
+/// from its task. `clock` gives the times written to the store and the lease cutoffs; waiting (polls,
+/// heartbeats, timeouts) uses the continuous clock.
 /// A runner runs once: after `stop()`, create a new one.
 public final class TaskRunner: Sendable {
     public let options: Options
     let store: any JobStore
+    /// Runs the runner's store calls off the cooperative pool (see `withStore`).
+    let storeThread: StoreExecutor<any JobStore>
     let registry: ObjectRegistry
     let clock: @Sendable () -> Date
     let logger: Logger
@@ -81,6 +86,7 @@ public final class TaskRunner: Sendable {
         logger: Logger = Logger(label: "smrt.runner")
     ) {
         self.store = store
+        storeThread = StoreExecutor(name: "smrt-runner", store: store)
         self.registry = registry
         self.options = options
         self.clock = clock
@@ -92,6 +98,9 @@ public final class TaskRunner: Sendable {
 
     /// How many attempts are running now (including timed-out ones whose task has not returned yet).
     public var runningCount: Int { state.withLock { $0.inFlight.count } }
+
+    /// Whether the runner has started and `stop()` has not been called yet.
+    public var isRunning: Bool { state.withLock { $0.phase == .running } }
 
     /// Validates the options, registers the lease, takes back jobs of dead owners, and starts claiming in a
     /// background task. Returns once started. Throws on invalid options, a store error while registering,
@@ -107,17 +116,17 @@ public final class TaskRunner: Sendable {
             s.phase = .running
         }
         let now = clock()
+        let lease = WorkerRecord(
+            id: workerId, pid: getpid(), host: ProcessInfo.processInfo.hostName, startedAt: now, heartbeat: now)
         do {
-            try store.registerWorker(
-                WorkerRecord(
-                    id: workerId, pid: getpid(), host: ProcessInfo.processInfo.hostName, startedAt: now, heartbeat: now))
+            try await withStore { try $0.registerWorker(lease) }
         } catch {
             state.withLock { $0.phase = .idle }
             throw error
         }
         logger.info("runner started (concurrency \(options.concurrency), queues \(options.claimedQueues ?? ["*"]))")
         emit(.runnerStarted(workerId: workerId))
-        recoverDeadOwners(now: now)
+        await onStoreThread { self.recoverDeadOwners(now: now) }
         let launched = state.withLock { s -> Bool in
             guard s.phase == .running else { return false }
             s.leaseTask = Task { await self.leaseLoop() }
@@ -126,7 +135,8 @@ public final class TaskRunner: Sendable {
         }
         if !launched {
             // stop() came in while starting; its shutdown may have removed the lease row before it was written.
-            try? store.removeWorker(id: workerId)
+            let workerId = self.workerId
+            _ = try? await withStore { try $0.removeWorker(id: workerId) }
         }
     }
 
@@ -152,6 +162,7 @@ public final class TaskRunner: Sendable {
             await task.value
         } else {
             finishEventStreams()
+            await storeThread.close()
         }
     }
 
@@ -169,6 +180,21 @@ public final class TaskRunner: Sendable {
     /// Wakes the claim loop at once, e.g. right after enqueueing a job in this process.
     public func notify() {
         waker.signal()
+    }
+
+    /// Runs `body` with the store on the runner's store thread. Once `stop()` has closed that thread (an
+    /// attempt that ignored cancellation reports late), on the calling task: a late outcome is still written.
+    func withStore<T: Sendable>(_ body: @escaping @Sendable (any JobStore) throws -> T) async throws -> T {
+        do {
+            return try await storeThread.run(body)
+        } catch SmrtJobsError.closed {
+            return try body(store)
+        }
+    }
+
+    /// Runs `body` (store calls that report their own errors) on the store thread, as `withStore` does.
+    func onStoreThread(_ body: @escaping @Sendable () -> Void) async {
+        _ = try? await withStore { _ in body() }
     }
 
     private func waitUntilStopped() async {
@@ -190,12 +216,13 @@ public final class TaskRunner: Sendable {
         while state.withLock({ $0.phase == .running }) {
             if options.scheduleRunner != nil, continuous.now >= nextSchedulePoll {
                 nextSchedulePoll = continuous.now.advanced(by: options.schedulePollInterval)
-                fireDueSchedules()
+                await fireDueSchedules()
             }
             let free = options.concurrency - runningCount
             if free > 0 {
                 do {
-                    let jobs = try store.claim(workerId: workerId, limit: free, queues: options.claimedQueues, now: clock())
+                    let (workerId, queues, now) = (self.workerId, options.claimedQueues, clock())
+                    let jobs = try await withStore { try $0.claim(workerId: workerId, limit: free, queues: queues, now: now) }
                     for job in jobs { launch(job) }
                     // A full batch suggests more are ready; the next round claims as soon as a slot frees.
                     if jobs.count == free { continue }
@@ -209,10 +236,11 @@ public final class TaskRunner: Sendable {
         }
     }
 
-    private func fireDueSchedules() {
+    private func fireDueSchedules() async {
         guard let scheduleRunner = options.scheduleRunner else { return }
+        let now = clock()
         do {
-            for fire in try scheduleRunner.runDue(now: clock()) {
+            for fire in try await withStore({ _ in try scheduleRunner.runDue(now: now) }) {
                 if let error = fire.error { reportError("schedule \(fire.scheduleId) did not fire: \(error)") }
             }
         } catch {
@@ -252,7 +280,8 @@ public final class TaskRunner: Sendable {
         let abandoned = leftovers.filter { $0.attempt.settle() }
         if !abandoned.isEmpty {
             do {
-                let released = try store.release(jobIds: abandoned.map(\.job.id), workerId: workerId, now: clock())
+                let (ids, workerId, now) = (abandoned.map(\.job.id), self.workerId, clock())
+                let released = try await withStore { try $0.release(jobIds: ids, workerId: workerId, now: now) }
                 logger.warning("shutdown timeout passed: released \(released) of \(abandoned.count) running jobs")
             } catch {
                 reportError("could not release jobs \(abandoned.map(\.job.id)) on shutdown: \(error)")
@@ -270,7 +299,8 @@ public final class TaskRunner: Sendable {
         leaseTask?.cancel()
         await leaseTask?.value
         do {
-            try store.removeWorker(id: workerId)
+            let workerId = self.workerId
+            try await withStore { try $0.removeWorker(id: workerId) }
         } catch {
             reportError("could not remove lease row: \(error)")
         }
@@ -280,6 +310,7 @@ public final class TaskRunner: Sendable {
             defer { s.stoppedWaiters = [] }
             return s.stoppedWaiters
         }
+        await storeThread.close()
         logger.info("runner stopped")
         emit(.runnerStopped(workerId: workerId))
         finishEventStreams()

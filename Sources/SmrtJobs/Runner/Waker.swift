@@ -10,6 +10,9 @@ final class Waker: Sendable {
 
     private let state = Locked(State())
 
+    /// Whether a task is parked in `wait` right now.
+    var isWaiting: Bool { state.withLock { $0.waiter != nil } }
+
     func signal() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let waiter = s.waiter else {

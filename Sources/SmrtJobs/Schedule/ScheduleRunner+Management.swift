@@ -9,7 +9,7 @@ extension ScheduleRunner {
     /// Validates the cron expression and time zone, then creates the schedule with its first run computed
     /// from `now`. Throws (and writes nothing) on an invalid cron expression or unknown time zone.
     public static func createSchedule(
-        _ spec: AgentScheduleSpec, in store: any ScheduleStore, now: Date
+        _ spec: AgentScheduleSpec, in store: any ScheduleStore, now: Date = Date()
     ) throws -> AgentSchedule {
         let cron = try CronExpression(parsing: spec.cron)
         let zone = try CronExpression.timeZone(named: spec.timezone)
@@ -22,7 +22,7 @@ extension ScheduleRunner {
     /// from `now`, so slots missed while it was off are not replayed.
     @discardableResult
     public static func apply(
-        _ action: ScheduleAction, toSchedule id: Int64, in store: any ScheduleStore, now: Date
+        _ action: ScheduleAction, toSchedule id: Int64, in store: any ScheduleStore, now: Date = Date()
     ) throws -> AgentSchedule {
         guard let schedule = try store.getSchedule(id: id) else { throw SmrtJobsError.scheduleNotFound(id) }
         switch action {

@@ -4,26 +4,37 @@ import Logging
 /// Turns due cron schedules (`_smrt_agent_schedules`) into jobs on queue `agents` at priority 75.
 ///
 /// The work is synchronous (`runDue`, `handleJobCompletion`) so the supervisor can call it from its
-/// database thread; `run(pollInterval:)` drives it from Swift concurrency for in-process use.
+/// database thread, and a `TaskRunner` with `Options.scheduleRunner` drives it too. For in-process use
+/// without a `TaskRunner`, `start()` polls on a thread of its own until `stop()`.
 /// Firing is idempotent: `ScheduleStore.fire` is a compare-and-swap on the slot, so two runners on one
 /// database never fire the same slot twice. Missed slots are not replayed: the next run is computed
-/// forward from now.
-public final class ScheduleRunner: @unchecked Sendable {
+/// forward from now. Every fire, failure and recorded completion is reported as a `ScheduleRunnerEvent`.
+public final class ScheduleRunner: Sendable {
     public static let queue = "agents"
     public static let priority = Priority.high.rawValue
     public static let maxAttempts = 3
+    /// What `handleJobCompletion` records as the error of a failed job that came without a message.
+    public static let unknownError = "Unknown error"
 
-    private let store: any JobStore & ScheduleStore
-    private let logger: Logger
+    let store: any JobStore & ScheduleStore
+    let logger: Logger
+    let hub: EventHub<ScheduleRunnerEvent>
+    let lifecycle = Locked(Lifecycle())
+    /// Wakes the poll loop of `start()` (for `stop()`).
+    let waker = Waker()
 
-    public init(store: any JobStore & ScheduleStore, logger: Logger = Logger(label: "smrt.schedules")) {
+    /// - Parameter eventBufferSize: how many undelivered events each `events` stream keeps.
+    public init(
+        store: any JobStore & ScheduleStore, logger: Logger = Logger(label: "smrt.schedules"), eventBufferSize: Int = 1024
+    ) {
         self.store = store
         self.logger = logger
+        hub = EventHub(bufferSize: eventBufferSize)
     }
 
     /// Fires every due schedule once. Returns what happened to each.
     @discardableResult
-    public func runDue(now: Date, limit: Int = 50) throws -> [ScheduleFire] {
+    public func runDue(now: Date = Date(), limit: Int = 50) throws -> [ScheduleFire] {
         try store.dueSchedules(now: now, limit: limit).map { try fire($0, now: now) }
     }
 
@@ -33,11 +44,13 @@ public final class ScheduleRunner: @unchecked Sendable {
             let cron = try CronExpression(parsing: schedule.cron)
             next = cron.nextDate(after: now, in: try CronExpression.timeZone(named: schedule.timezone))
         } catch {
-            let message = Self.invalidCronMessage(schedule, error)
+            let message = ArgumentRedaction.redact(text: Self.invalidCronMessage(schedule, error))
             _ = try store.updateSchedule(
                 id: schedule.id, enabled: nil, status: .error, nextRun: nil, lastError: .some(message), now: now)
             logger.error("schedule \(schedule.id) set to error: \(message)")
-            return ScheduleFire(scheduleId: schedule.id, slot: schedule.nextRun, jobId: nil, error: message)
+            let fire = ScheduleFire(scheduleId: schedule.id, slot: schedule.nextRun, jobId: nil, error: message)
+            hub.emit(.scheduleFailed(fire))
+            return fire
         }
         guard let slot = schedule.nextRun else {
             return ScheduleFire(scheduleId: schedule.id, slot: nil, jobId: nil)
@@ -45,33 +58,30 @@ public final class ScheduleRunner: @unchecked Sendable {
         do {
             let jobId = try store.fire(
                 scheduleId: schedule.id, slot: slot, nextRun: next, job: Self.jobSpec(for: schedule), now: now)
+            let fire = ScheduleFire(scheduleId: schedule.id, slot: slot, jobId: jobId)
             if let jobId {
                 logger.info("schedule \(schedule.id) fired job \(jobId) (\(schedule.agentType).\(schedule.method))")
+                hub.emit(.scheduleFired(fire))
             }
-            return ScheduleFire(scheduleId: schedule.id, slot: slot, jobId: jobId)
+            return fire
         } catch {
-            let message = "\(error)"
+            let message = ArgumentRedaction.redact(text: "\(error)")
             try store.recordFireError(scheduleId: schedule.id, error: message, now: now)
             logger.error("schedule \(schedule.id) could not enqueue: \(message)")
-            return ScheduleFire(scheduleId: schedule.id, slot: slot, jobId: nil, error: message)
+            let fire = ScheduleFire(scheduleId: schedule.id, slot: slot, jobId: nil, error: message)
+            hub.emit(.scheduleFailed(fire))
+            return fire
         }
     }
 
-    /// Updates a schedule's counters when a job it fired has finished.
-    public func handleJobCompletion(scheduleId: Int64, success: Bool, message: String?, now: Date) throws {
+    /// Updates a schedule's counters for a run that ended outside the stores' own bookkeeping (the stores
+    /// already count every fired job they finish, cancel or recover for good, in the same transaction: call this
+    /// only for runs they cannot see). A failure without a message is recorded as `unknownError`; secrets in
+    /// the message are redacted before it is stored.
+    public func handleJobCompletion(scheduleId: Int64, success: Bool, message: String?, now: Date = Date()) throws {
+        let message = success ? message : ArgumentRedaction.redact(text: message ?? Self.unknownError)
         try store.handleJobCompletion(scheduleId: scheduleId, success: success, message: message, now: now)
-    }
-
-    /// Runs `runDue` every `pollInterval` until the task is cancelled.
-    public func run(pollInterval: Duration = .seconds(30), clock: @Sendable () -> Date = { Date() }) async {
-        while !Task.isCancelled {
-            do {
-                try runDue(now: clock())
-            } catch {
-                logger.error("schedule poll failed: \(error)")
-            }
-            try? await Task.sleep(for: pollInterval)
-        }
+        hub.emit(.jobCompletionRecorded(scheduleId: scheduleId, success: success, message: message))
     }
 
     /// The job a schedule enqueues: its method and args plus `_scheduleId` (and `_agentConfig`).
