@@ -55,7 +55,7 @@ let package = Package(
             dependencies: ["SmrtSupervisor", "SmrtBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-jobs",
-            dependencies: ["SmrtJobs", "SmrtBackends", "SmrtJobsSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["SmrtJobs", "SmrtBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-demo-worker",
             dependencies: ["SmrtWorker", "SmrtJobs", "CSmrtShims"],

@@ -15,18 +15,11 @@ import SmrtJobs
 /// database still takes writes; otherwise they stay `running` under this supervisor's lease and the next
 /// supervisor on this host takes them back at once), and `run()` throws `SupervisorError.database`.
 extension Supervisor {
-    func startDatabaseHealthCheck() throws {
-        let timer = try UVTimer(loop: loop)
-        healthTimer = timer
-        let every = UInt64(configuration.healthCheckInterval)
-        try timer.start(timeoutMs: every, repeatMs: every) { [unowned self] _ in checkDatabaseHealth() }
-    }
-
-    private func checkDatabaseHealth() {
-        guard !healthCheckInFlight, let backend else { return }
-        healthCheckInFlight = true
+    /// Asks the backend's health check on the database thread (every `healthCheckInterval` ms).
+    func checkDatabaseHealth(then done: @escaping () -> Void) {
+        guard let backend else { return done() }
         database.perform({ _ in backend.checkHealth() }) { [self] result in
-            healthCheckInFlight = false
+            done()
             if case .success(let problem?) = result { databaseFailed("\(problem) while the supervisor was running") }
         }
     }
@@ -39,7 +32,7 @@ extension Supervisor {
         logger.critical(
             "\(message)",
             metadata: ["event": "database_failed", "db": .string(databaseName), "error": .string(problem)])
-        healthTimer?.stop()
+        healthChecks?.stop()
         stopNow()
     }
 }

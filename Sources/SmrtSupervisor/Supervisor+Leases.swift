@@ -44,9 +44,8 @@ extension Supervisor {
     }
 
     /// Touches our lease (re-creating it if someone removed it) and our jobs, then looks for dead supervisors.
-    func heartbeat() {
-        guard !heartbeatInFlight, phase != .stopped else { return }
-        heartbeatInFlight = true
+    func heartbeat(then done: @escaping () -> Void) {
+        guard phase != .stopped else { return done() }
         let record = leaseRecord(), selfId = leaseId, host = host, ttl = configuration.leaseTTL
         let runningIds = pool.workers.compactMap { $0.job?.job.id }
         database.perform({ context in
@@ -56,7 +55,7 @@ extension Supervisor {
             let cancelled = try runningIds.filter { try context.store.get(id: $0)?.status == .cancelled }
             return (recoveries, cancelled)
         }) { [self] result in
-            heartbeatInFlight = false
+            done()
             recovered(result.map(\.0))
             if case .success(let (_, cancelled)) = result { stopCancelledJobs(cancelled) }
         }

@@ -6,11 +6,10 @@ import SmrtJobs
 /// `ScheduleRunner.runDue`; the store counts the jobs they fire on their schedules when they end for good, in
 /// the transaction that ends them (the group commit, a cancel or a recovery).
 extension Supervisor {
-    func runSchedules() {
-        guard phase == .running, !scheduleRunInFlight else { return }
-        scheduleRunInFlight = true
+    func runSchedules(then done: @escaping () -> Void) {
+        guard phase == .running else { return done() }
         database.perform({ context in try context.schedules.runDue(now: Date()) }) { [self] result in
-            scheduleRunInFlight = false
+            done()
             switch result {
             case .failure(let error):
                 logger.warning("schedule check failed: \(error)", metadata: ["event": "schedule_failed"])

@@ -42,9 +42,9 @@ extension Supervisor {
     /// No more claims, schedule fires or wake-ups.
     private func stopIntake() {
         pollTimer?.stop()
-        scheduleTimer?.stop()
+        scheduleChecks?.stop()
         wakeupTimer?.stop()
-        healthTimer?.stop()
+        healthChecks?.stop()
         // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
         let held = planner.stop()
         if !held.isEmpty { release(held, reason: "supervisor stopping") }
@@ -59,7 +59,7 @@ extension Supervisor {
         teardownStarted = true
         flushToDatabase()
         shutdownTimer?.stop()
-        heartbeatTimer?.stop()
+        heartbeats?.stop()
         let id = leaseId
         database.perform(retryOnBusy: true, { context in try context.store.removeWorker(id: id) })
         database.stop { [self] in
@@ -70,9 +70,8 @@ extension Supervisor {
     }
 
     private func closeHandles() {
-        for handle in [pollTimer, heartbeatTimer, scheduleTimer, wakeupTimer, shutdownTimer, healthTimer] as [UVTimer?] {
-            handle?.close()
-        }
+        for timer in [pollTimer, wakeupTimer, shutdownTimer] as [UVTimer?] { timer?.close() }
+        for task in [heartbeats, scheduleChecks, healthChecks] as [PeriodicTask?] { task?.close() }
         flushCheck?.close()
         changeSignal?.stop()
         for watcher in signalWatchers { watcher.close() }

@@ -50,8 +50,13 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     var database: DatabaseThread!
     var pool: WorkerPool!
     var pollTimer: UVTimer!
-    var heartbeatTimer: UVTimer!
-    var scheduleTimer: UVTimer!
+    /// Lease renewal and dead-owner checks (Supervisor+Leases.swift).
+    var heartbeats: PeriodicTask!
+    /// Due cron schedules (Supervisor+Schedules.swift).
+    var scheduleChecks: PeriodicTask!
+    /// The backend's health check (Supervisor+DatabaseHealth.swift).
+    var healthChecks: PeriodicTask!
+    /// Fires when the soonest retry comes due (`wakeups`).
     var wakeupTimer: UVTimer!
     var shutdownTimer: UVTimer!
     /// The backend's change signal: wakes a claim when another process enqueued.
@@ -62,16 +67,11 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// Claims, held jobs and the next group commit (Supervisor+Dispatch.swift).
     var planner: ClaimPlanner
     var flushCheck: UVCheck!
-    var heartbeatInFlight = false
-    var scheduleRunInFlight = false
     var wakeups = RetryWakeups()
     var teardownStarted = false
     var startError: Error?
     /// Why the supervisor stopped on its own (the database became unusable); `run()` throws it.
     var runtimeError: Error?
-    /// Runs the backend's health check (Supervisor+DatabaseHealth.swift).
-    var healthTimer: UVTimer?
-    var healthCheckInFlight = false
 
     // Lets other threads ask for a stop (embedding apps).
     private let control = NSLock()
@@ -168,7 +168,6 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         recoverDeadSupervisors()
         try startWorkers()
         try startTimers()
-        try startDatabaseHealthCheck()
         try installSignalHandlers()
         logger.info(
             "supervisor started with \(configuration.workers) worker(s)",
@@ -194,12 +193,17 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
             releaseHeldJobs(olderThanMs: configuration.pollInterval, reason: "held longer than the poll interval")
             maybeClaim()
         }
-        heartbeatTimer = try UVTimer(loop: loop)
+        heartbeats = try PeriodicTask(loop: loop)
         let beat = UInt64(configuration.effectiveHeartbeatInterval)
-        try heartbeatTimer.start(timeoutMs: beat, repeatMs: beat) { [unowned self] _ in heartbeat() }
-        scheduleTimer = try UVTimer(loop: loop)
+        try heartbeats.start(firstAfterMs: beat, everyMs: beat) { [unowned self] done in heartbeat(then: done) }
+        scheduleChecks = try PeriodicTask(loop: loop)
         let scheduleEvery = UInt64(min(configuration.pollInterval, 1000))
-        try scheduleTimer.start(timeoutMs: 0, repeatMs: scheduleEvery) { [unowned self] _ in runSchedules() }
+        try scheduleChecks.start(firstAfterMs: 0, everyMs: scheduleEvery) { [unowned self] done in runSchedules(then: done) }
+        healthChecks = try PeriodicTask(loop: loop)
+        let checkEvery = UInt64(configuration.healthCheckInterval)
+        try healthChecks.start(firstAfterMs: checkEvery, everyMs: checkEvery) { [unowned self] done in
+            checkDatabaseHealth(then: done)
+        }
         watchDatabase()
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import SmrtBackends
 import SmrtJobs
-import SmrtJobsSQLite
 
 /// The root command: `smrt-jobs <subcommand>`.
 struct SmrtJobsCommand: ParsableCommand {
@@ -40,18 +40,28 @@ struct DatabaseOptions: ParsableArguments {
         if db?.isEmpty == true { throw ValidationError("--db must not be empty") }
     }
 
-    /// Opens the database, creating it when it does not exist (commands that write).
-    func open() throws -> SQLiteJobStore {
+    /// The backend `--db` names.
+    func backend() throws -> any JobBackend {
         do {
-            return try SQLiteJobStore(path: path)
+            return try Backends.open(path)
         } catch let error as SmrtJobsError {
-            throw CLIError("cannot open database '\(path)': \(error)")
+            throw CLIError("cannot open database '\(ArgumentRedaction.redact(text: path))': \(error)")
+        }
+    }
+
+    /// Opens the database, creating it when it does not exist (commands that write).
+    func open() throws -> any JobStore & ScheduleStore {
+        let backend = try backend()
+        do {
+            return try backend.openStore()
+        } catch let error as SmrtJobsError {
+            throw CLIError("cannot open database '\(backend.displayName)': \(error)")
         }
     }
 
     /// Opens the database if the file exists; nil otherwise. Commands that only read (or that act on an
     /// existing id) treat a missing file as an empty database instead of creating one.
-    func openExisting() throws -> SQLiteJobStore? {
+    func openExisting() throws -> (any JobStore & ScheduleStore)? {
         FileManager.default.fileExists(atPath: path) ? try open() : nil
     }
 
@@ -60,7 +70,7 @@ struct DatabaseOptions: ParsableArguments {
     func openExistingQueue() async throws -> JobQueue? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
-            return try await JobQueue(backend: SQLiteBackend(path: path))
+            return try await JobQueue(backend: backend())
         } catch let error as SmrtJobsError {
             throw CLIError("cannot open database '\(path)': \(error)")
         }
