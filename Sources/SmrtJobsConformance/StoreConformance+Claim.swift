@@ -2,12 +2,13 @@ import Foundation
 import SmrtJobs
 import Testing
 
-/// Claiming: order, queues and limit, the running fields.
+/// Claiming: order, queues and limit, the running fields, and concurrent claimers.
 extension StoreConformance {
     static let claimChecks: [ConformanceCheck] = [
         ConformanceCheck("claimOrdersByPriorityThenRunAtThenId", claimOrdersByPriorityThenRunAtThenId),
         ConformanceCheck("claimRespectsQueuesAndLimit", claimRespectsQueuesAndLimit),
         ConformanceCheck("claimSetsRunningFields", claimSetsRunningFields),
+        ConformanceCheck("fourConnectionsNeverClaimTheSameJob", fourConnectionsNeverClaimTheSameJob),
     ]
 
     static func claimOrdersByPriorityThenRunAtThenId(_ factory: StoreFactory) throws {
@@ -58,6 +59,47 @@ extension StoreConformance {
             #expect(claimed.updatedAt == now)
             #expect(claimed.createdAt == t0)
             #expect(try store.get(id: job.id) == claimed)
+        }
+    }
+
+    /// Four threads, each with its own connection, claim and complete 2,000 jobs in batches of 1 to 7: every job
+    /// is claimed exactly once.
+    static func fourConnectionsNeverClaimTheSameJob(_ factory: StoreFactory) throws {
+        try factory.withStore { setup, openPeer in
+            let total = 2000
+            _ = try setup.enqueue(batch: (0..<total).map { _ in spec() }, now: t0)
+            let claimers = 4
+            let claimed = Locked<[Int: Result<[Int64], any Error>]>([:])
+            let group = DispatchGroup()
+            for i in 0..<claimers {
+                let store = try openPeer()  // one connection per thread
+                group.enter()
+                Thread {
+                    let result = Result {
+                        var mine: [Int64] = []
+                        while true {
+                            let jobs = try store.claim(workerId: "w\(i)", limit: 1 + mine.count % 7, queues: nil, now: t0)
+                            if jobs.isEmpty { return mine }
+                            mine += jobs.map(\.id)
+                            let results = try store.finish(
+                                jobs.map { AttemptReport(jobId: $0.id, outcome: .completed(result: nil)) }, workerId: "w\(i)",
+                                now: t0)
+                            guard results.allSatisfy({ $0 == .completed }) else { throw SmrtJobsError.jobNotFound(-1) }
+                        }
+                    }
+                    claimed.withLock { $0[i] = result }
+                    group.leave()
+                }.start()
+            }
+            #expect(group.wait(timeout: .now() + 120) == .success)
+            var all: [Int64] = []
+            for i in 0..<claimers {
+                all += try #require(try claimed.withLock { $0[i] }?.get())
+            }
+            #expect(all.count == total)
+            #expect(Set(all).count == total, "a job was claimed twice")
+            #expect(try setup.stats(queue: nil) == JobStats(completed: total))
+            #expect(try setup.list(JobQuery(limit: total)).allSatisfy { $0.attempts == 1 })
         }
     }
 }

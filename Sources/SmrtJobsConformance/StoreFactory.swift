@@ -36,6 +36,16 @@ public struct StoreFactory: Sendable, CustomTestStringConvertible {
 
     public var testDescription: String { name }
 
+    /// Runs `body` with a backend on a fresh database (stores, change signals and health of its own), then
+    /// removes the database.
+    public func withBackend(_ body: (_ backend: any JobBackend) throws -> Void) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let backend = try makeBackend(directory)
+        defer { tearDown(backend) }
+        try body(backend)
+    }
+
     /// Runs `body` with a connection to a fresh database and a way to open more connections to it, then
     /// releases the connections and removes the database.
     public func withStore(_ body: (_ store: Store, _ openPeer: () throws -> Store) throws -> Void) throws {

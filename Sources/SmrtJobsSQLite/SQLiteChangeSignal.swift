@@ -16,7 +16,7 @@ import Glibc
 ///
 /// One thread per signal waits in `poll(2)` on the inotify descriptor and a pipe that carries `stop` and
 /// `setActive`. While inactive the watch is removed, so commits cost the writers no inotify work.
-public final class SQLiteChangeSignal: ChangeSignal, @unchecked Sendable {
+public final class SQLiteChangeSignal: ChangeSignal, @unchecked Sendable {  // see the first comment below
     // `control` is shared under its lock; everything else is set in `start` and then used by the thread only.
 
     /// Delays after a write (ms) at which `data_version` is read again while the first read found nothing new.

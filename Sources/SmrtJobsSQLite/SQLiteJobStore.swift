@@ -13,7 +13,7 @@ import SmrtJobs
 ///
 /// Completed and failed jobs keep `worker_id` (which worker ran the last attempt, for forensics); a job going
 /// back to pending (retry, release, recovery) has `worker_id` and `worker_heartbeat` cleared.
-public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable {
+public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable {  // the connection is used under `lock` only
     /// How the store opens its connection.
     public struct Options: Sendable, Equatable {
         /// How long a write waits for another connection's lock before failing with SQLITE_BUSY.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Work for the loop thread, posted from any thread: closures queued under a lock, and ONE `UVAsync` that
 /// wakes the loop to run them in order. Wake-ups coalesce, so the loop drains everything queued so far.
-final class LoopMailbox: @unchecked Sendable {
+final class LoopMailbox: @unchecked Sendable {  // `items` under `lock`; closures run on the loop thread only
     private let lock = NSLock()
     private var items: [() -> Void] = []
     private var async: UVAsync!

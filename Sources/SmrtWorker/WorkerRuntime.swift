@@ -4,7 +4,7 @@ import SmrtJobs
 import SmrtProtocol
 
 /// The state machine behind `SmrtWorker.run`: the calling thread reads frames, a Swift task runs the job.
-final class WorkerRuntime: @unchecked Sendable {
+final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader thread and the job task is under `lock`
     /// Error messages are cut to this many bytes so a RESULT_ERROR always fits a frame.
     static let maxErrorMessageBytes = 64 * 1024
 

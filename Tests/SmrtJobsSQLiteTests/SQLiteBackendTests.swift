@@ -4,69 +4,9 @@ import Testing
 import SmrtJobs
 @testable import SmrtJobsSQLite
 
-/// The SQLite backend's seam: change signal, health check, error classes.
+/// What only the SQLite backend promises: its health check and how its result codes are classed. (Its change
+/// signal is checked with every backend's by the conformance suite.)
 @Suite struct SQLiteBackendTests {
-    /// Counts `onChange` calls; waits for the count to pass a value, with a deadline.
-    final class Changes: Sendable {
-        private let count = Locked(0)
-        func record() { count.withLock { $0 += 1 } }
-        var value: Int { count.withLock { $0 } }
-        func wait(above previous: Int, seconds: Double = 10) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if value > previous { return true }
-                usleep(1000)
-            }
-            return false
-        }
-    }
-
-    @Test func changeSignalFiresWhenAnotherConnectionCommits() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let backend = SQLiteBackend(path: directory.path("jobs.sqlite"))
-        let store = try backend.openStore()
-        let signal = try backend.makeChangeSignal()
-        let changes = Changes()
-        try signal.start { changes.record() }
-        defer { signal.stop() }
-        for round in 0..<3 {
-            let before = changes.value
-            _ = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Date())
-            #expect(changes.wait(above: before), "round \(round): no change reported within 10 s")
-        }
-    }
-
-    @Test func pausedSignalReportsAMissedChangeWhenResumed() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let backend = SQLiteBackend(path: directory.path("jobs.sqlite"))
-        let store = try backend.openStore()
-        let signal = try backend.makeChangeSignal()
-        let changes = Changes()
-        try signal.start { changes.record() }
-        defer { signal.stop() }
-        signal.setActive(false)
-        let before = changes.value
-        _ = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Date())
-        signal.setActive(true)
-        #expect(changes.wait(above: before))
-    }
-
-    @Test func stopIsIdempotentAndWorksWithoutStart() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let backend = SQLiteBackend(path: directory.path("jobs.sqlite"))
-        _ = try backend.openStore()
-        let unused = try backend.makeChangeSignal()
-        unused.stop()
-        unused.stop()
-        let signal = try backend.makeChangeSignal()
-        try signal.start {}
-        signal.stop()
-        signal.stop()
-    }
-
     @Test func healthCheckNoticesARemovedOrReplacedFile() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -236,47 +236,7 @@ struct SQLiteJobStoreTests {
         }
     }
 
-    // MARK: Concurrency
-
-    @Test func fourConnectionsNeverClaimTheSameJob() throws {
-        try withDatabase { path in
-            let total = 2000
-            let setup = try SQLiteJobStore(path: path)
-            _ = try setup.enqueue(batch: (0..<total).map { _ in JobSpec(objectType: "Doc", method: "run") }, now: t0)
-            let claimers = 4
-            let results = ResultBox<[Int64]>(count: claimers)
-            let group = DispatchGroup()
-            for i in 0..<claimers {
-                group.enter()
-                Thread {
-                    results.set(i, Result {
-                        let store = try SQLiteJobStore(path: path)
-                        var mine: [Int64] = []
-                        while true {
-                            let jobs = try store.claim(workerId: "w\(i)", limit: 1 + mine.count % 7, queues: nil, now: t0)
-                            if jobs.isEmpty { break }
-                            mine += jobs.map(\.id)
-                            let results = try store.finish(
-                                jobs.map { AttemptReport(jobId: $0.id, outcome: .completed(result: nil)) }, workerId: "w\(i)", now: t0)
-                            guard results.allSatisfy({ $0 == .completed }) else { throw SmrtJobsError.jobNotFound(-1) }
-                        }
-                        return mine
-                    })
-                    group.leave()
-                }.start()
-            }
-            #expect(group.wait(timeout: .now() + 120) == .success)
-            var claimed: [Int64] = []
-            for result in results.values {
-                claimed += try #require(try result?.get())
-            }
-            #expect(claimed.count == total)
-            #expect(Set(claimed).count == total, "a job was claimed twice")
-            #expect(try setup.stats(queue: nil) == JobStats(completed: total))
-            // Every job completed once, so every id was claimed exactly once.
-            #expect(try setup.list(JobQuery(limit: total)).allSatisfy { $0.attempts == 1 })
-        }
-    }
+    // MARK: Locks (claims by concurrent connections: the conformance suite)
 
     @Test func claimWaitsForAnotherWritersLock() throws {
         try withDatabase { path in

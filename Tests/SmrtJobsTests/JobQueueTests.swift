@@ -174,15 +174,17 @@ struct QueueTestReports: BackgroundJobs {
             let queue = try await f.makeQueue()
             let handle = try await queue.background("Doc", "run").enqueue()
             let started = ContinuousClock.now
-            // A poll far beyond the timeout: only the change signal can end this wait in time.
-            async let outcome = handle.wait(timeout: .seconds(10), pollInterval: .seconds(30))
+            // The poll comes after 45 s: a wait that ends well before it was woken by the change signal. (Not
+            // a few ms: tests that block the two cooperative threads with processes can delay the resumed task
+            // by seconds.)
+            async let outcome = handle.wait(timeout: .seconds(60), pollInterval: .seconds(45))
             try await f.eventually("the waiter is parked on a running signal") {
                 queue.changes.isSignalRunning && queue.changes.parkedCount == 1
             }
             try f.completeElsewhere(handle.id)
             #expect(try await outcome.success)
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .seconds(5), "took \(elapsed)")
+            #expect(elapsed < .seconds(30), "took \(elapsed)")
         }
     }
 
@@ -195,17 +197,17 @@ struct QueueTestReports: BackgroundJobs {
             let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for handle in handles {
-                    group.addTask { try await handle.wait(timeout: .seconds(10), pollInterval: .seconds(30)).success }
+                    group.addTask { try await handle.wait(timeout: .seconds(60), pollInterval: .seconds(45)).success }
                 }
                 try await f.eventually("three parked waiters") { queue.changes.parkedCount == 3 }
                 try f.completeElsewhere(handles[0].id, handles[1].id, handles[2].id)
                 for try await success in group { #expect(success) }
             }
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(30), "woken by the signal, not the 45 s poll")
             // A later wait reuses the signal.
             let late = try await queue.background("Doc", "run").enqueue()
             try f.completeElsewhere(late.id)
-            #expect(try await late.wait(timeout: .seconds(10)).success)
+            #expect(try await late.wait(timeout: .seconds(30)).success)
             #expect(backend.snapshot == CountingBackend.Counts(made: 1, started: 1, stopped: 0))
             await queue.close()
             await queue.close()

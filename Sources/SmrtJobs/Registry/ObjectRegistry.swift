@@ -10,7 +10,7 @@ import Foundation
 ///                   load: { id, _ in try await Document.find(id) })
 ///     .method("generateSummary") { (doc, args: SummaryArgs) in try await doc.generateSummary(args) }
 /// ```
-public final class ObjectRegistry: @unchecked Sendable {
+public final class ObjectRegistry: @unchecked Sendable {  // `entries` is guarded by `lock`
     /// How an object is obtained: constructed for static jobs, loaded by id for object-bound jobs.
     struct TypeEntry {
         var construct: @Sendable (_ config: [String: JSONValue]?) async throws -> Any

@@ -7,7 +7,7 @@ import Synchronization
 /// several sends before the loop wakes up give one callback, so the callback should drain a queue
 /// rather than count wake-ups. An open async handle keeps the loop running; close it (or ``unref()``
 /// it) to let ``UVLoop/run(_:)`` return.
-public final class UVAsync: UVHandle, @unchecked Sendable {
+public final class UVAsync: UVHandle, @unchecked Sendable {  // only send() crosses threads, checked under `sendable`
     // Guards the window between close() and the close callback: uv_async_send on a closing (or
     // freed) handle is undefined, so senders check this flag under the lock.
     private let sendable = Mutex(false)
