@@ -46,7 +46,10 @@ extension JobStore {
 
     public func cleanup(_ options: CleanupOptions) throws -> Int { try cleanup(options, now: Date()) }
 
-    public func heartbeatWorker(id: String) throws { try heartbeatWorker(id: id, now: Date()) }
+    public func heartbeatWorker(id: String, ttl: Duration) throws {
+        let now = Date()
+        try heartbeatWorker(id: id, now: now, expiresAt: now.addingTimeInterval(ttl.timeInterval))
+    }
 
     public func listReady(limit: Int, queues: [String]? = nil) throws -> [SmrtJob] {
         try listReady(limit: limit, queues: queues, now: Date())

@@ -90,13 +90,19 @@ public struct WorkerRecord: Sendable, Equatable, Codable {
     public var pid: Int32
     public var host: String
     public var startedAt: Date
+    /// When the owner last renewed the lease.
     public var heartbeat: Date
-    public init(id: String, pid: Int32, host: String, startedAt: Date, heartbeat: Date) {
+    /// Until when the lease holds, as its owner set it at the last renewal (its heartbeat plus its own TTL):
+    /// others judge the lease by this, never by a TTL of their own. Nil on rows written before leases carried
+    /// their expiry (they are judged by the heartbeat and the judge's TTL).
+    public var expiresAt: Date?
+    public init(id: String, pid: Int32, host: String, startedAt: Date, heartbeat: Date, expiresAt: Date? = nil) {
         self.id = id
         self.pid = pid
         self.host = host
         self.startedAt = startedAt
         self.heartbeat = heartbeat
+        self.expiresAt = expiresAt
     }
 }
 
@@ -168,7 +174,9 @@ public protocol JobStore: AnyObject, Sendable {
 
     /// Registers (or replaces) a lease row.
     func registerWorker(_ record: WorkerRecord) throws
-    func heartbeatWorker(id: String, now: Date) throws
+    /// Renews a lease: heartbeat `now`, held until `expiresAt`. A lease without a row (removed as dead) stays
+    /// removed.
+    func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws
     func removeWorker(id: String) throws
     func listWorkers() throws -> [WorkerRecord]
 

@@ -8,15 +8,18 @@ extension MemoryJobStore {
         var record = record
         record.startedAt = Self.stored(record.startedAt)
         record.heartbeat = Self.stored(record.heartbeat)
+        record.expiresAt = record.expiresAt.map(Self.stored)
         try database.write { tables in tables.setWorker(record) }
     }
 
     /// Touches the lease; a worker without a row (already removed as dead) stays removed.
-    public func heartbeatWorker(id: String, now: Date) throws {
+    public func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws {
         let now = Self.stored(now)
+        let expiresAt = Self.stored(expiresAt)
         try database.write { tables in
             guard var record = tables.workers[id] else { return }
             record.heartbeat = now
+            record.expiresAt = expiresAt
             tables.setWorker(record)
         }
     }

@@ -10,13 +10,21 @@ import Darwin
 /// A queue in one SQLite file (WAL mode), shared by any number of processes on this host.
 ///
 /// Change signal: `SQLiteChangeSignal` (the WAL file's writes, confirmed with `PRAGMA data_version`).
-/// Health: the path must go on naming the file the first store opened; SQLite would otherwise go on writing
-/// to an unlinked inode while every other process sees a new, empty file.
+/// Health: the path must go on naming the file the first store opened, and its `-wal` and `-shm` files must
+/// stay the ones first seen: SQLite would otherwise go on writing to unlinked inodes while every other process
+/// sees a new, empty database (or a new WAL without the commits of the old one). While a process has a
+/// connection open SQLite never removes these files itself.
 public final class SQLiteBackend: JobBackend {
     public let path: String
     public let options: SQLiteJobStore.Options
     /// Device and inode of the file when the first store opened it.
     private let identity = Locked<FileIdentity?>(nil)
+    /// Device and inode of the `-wal` and `-shm` files, from the first store opened (or the first health check
+    /// that saw them).
+    private let sideFiles = Locked<[String: FileIdentity]>([:])
+
+    /// The files SQLite keeps beside a database in WAL mode.
+    static let sideFileSuffixes = ["-wal", "-shm"]
 
     public init(path: String, options: SQLiteJobStore.Options = .init()) {
         self.path = path
@@ -35,6 +43,12 @@ public final class SQLiteBackend: JobBackend {
         identity.withLock { known in
             if known == nil { known = FileIdentity(path: path) }
         }
+        // The store has read the file (its schema), so SQLite has created the side files by now.
+        sideFiles.withLock { known in
+            for suffix in Self.sideFileSuffixes where known[suffix] == nil {
+                known[suffix] = FileIdentity(path: path + suffix)
+            }
+        }
         return store
     }
 
@@ -52,6 +66,18 @@ public final class SQLiteBackend: JobBackend {
             return "cannot stat it: \(String(cString: strerror(error)))"
         }
         if FileIdentity(info) != expected { return "the file was replaced by another file" }
+        for suffix in Self.sideFileSuffixes {
+            let current = FileIdentity(path: path + suffix)
+            let problem = sideFiles.withLock { known -> String? in
+                guard let first = known[suffix] else {
+                    known[suffix] = current
+                    return nil
+                }
+                guard let current else { return "its \(suffix) file was removed" }
+                return current == first ? nil : "its \(suffix) file was replaced by another file"
+            }
+            if let problem { return problem }
+        }
         return nil
     }
 }

@@ -7,9 +7,10 @@ extension SQLiteJobStore {
         try locked { connection in
             try connection.run(
                 """
-                INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat) VALUES (?1, ?2, ?3, ?4, ?5) \
+                INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat, expires_at) \
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
                 ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, \
-                started_at = excluded.started_at, heartbeat = excluded.heartbeat
+                started_at = excluded.started_at, heartbeat = excluded.heartbeat, expires_at = excluded.expires_at
                 """
             ) { s in
                 try s.bind(record.id, 1)
@@ -17,16 +18,18 @@ extension SQLiteJobStore {
                 try s.bind(record.host, 3)
                 try s.bind(record.startedAt, 4)
                 try s.bind(record.heartbeat, 5)
+                try s.bind(record.expiresAt, 6)
             }
         }
     }
 
-    /// Touches the lease; a worker without a row (already removed as dead) stays removed.
-    public func heartbeatWorker(id: String, now: Date) throws {
+    /// Renews the lease; a worker without a row (already removed as dead) stays removed.
+    public func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws {
         try locked { connection in
-            try connection.run("UPDATE _smrt_workers SET heartbeat = ?1 WHERE id = ?2") { s in
+            try connection.run("UPDATE _smrt_workers SET heartbeat = ?1, expires_at = ?2 WHERE id = ?3") { s in
                 try s.bind(now, 1)
-                try s.bind(id, 2)
+                try s.bind(expiresAt, 2)
+                try s.bind(id, 3)
             }
         }
     }
@@ -40,14 +43,14 @@ extension SQLiteJobStore {
     /// By id.
     public func listWorkers() throws -> [WorkerRecord] {
         try locked { connection in
-            try connection.withStatement("SELECT id, pid, host, started_at, heartbeat FROM _smrt_workers ORDER BY id") { s in
+            try connection.withStatement("SELECT id, pid, host, started_at, heartbeat, expires_at FROM _smrt_workers ORDER BY id") { s in
                 var workers: [WorkerRecord] = []
                 while try s.step() {
                     workers.append(
                         WorkerRecord(
                             id: s.string(0) ?? "", pid: Int32(truncatingIfNeeded: s.int64(1)), host: s.string(2) ?? "",
                             startedAt: s.date(3) ?? Date(timeIntervalSince1970: 0),
-                            heartbeat: s.date(4) ?? Date(timeIntervalSince1970: 0)))
+                            heartbeat: s.date(4) ?? Date(timeIntervalSince1970: 0), expiresAt: s.date(5)))
                 }
                 return workers
             }

@@ -8,7 +8,10 @@ import SmrtJobs
 /// re-reads the version there, so two processes opening a new file at once apply each step exactly once.
 enum SQLiteSchema {
     /// `migrations[i]` takes the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [version1]
+    static let migrations: [String] = [version1, version2]
+
+    /// Version 2: a lease carries its own expiry, written by its owner at each renewal.
+    static let version2 = "ALTER TABLE _smrt_workers ADD COLUMN expires_at TEXT;"
 
     /// The version this library writes and understands.
     static var currentVersion: Int64 { Int64(migrations.count) }

@@ -14,12 +14,14 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case resultError = 0x06
     /// worker → supervisor: informational progress of the running job.
     case progress = 0x07
+    /// supervisor → worker (version 2): feeds the worker's watchdog.
+    case keepalive = 0x08
 
     /// Whether workers send this message (the others are sent by the supervisor).
     public var isSentByWorker: Bool {
         switch self {
         case .hello, .resultOK, .resultError, .progress: return true
-        case .run, .cancel, .shutdown: return false
+        case .run, .cancel, .shutdown, .keepalive: return false
         }
     }
 
@@ -33,6 +35,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .resultOK: return "RESULT_OK"
         case .resultError: return "RESULT_ERROR"
         case .progress: return "PROGRESS"
+        case .keepalive: return "KEEPALIVE"
         }
     }
 }

@@ -14,7 +14,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The frame body continued after the message's last field.
     case trailingBytes(message: MessageType, count: Int)
     /// A HELLO announced a protocol version this side does not speak.
-    case unsupportedVersion(UInt16, supported: UInt16)
+    case unsupportedVersion(UInt16, supported: ClosedRange<UInt16>)
 
     public var description: String {
         switch self {
@@ -33,7 +33,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
         case .trailingBytes(let message, let count):
             return "\(count) trailing byte\(count == 1 ? "" : "s") after the last field of \(message) frame"
         case .unsupportedVersion(let version, let supported):
-            return "unsupported protocol version \(version) (this side speaks version \(supported))"
+            return "unsupported protocol version \(version) (this side speaks versions \(supported.lowerBound) to \(supported.upperBound))"
         }
     }
 

@@ -10,8 +10,8 @@ extension WorkerMessage {
         case .hello:
             let version = try reader.integer(UInt16.self, "version")
             // Checked before the rest: another version may lay out the remaining fields differently.
-            guard version == WireFormat.protocolVersion else {
-                throw .unsupportedVersion(version, supported: WireFormat.protocolVersion)
+            guard WireFormat.supportedVersions.contains(version) else {
+                throw .unsupportedVersion(version, supported: WireFormat.supportedVersions)
             }
             let pid = Int32(bitPattern: try reader.integer(UInt32.self, "pid"))
             let count = try reader.integer(UInt32.self, "count")
@@ -45,6 +45,8 @@ extension WorkerMessage {
         case .progress:
             let jobId = Int64(bitPattern: try reader.integer(UInt64.self, "jobId"))
             message = .progress(jobId: jobId, json: try reader.string("json"))
+        case .keepalive:
+            message = .keepalive(watchdogMillis: try reader.integer(UInt32.self, "watchdog"))
         }
         guard reader.remaining == 0 else { throw .trailingBytes(message: type, count: reader.remaining) }
         return message

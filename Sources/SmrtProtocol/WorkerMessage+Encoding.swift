@@ -49,6 +49,8 @@ extension WorkerMessage {
         case .progress(let jobId, let json):
             writer.integer(UInt64(bitPattern: jobId))
             writer.string(json)
+        case .keepalive(let watchdogMillis):
+            writer.integer(watchdogMillis)
         }
     }
 
@@ -72,6 +74,8 @@ extension WorkerMessage {
             return 1 + 8 + 1 + str(message)
         case .progress(_, let json):
             return 1 + 8 + str(json)
+        case .keepalive:
+            return 1 + 4
         }
     }
 }

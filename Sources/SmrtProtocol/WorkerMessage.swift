@@ -17,6 +17,9 @@ public enum WorkerMessage: Equatable, Sendable {
     case resultError(jobId: Int64, retryable: Bool, message: String)
     /// 0x07, worker → supervisor: informational progress of the running job, as JSON text.
     case progress(jobId: Int64, json: String)
+    /// 0x08, supervisor → worker (version 2): the supervisor holds its lease; a worker that hears no KEEPALIVE
+    /// for `watchdogMillis` must stop its job and exit, because its job may be taken over elsewhere.
+    case keepalive(watchdogMillis: UInt32)
 
     /// The message's type byte.
     public var type: MessageType {
@@ -28,6 +31,7 @@ public enum WorkerMessage: Equatable, Sendable {
         case .resultOK: return .resultOK
         case .resultError: return .resultError
         case .progress: return .progress
+        case .keepalive: return .keepalive
         }
     }
 }

@@ -4,9 +4,11 @@ import SmrtJobs
 /// group commit carries. A value type with no processes, timers or database: the supervisor feeds it events
 /// and carries out what it returns, and its decisions are unit-tested on their own.
 ///
-/// - Claims: enough for the idle workers, minus what is already asked for. Right after a short job (jobs are
-///   flowing fast enough for the database round trip to matter) it tops up to `prefetch` held jobs per running
-///   worker, so a worker that answers gets its next job from memory.
+/// - Claims: enough for the idle workers, minus what is already asked for. While jobs are short (the last one
+///   took less than `shortJobMs`: jobs flow fast enough for the database round trip to matter) it tops up to
+///   `prefetch` held jobs per running worker, so a worker that answers gets its next job from memory. Longer
+///   jobs are never claimed ahead: held behind them, jobs would wait, be released at the poll, and be claimed
+///   again (churn).
 /// - Held jobs are handed out oldest first, before anything new is claimed; those held longer than the poll
 ///   interval go back to pending (attempt not counted).
 /// - Urgency: a claim that a worker waits for (an idle worker, or fewer held jobs than running workers) commits
@@ -43,7 +45,9 @@ struct ClaimPlanner {
     private(set) var urgent = false
     private(set) var outbox: [DatabaseThread.PendingFinish] = []
     /// The attempt that ended last took less than `shortJobMs`.
-    private(set) var lastJobWasShort = false
+    private(set) var jobsAreShort = false
+    /// A short job ended since a worker last became idle (used once, by `topUpWhenIdle`).
+    private var shortJobEnded = false
 
     init(prefetch: Int) {
         self.prefetch = prefetch
@@ -71,7 +75,8 @@ struct ClaimPlanner {
     }
 
     /// A claim came back with `jobs` of the `asked`: the returned jobs go to the first idle workers, in order,
-    /// and the rest are held. `claimMore`: the claim was full, so more may be ready (plan again with `topUp`).
+    /// and the rest are held. `claimMore`: the claim was full, so more may be ready (plan again, with `topUp`
+    /// while `jobsAreShort`).
     mutating func received(_ jobs: [SmrtJob], asked: Int, idleWorkers: Int, now: UInt64) -> (run: [SmrtJob], claimMore: Bool) {
         inFlightClaims -= asked
         held.append(contentsOf: jobs.map { HeldJob(job: $0, claimedAt: now) })
@@ -88,14 +93,15 @@ struct ClaimPlanner {
 
     /// An attempt ended after `durationMs`.
     mutating func attemptEnded(durationMs: Double) {
-        lastJobWasShort = durationMs < Self.shortJobMs
+        jobsAreShort = durationMs < Self.shortJobMs
+        shortJobEnded = jobsAreShort
     }
 
     /// Whether a worker that just became idle should top up the held jobs: only right after a short job it ran
     /// (not after HELLO, not after a long job).
     mutating func topUpWhenIdle(workerRanJobs: Bool) -> Bool {
-        defer { lastJobWasShort = false }
-        return workerRanJobs && lastJobWasShort
+        defer { shortJobEnded = false }
+        return workerRanJobs && shortJobEnded
     }
 
     /// Queues a finished attempt for the next commit.

@@ -16,7 +16,7 @@ extension Supervisor {
     /// Sends held jobs to idle workers, then claims for the idle workers left and, with `topUp` (a worker just
     /// finished a short job: jobs are flowing), enough to keep `prefetch` jobs per worker in hand.
     func maybeClaim(topUp: Bool = false) {
-        guard phase == .running, let pool else { return }
+        guard phase == .running, let pool, holdsLease() else { return }
         let idle = pool.idleWorkers
         let running = pool.workers.count { $0.state == .running && !$0.stopping }
         let jobs = planner.plan(idleWorkers: idle.count, runningWorkers: running, topUp: topUp)
@@ -27,14 +27,15 @@ extension Supervisor {
     /// shutting down, jobs go back to pending without counting the attempt.
     func claimed(_ result: Result<[SmrtJob], Error>, asked: Int) {
         switch result {
-        case .success(let jobs) where phase == .running:
+        case .success(let jobs) where phase == .running && holdsLease():
             let idle = pool.idleWorkers
             let (run, claimMore) = planner.received(jobs, asked: asked, idleWorkers: idle.count, now: Monotonic.nanos)
             for (job, worker) in zip(run, idle) { self.run(job, on: worker) }
-            if claimMore { maybeClaim(topUp: true) }
+            if claimMore { maybeClaim(topUp: planner.jobsAreShort) }
         case .success(let jobs):
             planner.claimAbandoned(asked: asked)
-            if !jobs.isEmpty { release(jobs, reason: "claimed while the supervisor was stopping") }
+            let why = phase == .running ? "lease not renewed in time" : "claimed while the supervisor was stopping"
+            if !jobs.isEmpty { release(jobs, reason: why) }
         case .failure(let error):
             planner.claimAbandoned(asked: asked)
             // The poll timer tries again; a busy database is not a reason to spin.

@@ -8,12 +8,15 @@ import Glibc
 import Darwin
 #endif
 
-/// The lease in `_smrt_workers`, its heartbeat, and taking back the jobs of dead supervisors.
+/// The lease in `_smrt_workers`, its renewal, self-fencing, the workers' keepalives, and taking back the jobs of
+/// dead supervisors.
 ///
-/// A supervisor is dead when its lease has had no heartbeat for `leaseTTL`, or, on this host, at once when
-/// its pid is gone. Its running jobs are failed as their owner would have done (the attempt counts) and
+/// Each renewal writes the lease's own expiry (now + `leaseTTL`); others judge it by that. A supervisor is dead
+/// when its lease has expired, or, on this host, at once when its pid is gone; an owner with running jobs and
+/// no lease row at once. Its running jobs are failed as their owner would have done (the attempt counts) and
 /// retried under their own strategy. Each heartbeat checks, so expired leases are taken back within one
-/// heartbeat period (at most a third of the TTL) of expiring.
+/// heartbeat period (at most a third of the TTL) of expiring. What this supervisor may do under its own lease
+/// is `LeaseGuard`'s judgement.
 extension Supervisor {
     /// One dead owner, why it was judged dead (for the log line), and what was done with its jobs.
     struct Recovery {
@@ -25,14 +28,67 @@ extension Supervisor {
     func registerLease() {
         let record = leaseRecord()
         database.perform(retryOnBusy: true, { context in try context.store.registerWorker(record) }) { [self] result in
-            if case .failure(let error) = result {
+            switch result {
+            case .success:
+                leaseRenewed(record)
+            case .failure(let error):
                 logger.error("cannot register lease \(leaseId): \(error)", metadata: ["event": "lease_failed"])
             }
         }
     }
 
     func leaseRecord() -> WorkerRecord {
-        WorkerRecord(id: leaseId, pid: getpid(), host: host, startedAt: startedAt, heartbeat: Date())
+        let now = Date()
+        return WorkerRecord(
+            id: leaseId, pid: getpid(), host: host, startedAt: startedAt, heartbeat: now,
+            expiresAt: now.addingTimeInterval(lease.ttl))
+    }
+
+    /// A write of our lease row succeeded: it holds until the expiry the row says.
+    private func leaseRenewed(_ record: WorkerRecord) {
+        let wasHeld = lease.isHeld(at: Date())
+        lease.renewed(expiresAt: record.expiresAt ?? record.heartbeat)
+        guard !wasHeld, lease.isHeld(at: Date()) else { return }
+        if fenced {
+            fenced = false
+            logger.warning("lease \(leaseId) renewed; taking jobs again", metadata: ["event": "lease_regained"])
+        }
+        feedWatchdogs()
+        maybeClaim()
+    }
+
+    /// Whether the lease is held now; when it is not, fences first (kills the busy workers, releases held jobs).
+    func holdsLease() -> Bool {
+        if lease.isHeld(at: Date()) { return true }
+        fence()
+        return false
+    }
+
+    /// The lease is no longer held (not renewed in time, or the supervisor was stopped past its expiry): kill
+    /// every busy worker before another supervisor can take its job over, and start nothing until a renewal
+    /// succeeds.
+    func fence() {
+        guard !fenced, phase == .running || phase == .draining else { return }
+        fenced = true
+        let busy = pool?.busyWorkers ?? []
+        let expired = Int((Date().timeIntervalSince(lease.expiresAt) * 1000).rounded())
+        let when = expired >= 0 ? "expired \(expired) ms ago" : "expires in \(-expired) ms"
+        logger.error(
+            "lease \(leaseId) not renewed in time (it \(when)); killing \(busy.count) busy worker(s) so no job runs twice",
+            metadata: ["event": "lease_lost", "lease_id": .string(leaseId), "running_jobs": .int(busy.count)])
+        for worker in busy {
+            worker.kill(reason: "lease \(leaseId) could not be renewed in time; worker \(worker.pid) killed so the job cannot run twice")
+        }
+        releaseHeldJobs(olderThanMs: nil, reason: "lease not renewed in time")
+    }
+
+    /// Sends KEEPALIVE to every worker that understands it, if the lease allows; fences when it is not held.
+    func feedWatchdogs() {
+        guard phase == .running || phase == .draining, let pool else { return }
+        let now = Date()
+        guard holdsLease(), lease.mayFeedWatchdogs(at: now) else { return }
+        let watchdogMs = UInt32(clamping: Int((lease.watchdog * 1000).rounded()))
+        for worker in pool.workers where worker.state == .running { worker.feedWatchdog(milliseconds: watchdogMs) }
     }
 
     /// At start: the jobs of predecessors whose process is gone come back at once.
@@ -50,14 +106,19 @@ extension Supervisor {
         let runningIds = pool.workers.compactMap { $0.job?.job.id }
         database.perform({ context in
             try context.store.registerWorker(record)
-            try context.store.heartbeat(workerId: selfId, now: record.heartbeat)
-            let recoveries = try Self.recoverDeadOwners(context, selfId: selfId, host: host, leaseTTL: ttl)
-            let cancelled = try runningIds.filter { try context.store.get(id: $0)?.status == .cancelled }
-            return (recoveries, cancelled)
-        }) { [self] result in
+            // The lease is renewed from here on, whatever the rest says.
+            return Result {
+                try context.store.heartbeat(workerId: selfId, now: record.heartbeat)
+                let recoveries = try Self.recoverDeadOwners(context, selfId: selfId, host: host, leaseTTL: ttl)
+                let cancelled = try runningIds.filter { try context.store.get(id: $0)?.status == .cancelled }
+                return (recoveries, cancelled)
+            }
+        }) { [self] (result: Result<Result<([Recovery], [Int64]), Error>, Error>) in
             done()
-            recovered(result.map(\.0))
-            if case .success(let (_, cancelled)) = result { stopCancelledJobs(cancelled) }
+            if case .success = result { leaseRenewed(record) }
+            let rest = result.flatMap { $0 }
+            recovered(rest.map(\.0))
+            if case .success(let (_, cancelled)) = rest { stopCancelledJobs(cancelled) }
         }
     }
 
@@ -126,7 +187,7 @@ extension Supervisor {
             store: context.store, leaseId: selfId, host: host, leaseTTL: .milliseconds(leaseTTL),
             processExists: { Supervisor.processExists($0) }
         ) { owner, now in
-            if owner.lease == nil { return "owner \(owner.id) has no lease and stopped heartbeating; attempt taken back" }
+            if owner.lease == nil { return "owner \(owner.id) has no lease; attempt taken back" }
             return "supervisor \(owner.id) died (\(why(owner, now: now, leaseTTL: leaseTTL))); attempt taken back"
         }
         let now = Date()
@@ -143,7 +204,7 @@ extension Supervisor {
         case .leaseExpired(let lastHeartbeat):
             return "lease expired: no heartbeat for \(Int((now.timeIntervalSince(lastHeartbeat) * 1000).rounded())) ms"
         case .noLease:
-            return "no lease, no heartbeat for \(leaseTTL) ms"
+            return "its lease row is gone"
         }
     }
 }

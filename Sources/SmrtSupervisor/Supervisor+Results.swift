@@ -1,10 +1,15 @@
 import Foundation
 import Logging
 import SmrtJobs
+import SmrtProtocol
 
 /// Recording what happened to each attempt: results, crashes, releases; and the log line for each.
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
+        // A new worker's watchdog is armed at once (it has run nothing yet).
+        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: Date()) {
+            worker.feedWatchdog(milliseconds: UInt32(clamping: Int((lease.watchdog * 1000).rounded())))
+        }
         maybeClaim(topUp: planner.topUpWhenIdle(workerRanJobs: worker.jobsDone > 0))
     }
 
@@ -33,7 +38,12 @@ extension Supervisor: WorkerPoolDelegate {
             release([running.job], reason: "supervisor stopping")
             return
         }
-        let error = worker.killReason ?? pool.limits.describeDeath(pid: worker.pid, status: status)
+        var error = worker.killReason ?? pool.limits.describeDeath(pid: worker.pid, status: status)
+        if worker.killReason == nil, worker.protocolVersion >= WireFormat.keepaliveVersion,
+            status == .exited(code: Int64(WireFormat.watchdogExitCode))
+        {
+            error += " (its watchdog expired: no KEEPALIVE from the supervisor in time)"
+        }
         record(
             running, pid: worker.pid, durationMs: running.elapsedMs(), resultJSON: nil,
             failure: (error, nextRunAt(running.job)))

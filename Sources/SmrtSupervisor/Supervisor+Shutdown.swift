@@ -70,7 +70,7 @@ extension Supervisor {
     }
 
     private func closeHandles() {
-        for timer in [pollTimer, wakeupTimer, shutdownTimer] as [UVTimer?] { timer?.close() }
+        for timer in [pollTimer, wakeupTimer, shutdownTimer, keepaliveTimer] as [UVTimer?] { timer?.close() }
         for task in [heartbeats, scheduleChecks, healthChecks] as [PeriodicTask?] { task?.close() }
         flushCheck?.close()
         changeSignal?.stop()

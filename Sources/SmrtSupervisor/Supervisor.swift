@@ -66,6 +66,12 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     var signalWatchers: [UVSignal] = []
     /// Claims, held jobs and the next group commit (Supervisor+Dispatch.swift).
     var planner: ClaimPlanner
+    /// What the lease allows (Supervisor+Leases.swift).
+    var lease: LeaseGuard
+    /// The lease was lost: busy workers were killed; nothing starts until a renewal succeeds.
+    var fenced = false
+    /// Sends KEEPALIVE to the workers (their watchdog) while the lease allows.
+    var keepaliveTimer: UVTimer!
     var flushCheck: UVCheck!
     var wakeups = RetryWakeups()
     var teardownStarted = false
@@ -85,6 +91,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         self.configuration = configuration
         self.backend = backend
         planner = ClaimPlanner(prefetch: configuration.prefetch)
+        lease = LeaseGuard(ttlMs: configuration.leaseTTL)
         host = Self.hostName()
         leaseId = "\(host):\(getpid()):\(Self.randomHex(4))"
         self.logger = logger ?? SupervisorLogHandler.logger(
@@ -199,6 +206,9 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         scheduleChecks = try PeriodicTask(loop: loop)
         let scheduleEvery = UInt64(min(configuration.pollInterval, 1000))
         try scheduleChecks.start(firstAfterMs: 0, everyMs: scheduleEvery) { [unowned self] done in runSchedules(then: done) }
+        keepaliveTimer = try UVTimer(loop: loop)
+        let keepaliveEvery = UInt64(max(1, (lease.keepaliveInterval * 1000).rounded()))
+        try keepaliveTimer.start(timeoutMs: keepaliveEvery, repeatMs: keepaliveEvery) { [unowned self] _ in feedWatchdogs() }
         healthChecks = try PeriodicTask(loop: loop)
         let checkEvery = UInt64(configuration.healthCheckInterval)
         try healthChecks.start(firstAfterMs: checkEvery, everyMs: checkEvery) { [unowned self] done in

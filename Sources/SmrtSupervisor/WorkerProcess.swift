@@ -139,6 +139,16 @@ final class WorkerProcess {
         }
     }
 
+    /// The protocol version the worker announced in HELLO.
+    private(set) var protocolVersion: UInt16 = 1
+
+    /// Sends KEEPALIVE if the worker speaks a version that has it (its watchdog then stops it when no other
+    /// keepalive comes within `milliseconds`).
+    func feedWatchdog(milliseconds: UInt32) {
+        guard protocolVersion >= WireFormat.keepaliveVersion else { return }
+        send(.keepalive(watchdogMillis: milliseconds))
+    }
+
     /// Ready and holding no job, and not on its way out.
     var isIdle: Bool { state == .running && job == nil && !stopping && !retireAfterJob }
 
@@ -217,8 +227,9 @@ final class WorkerProcess {
 
     private func handle(_ message: WorkerMessage) {
         switch message {
-        case .hello(_, _, let types):
+        case .hello(let version, _, let types):
             guard state == .starting else { return violation("HELLO sent twice") }
+            protocolVersion = version
             state = .running
             readyAt = Monotonic.nanos
             lifeTimer.stop()
@@ -232,7 +243,7 @@ final class WorkerProcess {
         case .progress(let jobId, let json):
             guard let job, job.id == jobId else { return violation("PROGRESS for job \(jobId), which it is not running") }
             onEvent?(self, .progress(job, json: json))
-        case .run, .cancel, .shutdown:
+        case .run, .cancel, .shutdown, .keepalive:
             violation("unexpected \(message.type) message from a worker")
         }
     }

@@ -14,6 +14,12 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     private let lock = NSLock()
     private var running: (jobId: Int64, task: Task<Void, Never>?)?
     private var shuttingDown = false
+    private lazy var watchdog = Watchdog { window in
+        let ms = Int((window * 1000).rounded())
+        FileHandle.standardError.write(Data(
+            "smrt-worker[\(getpid())]: no KEEPALIVE from the supervisor for \(ms) ms (frozen, or its lease is lost); exiting so the job cannot run twice\n".utf8))
+        _exit(WireFormat.watchdogExitCode)
+    }
 
     init(registry: ObjectRegistry, channel: WorkerChannel) {
         self.registry = registry
@@ -74,6 +80,8 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
             shuttingDown = true
             if running == nil { exit(0) }
             lock.unlock()
+        case .keepalive(let milliseconds):
+            watchdog.feed(milliseconds: milliseconds)
         case .hello, .resultOK, .resultError, .progress:
             die("protocol error: unexpected \(message.type) message from the supervisor")
         }

@@ -29,7 +29,7 @@ import Testing
         let start = try revision()
         _ = try store.claim(workerId: "w", limit: 5, queues: nil, now: Date())
         try store.heartbeat(workerId: "w", now: Date())
-        try store.heartbeatWorker(id: "w", now: Date())
+        try store.heartbeatWorker(id: "w", now: Date(), expiresAt: Date())
         try store.removeWorker(id: "w")
         #expect(try store.release(jobIds: [1], workerId: "w", now: Date()) == 0)
         #expect(try store.cleanup(CleanupOptions(completedBefore: Date()), now: Date()) == 0)

@@ -13,12 +13,31 @@ import SmrtJobs
         let path = directory.path("jobs.sqlite")
         let backend = SQLiteBackend(path: path)
         #expect(backend.checkHealth() == nil, "no store opened yet: nothing to compare")
-        _ = try backend.openStore()
+        // Kept open: when the last connection closes, SQLite removes the -wal file itself.
+        let store = try backend.openStore()
         #expect(backend.checkHealth() == nil)
         try FileManager.default.moveItem(atPath: path, toPath: path + ".moved")
         #expect(backend.checkHealth() == "the file was removed")
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         #expect(backend.checkHealth() == "the file was replaced by another file")
+        withExtendedLifetime(store) {}
+    }
+
+    @Test func healthCheckNoticesRemovedOrReplacedSideFiles() throws {
+        for suffix in SQLiteBackend.sideFileSuffixes {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let path = directory.path("jobs.sqlite")
+            let backend = SQLiteBackend(path: path)
+            let store = try backend.openStore()
+            _ = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Date())
+            #expect(backend.checkHealth() == nil)
+            #expect(unlink(path + suffix) == 0)
+            #expect(backend.checkHealth() == "its \(suffix) file was removed")
+            #expect(FileManager.default.createFile(atPath: path + suffix, contents: Data()))
+            #expect(backend.checkHealth() == "its \(suffix) file was replaced by another file")
+            withExtendedLifetime(store) {}
+        }
     }
 
     @Test func resultCodesAreSortedIntoKinds() {

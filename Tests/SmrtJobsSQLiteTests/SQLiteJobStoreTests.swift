@@ -47,6 +47,25 @@ struct SQLiteJobStoreTests {
         }
     }
 
+    /// A file of the first release (schema 1, lease rows without an expiry) is migrated in place: its rows stay,
+    /// and are judged by their heartbeat until their owner renews them with an expiry.
+    @Test func aVersionOneFileIsMigrated() throws {
+        try withDatabase { path in
+            let old = try SQLiteConnection(path: path)
+            try old.exec(SQLiteSchema.version1)
+            try old.exec("PRAGMA user_version = 1")
+            try old.exec(
+                "INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat) VALUES "
+                    + "('old', 1, 'h', '2027-01-15T08:00:00.000Z', '2027-01-15T08:00:00.000Z')")
+            let store = try SQLiteJobStore(path: path)
+            #expect(try store.schemaVersion() == 2)
+            #expect(try store.listWorkers().map(\.id) == ["old"])
+            #expect(try store.listWorkers().first?.expiresAt == nil)
+            try store.heartbeatWorker(id: "old", now: t0, expiresAt: t0 + 30)
+            #expect(try store.listWorkers().first?.expiresAt == t0 + 30)
+        }
+    }
+
     @Test func manyConnectionsOpeningANewFileAtOnce() throws {
         for round in 0..<5 {
             try withDatabase { path in

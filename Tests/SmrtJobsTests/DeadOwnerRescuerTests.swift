@@ -61,7 +61,7 @@ import Testing
         #expect(try ids[1...].map { try store.get(id: $0)?.status } == [.running, .running])
     }
 
-    @Test func leasesAreJudgedByTheirTTL() throws {
+    @Test func rowsWithoutAnExpiryAreJudgedByTheirHeartbeatAndTheTTL() throws {
         let store = MemoryJobStore()
         let expiredAt = t0 - ttl.timeInterval
         // Stores keep whole milliseconds, and `t0 - 30.001` is not one: a second is plenty past the boundary.
@@ -84,43 +84,62 @@ import Testing
         #expect(try store.listWorkers().map(\.id) == ["justInTime", "me"])
     }
 
+    @Test func aLeaseIsJudgedByTheExpiryItsOwnerWrote() throws {
+        let store = MemoryJobStore()
+        // Renewed a minute ago with a TTL of its own of 2 minutes: alive, although our TTL (30 s) says otherwise.
+        try store.registerWorker(
+            WorkerRecord(id: "longTTL", pid: 1, host: "h2", startedAt: t0 - 60, heartbeat: t0 - 60, expiresAt: t0 + 60))
+        // Renewed a second ago with a TTL of 500 ms: expired, although our TTL says it is fresh.
+        try store.registerWorker(
+            WorkerRecord(id: "shortTTL", pid: 2, host: "h2", startedAt: t0 - 1, heartbeat: t0 - 1, expiresAt: t0 - 0.5))
+        let ids = try run(store, ownedBy: ["longTTL", "shortTTL"], claimedAt: t0 - 60)
+        let rescues = try rescue(rescuer(store), now: t0)
+        #expect(rescues.map(\.owner.id) == ["shortTTL"])
+        #expect(rescues.first?.owner.cause == .leaseExpired(lastHeartbeat: t0 - 1))
+        #expect(try store.get(id: ids[0])?.status == .running)
+        #expect(try store.listWorkers().map(\.id) == ["longTTL"])
+    }
+
     @Test func theExpiryJudgementIsOneComparison() {
         let rescuer = rescuer(MemoryJobStore())
         let cutoff = t0 - ttl.timeInterval
-        #expect(rescuer.heartbeatIsStale(cutoff - 0.001, now: t0))
-        #expect(!rescuer.heartbeatIsStale(cutoff, now: t0))
-        #expect(rescuer.heartbeatIsStale(nil, now: t0))
+        func own(expiresAt: Date) -> WorkerRecord {
+            WorkerRecord(id: "a", pid: 1, host: "h2", startedAt: t0 - 60, heartbeat: t0 - 60, expiresAt: expiresAt)
+        }
+        #expect(rescuer.leaseExpired(own(expiresAt: t0 - 0.001), now: t0))
+        #expect(!rescuer.leaseExpired(own(expiresAt: t0), now: t0))
+        // A row written before leases carried their expiry: its heartbeat plus the judge's TTL.
         #expect(rescuer.leaseExpired(lease("a", heartbeat: cutoff - 0.001), now: t0))
         #expect(!rescuer.leaseExpired(lease("a", heartbeat: cutoff), now: t0))
         #expect(rescuer.judge(lease("a", heartbeat: cutoff), now: t0) == nil)
     }
 
-    @Test func ownersWithoutALeaseAreDeadWhenEveryJobHeartbeatIsStale() throws {
+    @Test func ownersWithRunningJobsAndNoLeaseRowAreDeadAtOnce() throws {
         let store = MemoryJobStore()
-        let stale = t0 - 60
-        let staleIds = try run(store, ownedBy: ["orphan", "orphan", "halfAlive", "me"], claimedAt: stale)
-        let freshId = try run(store, ownedBy: ["halfAlive"], claimedAt: t0 - 1)[0]
+        // Claimed a second ago: a live owner always writes its row before it claims, so a missing row means it
+        // was judged dead, removed by hand, or lost with a database that failed (a disk-full exit).
+        let ids = try run(store, ownedBy: ["orphan", "orphan", "me"], claimedAt: t0 - 1)
+        try store.registerWorker(lease("leased", heartbeat: t0))
+        let leasedId = try run(store, ownedBy: ["leased"], claimedAt: t0)[0]
         let rescues = try rescue(rescuer(store), now: t0)
         #expect(rescues.map(\.owner.id) == ["orphan"])
         let rescued = try #require(rescues.first)
         #expect(rescued.owner.lease == nil && rescued.owner.cause == .noLease)
-        #expect(rescued.jobs.map(\.job.id) == [staleIds[0], staleIds[1]])
-        #expect(try [staleIds[2], staleIds[3], freshId].map { try store.get(id: $0)?.status } == [.running, .running, .running])
+        #expect(rescued.jobs.map(\.job.id) == [ids[0], ids[1]])
+        #expect(try [ids[2], leasedId].map { try store.get(id: $0)?.status } == [.running, .running])
     }
 
-    @Test func aFreshJobOnALaterPageKeepsItsOwnerAlive() throws {
+    @Test func ownersWithoutALeaseAreFoundOnEveryPage() throws {
         let store = MemoryJobStore()
         let count = DeadOwnerRescuer.page + 1
-        // The lowest id is claimed last (low priority) and freshly, so it is read on the last page (newest first).
+        // The lowest id is claimed last (low priority), so it is read on the last page (newest first).
         let first = try store.enqueue(JobSpec(objectType: "Doc", method: "run", priority: 1), now: t0 - 60)
         _ = try store.enqueue(batch: Array(repeating: JobSpec(objectType: "Doc", method: "run"), count: count), now: t0 - 60)
         #expect(try store.claim(workerId: "many", limit: count, queues: nil, now: t0 - 60).count == count)
-        #expect(try store.claim(workerId: "many", limit: 1, queues: nil, now: t0 - 1).map(\.id) == [first.id])
-        #expect(try rescue(rescuer(store), now: t0).isEmpty)
-        // Once that one is stale too, every page is taken back.
-        let rescues = try rescue(rescuer(store), now: t0 + 60)
-        #expect(rescues.map(\.owner.id) == ["many"])
-        #expect(rescues.first?.jobs.count == count + 1)
+        #expect(try store.claim(workerId: "late", limit: 1, queues: nil, now: t0 - 1).map(\.id) == [first.id])
+        let rescues = try rescue(rescuer(store), now: t0)
+        #expect(rescues.map(\.owner.id) == ["late", "many"])
+        #expect(rescues.map(\.jobs.count) == [1, count])
     }
 
     @Test func jobsAreRetriedUnderTheirStrategyOrFailedForGood() throws {

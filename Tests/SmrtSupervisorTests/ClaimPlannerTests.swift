@@ -90,6 +90,16 @@ import Testing
         #expect(commit?.claim == 1)
     }
 
+    @Test func jobsStayShortUntilALongOneEnds() {
+        var planner = ClaimPlanner(prefetch: 4)
+        #expect(!planner.jobsAreShort, "nothing ended yet: no claiming ahead")
+        planner.attemptEnded(durationMs: 3)
+        _ = planner.topUpWhenIdle(workerRanJobs: true)
+        #expect(planner.jobsAreShort, "a full claim after a short job still tops up")
+        planner.attemptEnded(durationMs: 120)
+        #expect(!planner.jobsAreShort, "a long job ends claiming ahead")
+    }
+
     @Test func topUpCountsHeldAndInFlightJobs() throws {
         var planner = ClaimPlanner(prefetch: 2)
         _ = planner.plan(idleWorkers: 0, runningWorkers: 2, topUp: true)

@@ -197,3 +197,40 @@ import Testing
         print("2000 noop round trips through smrt-demo-worker (debug build): \(elapsed)")
     }
 }
+
+/// The worker's watchdog (protocol version 2): armed by the first KEEPALIVE, pushed back by each one, and the
+/// end of the worker when none comes in time, whatever job it is running.
+@Suite struct WorkerWatchdogTests {
+    func demo(_ method: String, _ args: JSONValue = [:], jobId: Int64) -> RunRequest {
+        RunRequest(jobId: jobId, objectType: "Demo", method: method, argsJSON: args.jsonText)
+    }
+
+    @Test func aWorkerThatHearsNoKeepaliveInTimeStopsItsJobAndExits() throws {
+        let worker = try WorkerHarness.demoWorker()
+        _ = try worker.receiveHello()
+        try worker.send(.keepalive(watchdogMillis: 300))
+        try worker.send(.run(demo("sleep", ["ms": 30_000], jobId: 1)))
+        #expect(try worker.waitForExit(timeout: .seconds(10)) == .exited(75))
+        #expect(worker.stderrText.contains("no KEEPALIVE from the supervisor for 300 ms"), "\(worker.stderrText)")
+    }
+
+    @Test func eachKeepalivePushesTheDeadlineBack() throws {
+        let worker = try WorkerHarness.demoWorker()
+        _ = try worker.receiveHello()
+        // Two jobs of 250 ms, each after a keepalive of 400 ms: 500 ms in all, past the first deadline.
+        for jobId in Int64(1)...2 {
+            try worker.send(.keepalive(watchdogMillis: 400))
+            #expect(try worker.run(demo("sleep", ["ms": 250], jobId: jobId)).result == .resultOK(jobId: jobId, result: nil))
+        }
+        worker.closeChannel()
+        #expect(try worker.waitForExit() == .exited(0))
+    }
+
+    @Test func withoutAKeepaliveTheWatchdogIsNeverArmed() throws {
+        let worker = try WorkerHarness.demoWorker()
+        _ = try worker.receiveHello()
+        #expect(try worker.run(demo("sleep", ["ms": 600], jobId: 1)).result == .resultOK(jobId: 1, result: nil))
+        worker.closeChannel()
+        #expect(try worker.waitForExit() == .exited(0))
+    }
+}

@@ -99,10 +99,10 @@ import Testing
     }
 
     @Test func unsupportedVersion() {
-        let error = decodingError(frame([0x01, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0]))
-        #expect(error == .unsupportedVersion(2, supported: 1))
-        #expect(error?.description == "unsupported protocol version 2 (this side speaks version 1)")
-        #expect(decodingError(frame([0x01, 0, 0])) == .unsupportedVersion(0, supported: 1))
+        let error = decodingError(frame([0x01, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0]))
+        #expect(error == .unsupportedVersion(3, supported: 1...2))
+        #expect(error?.description == "unsupported protocol version 3 (this side speaks versions 1 to 2)")
+        #expect(decodingError(frame([0x01, 0, 0])) == .unsupportedVersion(0, supported: 1...2))
     }
 
     @Test func anErrorIsFinal() throws {

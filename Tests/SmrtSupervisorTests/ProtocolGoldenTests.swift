@@ -32,6 +32,7 @@ import Testing
          """),
         (.progress(jobId: 42, json: #"{"pct":50}"#),
          "00 00 00 17 07 00 00 00 00 00 00 00 2A 00 00 00 0A 7B 22 70 63 74 22 3A 35 30 7D"),
+        (.keepalive(watchdogMillis: 10_000), "00 00 00 05 08 00 00 27 10"),
     ]
 
     @Test(arguments: golden.indices)

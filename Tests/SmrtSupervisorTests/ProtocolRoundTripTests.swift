@@ -26,9 +26,9 @@ import Testing
     }
 
     @Test func messageTypesMatchTheirBytes() {
-        #expect(MessageType.allCases.map(\.rawValue) == Array(1...7))
+        #expect(MessageType.allCases.map(\.rawValue) == Array(1...8))
         #expect(MessageType.allCases.map(\.description)
-            == ["HELLO", "RUN", "CANCEL", "SHUTDOWN", "RESULT_OK", "RESULT_ERROR", "PROGRESS"])
+            == ["HELLO", "RUN", "CANCEL", "SHUTDOWN", "RESULT_OK", "RESULT_ERROR", "PROGRESS", "KEEPALIVE"])
         #expect(MessageType.allCases.filter(\.isSentByWorker) == [.hello, .resultOK, .resultError, .progress])
     }
 }

@@ -14,6 +14,8 @@ struct Demo: Sendable {
     /// `afterMs`: sleep after the append, before answering (a window in which a kill leaves the side effect done
     /// but the job unrecorded: the chaos test's duplicates).
     struct AppendArgs: Decodable { var path: String; var line: String; var afterMs: UInt64? }
+    /// `Demo.exclusive`: `ledger` gets `start <line> <pid>` and `end <line> <pid>`; `ms` of work in between.
+    struct ExclusiveArgs: Decodable { var ledger: String; var line: String; var ms: UInt64 }
     struct Identity: Encodable { var uid: UInt32; var gid: UInt32; var pid: Int32 }
     struct ProgressArgs: Decodable { var steps: Int }
     struct TimestampResult: Encodable { var ns: Int64 }
@@ -47,6 +49,7 @@ struct Demo: Sendable {
                 try demo.append(args)
                 if let ms = args.afterMs, ms > 0 { try await Task.sleep(nanoseconds: ms * 1_000_000) }
             }
+            .method("exclusive") { (demo: Demo, args: ExclusiveArgs) in try await demo.exclusive(args) }
             .method("identity") { (_: Demo, _: NoArgs) in Identity(uid: getuid(), gid: getgid(), pid: getpid()) }
             .method("progress") { (_: Demo, args: ProgressArgs) in
                 for step in 1...max(1, args.steps) { SmrtWorker.reportProgress(["step": .int(Int64(step))]) }
@@ -94,6 +97,25 @@ struct Demo: Sendable {
         for offset in stride(from: 0, to: bytes, by: 4096) {
             memory.storeBytes(of: UInt8(truncatingIfNeeded: offset >> 12), toByteOffset: offset, as: UInt8.self)
         }
+    }
+
+    /// One execution of a job that must never overlap with another execution of the same job: it holds an
+    /// exclusive `flock` on `<ledger>.<line>.lock` while it works (the kernel drops it when the process dies,
+    /// killed or not). Finding the lock taken means another execution of this job is running right now: that is
+    /// written as `overlap <line> <pid>` and the job fails.
+    func exclusive(_ args: ExclusiveArgs) async throws {
+        let lockPath = "\(args.ledger).\(args.line).lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DemoFailure(message: "open \(lockPath): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let pid = getpid()
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            try append(AppendArgs(path: args.ledger, line: "overlap \(args.line) \(pid)"))
+            throw DemoFailure(message: "job \(args.line) is running elsewhere at this moment")
+        }
+        try append(AppendArgs(path: args.ledger, line: "start \(args.line) \(pid)"))
+        try await Task.sleep(nanoseconds: args.ms * 1_000_000)
+        try append(AppendArgs(path: args.ledger, line: "end \(args.line) \(pid)"))
     }
 
     /// One write(2) with O_APPEND, so concurrent appenders never interleave within a line.

@@ -4,9 +4,10 @@ import Foundation
 ///
 /// An owner (a supervisor or runner, the `workerId` of the jobs it claims) is dead when
 /// - its lease row is on this host and its process is gone (with `processExists`): at once, whatever the TTL;
-/// - its lease row was not renewed within `leaseTTL` (`leaseExpired`);
-/// - it has no lease row and none of its running jobs had a heartbeat within `leaseTTL` (owners that keep no
-///   row, or whose row was removed by hand).
+/// - its lease has expired (`leaseExpired`): past the expiry its owner wrote at its last renewal, never judged
+///   by the judge's own TTL (a row from before leases carried their expiry: its heartbeat plus `leaseTTL`);
+/// - it has running jobs but no lease row at all: at once. Every owner writes its row before it claims, so its
+///   row is gone only because it was judged dead, removed by hand, or lost with a database that failed.
 ///
 /// The running jobs of a dead owner fail their attempt (it counts) with the caller's `reason`, and are retried
 /// under their own strategy or failed for good (the store counts those on their schedules); the lease rows of
@@ -18,9 +19,9 @@ public struct DeadOwnerRescuer: Sendable {
     public enum Cause: Sendable, Equatable {
         /// Its lease is on this host and its process `pid` is gone.
         case processGone(pid: Int32)
-        /// Its lease was last renewed at `lastHeartbeat`, longer than the TTL ago.
+        /// Its lease, last renewed at `lastHeartbeat`, expired.
         case leaseExpired(lastHeartbeat: Date)
-        /// It has no lease row, and every heartbeat of its running jobs is older than the TTL.
+        /// It has running jobs but no lease row.
         case noLease
     }
 
@@ -47,7 +48,7 @@ public struct DeadOwnerRescuer: Sendable {
     public let leaseId: String
     /// The caller's host, compared with the host of lease rows for `processExists`.
     public let host: String
-    /// How long a lease (or, for owners without one, a job heartbeat) may go unrenewed.
+    /// How long a lease row without an expiry of its own (written by an older version) may go unrenewed.
     public let leaseTTL: Duration
     /// Whether a process of this host is alive; nil judges every lease by its TTL alone.
     public let processExists: (@Sendable (_ pid: Int32) -> Bool)?
@@ -103,33 +104,22 @@ public struct DeadOwnerRescuer: Sendable {
 
     /// Whether `lease` has expired at `now`: the one place a lease's expiry is judged.
     public func leaseExpired(_ lease: WorkerRecord, now: Date) -> Bool {
-        heartbeatIsStale(lease.heartbeat, now: now)
+        let expiry = lease.expiresAt ?? lease.heartbeat.addingTimeInterval(leaseTTL.timeInterval)
+        return expiry < now
     }
 
-    /// Whether a heartbeat made at `heartbeat` (nil: never) is older than the TTL at `now`.
-    public func heartbeatIsStale(_ heartbeat: Date?, now: Date) -> Bool {
-        guard let heartbeat else { return true }
-        return heartbeat < now.addingTimeInterval(-leaseTTL.timeInterval)
-    }
-
-    /// Owners of running jobs that have no lease row, when every one of their jobs' heartbeats is stale.
+    /// Owners of running jobs that have no lease row.
     private func ownersWithoutLease(leased: Set<String>, now: Date) throws -> [String] {
-        var fresh: Set<String> = []
-        var stale: Set<String> = []
+        var owners: Set<String> = []
         var offset = 0
         while true {
             let running = try store.list(JobQuery(status: .running, limit: Self.page, offset: offset))
             for job in running {
-                guard let owner = job.workerId, !leased.contains(owner) else { continue }
-                if heartbeatIsStale(job.workerHeartbeat, now: now) {
-                    stale.insert(owner)
-                } else {
-                    fresh.insert(owner)
-                }
+                if let owner = job.workerId, !leased.contains(owner) { owners.insert(owner) }
             }
             if running.count < Self.page { break }
             offset += Self.page
         }
-        return stale.subtracting(fresh).sorted()
+        return owners.sorted()
     }
 }

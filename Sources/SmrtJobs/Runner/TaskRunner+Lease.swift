@@ -1,12 +1,12 @@
 import Foundation
 
-/// The lease: heartbeats for this runner, and taking back the jobs of owners whose lease expired.
+/// The lease: renewals for this runner, and taking back the jobs of owners whose lease expired.
 ///
 /// One scheme for every owner (`DeadOwnerRescuer`, shared with the supervisor): a live owner has a row in the
-/// workers table, touched every heartbeat. An owner is dead when its row is older than `leaseTTL`; its running
-/// jobs are recovered and its row removed. Owners that keep no row at all (older runners) are judged by their
-/// jobs' `workerHeartbeat` instead, with the same `leaseTTL`. Recovered jobs are retried under their strategy,
-/// and the lost attempt counts.
+/// workers table, renewed every heartbeat with its own expiry (now + `leaseTTL`). An owner is dead when its
+/// lease has expired, or when it has running jobs and no row; its running jobs are recovered and its row
+/// removed. Recovered jobs are retried under their strategy, and the lost attempt counts. The runner claims
+/// nothing while its own lease is not safely held (less than a twelfth of the TTL left).
 extension TaskRunner {
     func leaseLoop() async {
         while !Task.isCancelled {
@@ -16,26 +16,53 @@ extension TaskRunner {
                 return
             }
             let now = clock()
+            let expiresAt = now.addingTimeInterval(options.leaseTTL.timeInterval)
             do {
-                try store.heartbeatWorker(id: workerId, now: now)
+                try store.heartbeatWorker(id: workerId, now: now, expiresAt: expiresAt)
                 try store.heartbeat(workerId: workerId, now: now)
             } catch {
                 reportError("heartbeat failed: \(error)")
+                continue
             }
-            recoverDeadOwners(now: now)
+            // Renewed only if the row was still there (or is written again here).
+            if recoverDeadOwners(now: now) { leaseRenewed(until: expiresAt) }
         }
     }
 
-    /// Takes back the running jobs of dead owners (`DeadOwnerRescuer`, judging leases by their TTL alone).
-    func recoverDeadOwners(now: Date) {
+    /// The lease row this runner writes at `now`.
+    func leaseRecord(now: Date) -> WorkerRecord {
+        WorkerRecord(
+            id: workerId, pid: getpid(), host: ProcessInfo.processInfo.hostName, startedAt: now, heartbeat: now,
+            expiresAt: now.addingTimeInterval(options.leaseTTL.timeInterval))
+    }
+
+    func leaseRenewed(until expiresAt: Date?) {
+        guard let expiresAt else { return }
+        let wasHeld = holdsLease(at: clock())
+        state.withLock { $0.leaseExpiresAt = max($0.leaseExpiresAt, expiresAt) }
+        // The claim loop skipped its claims while the lease was in doubt: claim now, not at the next poll.
+        if !wasHeld { waker.signal() }
+    }
+
+    /// Whether the lease holds at `now` with a twelfth of the TTL to spare.
+    func holdsLease(at now: Date) -> Bool {
+        let margin = options.leaseTTL.timeInterval / 12
+        return now.addingTimeInterval(margin) < state.withLock { $0.leaseExpiresAt }
+    }
+
+    /// Takes back the running jobs of dead owners (`DeadOwnerRescuer`). Returns whether this runner's own lease
+    /// row was there or is written again (false when the store failed).
+    @discardableResult
+    func recoverDeadOwners(now: Date) -> Bool {
+        var leased = false
         do {
             if try !store.listWorkers().contains(where: { $0.id == workerId }) {
                 // Someone judged this runner dead (it missed heartbeats) and removed its row: its jobs then were
                 // taken back, and its late reports are refused. Lease again for the jobs it claims from now on.
                 logger.warning("lease row was removed by another process; registering again")
-                try store.registerWorker(
-                    WorkerRecord(id: workerId, pid: getpid(), host: ProcessInfo.processInfo.hostName, startedAt: now, heartbeat: now))
+                try store.registerWorker(leaseRecord(now: now))
             }
+            leased = true
             var random = SharedRandom(shared: self.random)
             for rescue in try rescuer.rescue(now: now, using: &random) {
                 for item in rescue.jobs {
@@ -46,6 +73,7 @@ extension TaskRunner {
         } catch {
             reportError("recovery failed: \(error)")
         }
+        return leased
     }
 
     /// The rescuer of this runner, with its reasons as the runner words them.
@@ -59,7 +87,7 @@ extension TaskRunner {
             case .processGone(let pid):
                 return "worker \(owner.id) is gone (process \(pid))"
             case .noLease:
-                return "worker \(owner.id) stopped heartbeating (no lease row)"
+                return "worker \(owner.id) has no lease row"
             }
         }
     }

@@ -74,6 +74,8 @@ public final class TaskRunner: Sendable {
         var handlers: [(id: UInt64, handler: @Sendable (TaskRunnerEvent) -> Void)] = []
         var nextHandlerId: UInt64 = 0
         var streams: [UUID: AsyncStream<TaskRunnerEvent>.Continuation] = [:]
+        /// Until when this runner's lease holds, as written at its last successful renewal.
+        var leaseExpiresAt = Date.distantPast
     }
 
     /// - Parameters:
@@ -116,10 +118,10 @@ public final class TaskRunner: Sendable {
             s.phase = .running
         }
         let now = clock()
-        let lease = WorkerRecord(
-            id: workerId, pid: getpid(), host: ProcessInfo.processInfo.hostName, startedAt: now, heartbeat: now)
+        let lease = leaseRecord(now: now)
         do {
             try await withStore { try $0.registerWorker(lease) }
+            leaseRenewed(until: lease.expiresAt)
         } catch {
             state.withLock { $0.phase = .idle }
             throw error
@@ -219,7 +221,8 @@ public final class TaskRunner: Sendable {
                 await fireDueSchedules()
             }
             let free = options.concurrency - runningCount
-            if free > 0 {
+            // Nothing new starts while the lease is not safely held: another owner may soon take its jobs.
+            if free > 0, holdsLease(at: clock()) {
                 do {
                     let (workerId, queues, now) = (self.workerId, options.claimedQueues, clock())
                     let jobs = try await withStore { try $0.claim(workerId: workerId, limit: free, queues: queues, now: now) }

@@ -140,6 +140,26 @@ extension IntegrationTests {
             #expect(try db.store.stats(queue: nil).running == 0)
         }
 
+        /// The database's `-wal` and `-shm` files removed while the supervisor runs (together, or the WAL alone): its
+        /// connections keep the unlinked files, while every new connection starts a new, empty WAL (losing what
+        /// the old one held) or fails with an I/O error. The supervisor notices like a removed database (exit 1,
+        /// the file named) instead of running on where nobody sees its work.
+        @Test(arguments: [["-wal", "-shm"], ["-wal"], ["-shm"]])
+        func removedSideFilesStopTheSupervisor(_ suffixes: [String]) throws {
+            let db = try TestDatabase()
+            let done = try db.enqueue("noop")
+            let supervisor = try SupervisorProcess(
+                database: db, workers: 1, arguments: ["--db-check-interval", "100"])
+            try db.waitFor(done, .completed, log: supervisor)
+            for suffix in suffixes { #expect(unlink(db.path + suffix) == 0, "\(suffix): errno \(errno)") }
+            #expect(try supervisor.waitForExit(timeout: 5) == .exited(1))
+            let failure = try #require(supervisor.events("database_failed").first)
+            let first = suffixes[0]
+            #expect(
+                failure["error"] as? String == "its \(first) file was removed while the supervisor was running",
+                "\(failure)")
+        }
+
         /// A full disk (a 1 MiB tmpfs): SQLITE_FULL is not retried; the supervisor logs `database_failed` with
         /// "database or disk is full" and exits 1. The database stays intact, and a supervisor started once there is
         /// room again finishes the work.

@@ -201,7 +201,7 @@ final class WorkerHarness {
         guard case .hello(let version, let helloPid, let types) = message else {
             throw HarnessError(description: "expected HELLO, got \(message)")
         }
-        guard version == WireFormat.protocolVersion, helloPid == pid else {
+        guard WireFormat.supportedVersions.contains(version), helloPid == pid else {
             throw HarnessError(description: "HELLO with version \(version), pid \(helloPid) (child is \(pid))")
         }
         return types
