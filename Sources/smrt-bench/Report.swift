@@ -28,6 +28,7 @@ final class Results {
         ("kill.late_p99_ms", "ms"),
         ("kill.early_count", ""),
         ("respawn.p50_ms", "ms"),
+        ("churn.releases_per_10k", ""),
         ("scaling.backlog_ratio", "×"),
         ("idle.cpu_percent", "%"),
     ]

@@ -31,6 +31,8 @@ struct BenchConfig {
     var backlogSmall: Int
     var backlogLarge: Int
     var scalingReps = 3
+    var churnJobs = 400
+    var churnSleepMs = 60
     var idleSeconds: Double = 10
     var idleWorkers = 4
 
@@ -54,7 +56,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
-    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,scaling,idle.")
+    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,churn,scaling,idle.")
     var only: String?
 
     @Option(help: "Where smrt-supervisor and smrt-demo-worker are (default: next to this executable).")
@@ -74,7 +76,8 @@ struct Run: ParsableCommand {
         fixHeapTrim()
         Progress.startNs = monotonicNs()
         let config = quick ? BenchConfig.quick : BenchConfig.full
-        let phases = Set((only ?? "limits,enqueue,e2e,latency,kill,scaling,idle").split(separator: ",").map(String.init))
+        let phases = Set(
+            (only ?? "limits,enqueue,e2e,latency,kill,churn,scaling,idle").split(separator: ",").map(String.init))
         let machine = Machine.current(swiftVersion: swiftVersion, libuvVersion: libuvVersion)
         let results = Results(mode: quick ? "quick" : "full")
         let dir = try makeTempDir(prefix: "smrt-bench")
@@ -87,7 +90,7 @@ struct Run: ParsableCommand {
         if phases.contains("limits") || phases.contains("enqueue") {
             try runLimitsAndEnqueue(config, phases, results, dir)
         }
-        let supervisorPhases = ["e2e", "latency", "kill", "scaling", "idle"].filter(phases.contains)
+        let supervisorPhases = ["e2e", "latency", "kill", "churn", "scaling", "idle"].filter(phases.contains)
         if !supervisorPhases.isEmpty {
             let bin = binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent
             let supervisor = bin + "/smrt-supervisor"
@@ -226,6 +229,14 @@ struct Run: ParsableCommand {
             results.setInfo("scaling.per_s_backlog", .number(largeRate))
             results.setInfo("scaling.runs", .int(Int64(c.scalingReps)))
             if timedOut { results.note("scaling: a run timed out before \(c.backlogMeasured) completions") }
+        }
+        if phases.contains("churn") {
+            let r = try bench.churn(jobs: c.churnJobs, sleepMs: c.churnSleepMs)
+            results.set("churn.releases_per_10k", Double(r.releases) * 10_000 / Double(r.jobs))
+            results.setInfo("churn.jobs", .int(Int64(r.jobs)))
+            results.setInfo("churn.releases", .int(Int64(r.releases)))
+            results.setInfo("churn.extra_attempts", .int(Int64(r.retriedAttempts)))
+            Progress.say("churn: \(r.releases) release(s) of held jobs over \(r.jobs) jobs (half of \(c.churnSleepMs) ms), \(formatNumber(r.seconds)) s")
         }
         if phases.contains("idle") {
             let r = try bench.idle(workers: c.idleWorkers, seconds: c.idleSeconds)

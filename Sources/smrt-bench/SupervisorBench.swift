@@ -91,6 +91,41 @@ struct SupervisorBench {
             timedOut: !finished)
     }
 
+    // MARK: churn
+
+    struct Churn {
+        var jobs: Int
+        var releases: Int
+        var retriedAttempts: Int
+        var seconds: Double
+    }
+
+    /// `jobs` jobs alternating `Demo.noop` and `Demo.sleep` of `sleepMs` (short jobs make the supervisor claim
+    /// ahead, long ones make held jobs wait), 2 workers, poll interval 300 ms: how many held jobs went back to
+    /// pending (`job_released` lines) before every job completed.
+    func churn(jobs: Int, sleepMs: Int) throws -> Churn {
+        let path = "\(dir)/churn.sqlite"
+        defer { removeDatabase(path) }
+        let store = try SQLiteJobStore(path: path)
+        let specs = (0..<jobs).map { i in
+            i % 2 == 0
+                ? JobSpec(objectType: "Demo", method: "noop")
+                : JobSpec(objectType: "Demo", method: "sleep", args: ["ms": .int(Int64(sleepMs))])
+        }
+        _ = try store.enqueue(batch: specs, now: Date())
+        let started = Date()
+        let process = try start(db: path, workers: 2, name: "churn", extra: ["--poll-interval", "300"])
+        defer { process.stop() }
+        _ = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: 60_000 + jobs * sleepMs) {
+            try SupervisorBench.terminalCount(store).terminal >= jobs
+        }
+        let seconds = Date().timeIntervalSince(started)
+        process.stop()
+        let releases = process.events.filter { $0.name == "job_released" }.count
+        let attempts = Int(try SupervisorBench.text(store, "SELECT SUM(attempts) FROM _smrt_jobs") ?? "") ?? jobs
+        return Churn(jobs: jobs, releases: releases, retriedAttempts: attempts - jobs, seconds: seconds)
+    }
+
     // MARK: scaling
 
     /// Builds a file of `backlog` pending, ready Demo.noop jobs with raw batch inserts (50,000 rows per
