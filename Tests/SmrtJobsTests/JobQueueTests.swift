@@ -221,7 +221,7 @@ struct QueueTestReports: BackgroundJobs {
             let backend = CountingBackend(path: f.path, signals: false)
             let queue = try await f.makeQueue(backend)
             let handle = try await queue.background("Doc", "run").enqueue()
-            async let outcome = handle.wait(timeout: .seconds(20), pollInterval: .milliseconds(50))
+            async let outcome = handle.wait(timeout: .seconds(60), pollInterval: .milliseconds(50))
             try await f.eventually("the waiter is parked") { queue.changes.parkedCount == 1 }
             try f.completeElsewhere(handle.id)
             #expect(try await outcome.success)

@@ -104,8 +104,10 @@ final class QueueFixture: @unchecked Sendable {
     }
 
     /// Polls `condition` every 5 ms until it holds; records an issue and throws after `timeout`.
+    /// Deadlines are generous: sync tests elsewhere in the run (processes, CLI runs) can hold both threads of the
+    /// cooperative pool for many seconds, delaying these async checks without anything being wrong.
     func eventually(
-        _ what: String, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+        _ what: String, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: () throws -> Bool
     ) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)

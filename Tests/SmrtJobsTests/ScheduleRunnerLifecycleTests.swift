@@ -47,7 +47,7 @@ extension ScheduleRunnerEvent {
     private func eventually(
         _ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () throws -> Bool
     ) async throws {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while try !condition() {
             if ContinuousClock.now >= deadline {
                 Issue.record("timed out waiting for: \(what)", sourceLocation: sourceLocation)

@@ -203,7 +203,7 @@ final class RunnerFixture: @unchecked Sendable {
     /// Polls `condition` every 10 ms until it holds; records an issue and throws after `timeout`. The
     /// timeout is generous because other suites in the same process may block the cooperative pool for seconds.
     func eventually(
-        _ what: String, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
+        _ what: String, timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: () throws -> Bool
     ) async throws {
         let clock = ContinuousClock()
