@@ -59,16 +59,17 @@ extension IntegrationTests {
         @Test func supervisorsWithDifferentTTLsLeaveEachOthersLeasesAlone() throws {
             let db = try TestDatabase()
             let ledger = db.file("ledger.txt")
-            let ids = try Self.exclusiveJobs(30, ms: 150, ledger: ledger, db: db)
+            // 6 s of work: well past the 2 s TTL, while the long-TTL supervisor renews only every 5 s.
+            let ids = try Self.exclusiveJobs(40, ms: 300, ledger: ledger, db: db)
             let long = try SupervisorProcess(database: db, workers: 1, logName: "long.log")
             let short = try SupervisorProcess(
                 database: db, workers: 1, arguments: ["--lease-ttl", "2000"], logName: "short.log")
             try Self.waitAllCompleted(ids, db: db, timeout: 60)
             let result = try Ledger(ledger)
             #expect(result.overlaps.isEmpty)
-            #expect(result.starts.count == 30 && result.starts.values.allSatisfy { $0 == 1 }, "a job ran twice")
+            #expect(result.starts.count == 40 && result.starts.values.allSatisfy { $0 == 1 }, "a job ran twice")
             #expect(long.events("lease_recovered").isEmpty && short.events("lease_recovered").isEmpty)
-            #expect(try db.store.list(JobQuery(status: .completed, limit: 30)).allSatisfy { $0.attempts == 1 })
+            #expect(try db.store.list(JobQuery(status: .completed, limit: 40)).allSatisfy { $0.attempts == 1 })
             for supervisor in [long, short] {
                 supervisor.signal(SIGTERM)
                 #expect(try supervisor.waitForExit() == .exited(0))
