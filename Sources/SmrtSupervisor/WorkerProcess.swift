@@ -69,6 +69,8 @@ final class WorkerProcess {
     let jobTimer: UVTimer
     /// Start timeout and stop timeout (driven by the pool).
     let lifeTimer: UVTimer
+    /// The job's CPU budget when the supervisor enforces it itself (`WorkerPool+CPULimit.swift`).
+    let cpuTimer: UVTimer
 
     private var process: UVProcess?
     private let channel: UVPipe
@@ -81,11 +83,13 @@ final class WorkerProcess {
     private var onEvent: ((WorkerProcess, Event) -> Void)?
 
     /// Spawns `command` with stdin on /dev/null, stdout and stderr captured, and the protocol socket on fd 3,
-    /// in its own session (so a terminal's Ctrl-C reaches only the supervisor). On failure every handle made
-    /// so far is closed and the spawn error is thrown.
+    /// in its own session (so a terminal's Ctrl-C reaches only the supervisor). It inherits no other descriptor,
+    /// and sets `resourceLimits` on itself before it switches to `uid`/`gid`. On failure every handle made so far
+    /// is closed and the spawn error is thrown.
     init(
         loop: UVLoop, command: [String], environment: [String]?, serial: Int, generation: Int, logger: Logger,
-        uid: UInt32? = nil, gid: UInt32? = nil, onEvent: @escaping (WorkerProcess, Event) -> Void
+        uid: UInt32? = nil, gid: UInt32? = nil, resourceLimits: [UVProcess.ResourceLimit] = [],
+        onEvent: @escaping (WorkerProcess, Event) -> Void
     ) throws {
         self.serial = serial
         self.generation = generation
@@ -103,6 +107,8 @@ final class WorkerProcess {
             made.append(jobTimer)
             lifeTimer = try UVTimer(loop: loop)
             made.append(lifeTimer)
+            cpuTimer = try UVTimer(loop: loop)
+            made.append(cpuTimer)
         } catch {
             for handle in made { handle.close() }
             throw error
@@ -116,7 +122,7 @@ final class WorkerProcess {
                     .createPipe(stderrPipe, readable: false, writable: true),
                     .createPipe(channel, readable: true, writable: true),
                 ],
-                uid: uid, gid: gid, detached: true
+                uid: uid, gid: gid, detached: true, resourceLimits: resourceLimits
             ) { _, status in
                 // A strong capture: the worker lives at least until its exit is handled (libuv drops the
                 // callback after calling it, which ends the cycle).
@@ -324,6 +330,7 @@ final class WorkerProcess {
         exitedAt = Monotonic.nanos
         jobTimer.stop()
         lifeTimer.stop()
+        cpuTimer.stop()
         drainAfterExit()
         state = .exited
         let callback = onEvent
@@ -339,5 +346,6 @@ final class WorkerProcess {
         stderrPipe.close()
         jobTimer.close()
         lifeTimer.close()
+        cpuTimer.close()
     }
 }
