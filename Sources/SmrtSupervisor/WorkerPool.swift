@@ -193,7 +193,7 @@ final class WorkerPool {
         guard missing > 0 else { return }
         let now = Monotonic.nanos
         if let deadline = deadlineTooClose(now), deadline > nextSpawnAt {
-            // uv_spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
+            // A spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
             // right before a job's deadline would make its kill late. Spawn just after it instead.
             let waitMs = (deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0) + 1
             try? backoffTimer.start(timeoutMs: waitMs) { [unowned self] _ in reconcile() }

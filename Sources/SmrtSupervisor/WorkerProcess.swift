@@ -71,6 +71,10 @@ final class WorkerProcess {
     let lifeTimer: UVTimer
     /// The job's CPU budget when the supervisor enforces it itself (`WorkerPool+CPULimit.swift`).
     let cpuTimer: UVTimer
+    /// Resumes reading stdout/stderr paused by `outputRead` in the next loop iteration.
+    private let outputTimer: UVTimer
+    /// Output streams paused until the next loop iteration.
+    private var pausedOutput: [String] = []
 
     private var process: UVProcess?
     private let channel: UVPipe
@@ -99,9 +103,9 @@ final class WorkerProcess {
         channel = try UVPipe(loop: loop)
         var made: [UVHandle] = [channel]
         do {
-            stdoutPipe = try UVPipe(loop: loop)
+            stdoutPipe = try UVPipe(loop: loop, readBufferSize: Self.outputChunkBytes)
             made.append(stdoutPipe)
-            stderrPipe = try UVPipe(loop: loop)
+            stderrPipe = try UVPipe(loop: loop, readBufferSize: Self.outputChunkBytes)
             made.append(stderrPipe)
             jobTimer = try UVTimer(loop: loop)
             made.append(jobTimer)
@@ -109,6 +113,8 @@ final class WorkerProcess {
             made.append(lifeTimer)
             cpuTimer = try UVTimer(loop: loop)
             made.append(cpuTimer)
+            outputTimer = try UVTimer(loop: loop)
+            made.append(outputTimer)
         } catch {
             for handle in made { handle.close() }
             throw error
@@ -132,8 +138,8 @@ final class WorkerProcess {
             pid = process.pid
             self.logger[metadataKey: "worker_pid"] = .int(pid)
             try channel.startReading { [unowned self] _, event in channelRead(event) }
-            try stdoutPipe.startReading { [unowned self] _, event in outputRead(event, stream: "stdout") }
-            try stderrPipe.startReading { [unowned self] _, event in outputRead(event, stream: "stderr") }
+            try startReadingOutput("stdout")
+            try startReadingOutput("stderr")
         } catch {
             if let process {
                 _ = try? process.kill(SIGKILL)
@@ -267,13 +273,41 @@ final class WorkerProcess {
 
     // MARK: Output
 
+    /// How much of a worker's stdout or stderr is read at once, and at most once per loop iteration: logging a
+    /// line costs the loop microseconds, so a worker that floods its output is taken a chunk at a time and the
+    /// deadline timers of other jobs run between chunks. (libuv would otherwise read up to 32 buffers in a row.)
+    static let outputChunkBytes = 4 * 1024
+
+    private func startReadingOutput(_ stream: String) throws {
+        try (stream == "stdout" ? stdoutPipe : stderrPipe).startReading { [unowned self] _, event in
+            outputRead(event, stream: stream)
+        }
+    }
+
     private func outputRead(_ event: UVStream.ReadEvent, stream: String) {
         switch event {
         case .data(let bytes):
             logLines(stream == "stdout" ? stdoutLines.append(bytes) : stderrLines.append(bytes), stream: stream)
+            if bytes.count >= Self.outputChunkBytes {
+                // A full chunk: more is probably waiting. The rest waits for the next loop iteration.
+                (stream == "stdout" ? stdoutPipe : stderrPipe).stopReading()
+                pausedOutput.append(stream)
+                if !outputTimer.isActive {
+                    try? outputTimer.start(timeoutMs: 0) { [unowned self] _ in resumeOutput() }
+                }
+            }
         case .eof, .failed:
             flushOutput(stream)
             (stream == "stdout" ? stdoutPipe : stderrPipe).stopReading()
+        }
+    }
+
+    private func resumeOutput() {
+        let paused = pausedOutput
+        pausedOutput = []
+        guard state != .exited else { return }
+        for stream in paused where !(stream == "stdout" ? stdoutPipe : stderrPipe).isClosing {
+            try? startReadingOutput(stream)
         }
     }
 
@@ -331,6 +365,7 @@ final class WorkerProcess {
         jobTimer.stop()
         lifeTimer.stop()
         cpuTimer.stop()
+        outputTimer.stop()
         drainAfterExit()
         state = .exited
         let callback = onEvent
@@ -347,5 +382,6 @@ final class WorkerProcess {
         jobTimer.close()
         lifeTimer.close()
         cpuTimer.close()
+        outputTimer.close()
     }
 }
