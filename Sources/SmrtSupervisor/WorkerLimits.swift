@@ -95,13 +95,15 @@ struct WorkerLimits {
     }
 
     /// Before each RUN, with `.rlimit`: the job gets `cpuSeconds` of CPU from now on (RLIMIT_CPU counts the
-    /// process's whole life). Returns false if the limit could not be moved.
-    @discardableResult
-    func rearmCPULimit(pid: Int32) -> Bool {
-        guard let cpuSeconds, cpuEnforcement == .rlimit else { return true }
+    /// process's whole life). Returns why the limit could not be moved, or nil.
+    func rearmCPULimit(pid: Int32) -> String? {
+        guard let cpuSeconds, cpuEnforcement == .rlimit else { return nil }
         let used = ProcessStats.cpuSeconds(pid: pid) ?? 0
         let soft = UInt64(used.rounded(.up)) + UInt64(cpuSeconds)
-        return csmrt_set_rlimit(pid, Int32(RLIMIT_CPU.rawValue), soft, UVProcess.ResourceLimit.unlimited) == 0
+        guard csmrt_set_rlimit(pid, Int32(RLIMIT_CPU.rawValue), soft, UVProcess.ResourceLimit.unlimited) == 0 else {
+            return "prlimit: \(String(cString: strerror(errno)))"
+        }
+        return nil
     }
 
     /// How a worker that died holding a job is described in the job's error, naming a limit it probably hit.

@@ -22,10 +22,12 @@ extension WorkerPool {
         case .none:
             return
         case .rlimit:
-            if !limits.rearmCPULimit(pid: worker.pid) {
+            // Once per worker: the cause (an LSM refusing prlimit) would be the same for every job.
+            if let failure = limits.rearmCPULimit(pid: worker.pid), !worker.cpuLimitFailureLogged {
+                worker.cpuLimitFailureLogged = true
                 logger.warning(
-                    "cannot re-arm the CPU limit of worker \(worker.pid) (prlimit: \(String(cString: strerror(errno))))",
-                    metadata: ["event": "cpu_limit_failed", "worker_pid": .int(worker.pid)])
+                    "cannot re-arm the CPU limit of worker \(worker.pid) (\(failure)); its jobs share what is left",
+                    metadata: ["event": "cpu_limit_failed", "worker_pid": .int(worker.pid), "error": .string(failure)])
             }
         case .watch:
             guard let running = worker.job, let seconds = limits.cpuSeconds,

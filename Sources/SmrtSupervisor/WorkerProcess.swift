@@ -58,6 +58,8 @@ final class WorkerProcess {
     var releaseJobOnExit = false
     /// Killed because it sent no HELLO in time.
     var failedToStart = false
+    /// The pool has logged that this worker's CPU limit could not be re-armed.
+    var cpuLimitFailureLogged = false
     /// Why the worker was killed on purpose; it becomes the failed attempt's error.
     private(set) var killReason: String?
     let spawnedAt: UInt64

@@ -91,6 +91,31 @@ extension IntegrationTests {
             #expect(!log.events("supervisor_stopped").isEmpty)
             #expect(log.unparsed.isEmpty)
         }
+
+        /// With stderr still not read, TERM stops the supervisor in bounded time: it waits at most 2 s for the
+        /// lines still queued, then exits 0 (it would otherwise hang in write(2) for as long as nobody reads).
+        @Test func aStderrNobodyReadsDoesNotHoldUpShutdown() throws {
+            let db = try TestDatabase()
+            let fifo = db.file("stderr.fifo")
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+            try #require(reader >= 0)
+            defer { close(reader) }
+            let printing = try db.enqueue("flood", ["lines": 1000, "bytes": 100])
+            let supervisor = try SupervisorProcess(
+                executable: SupervisorProcess.binaryPath,
+                arguments: [
+                    "--db", db.path, "--workers", "1", "--worker-exec", WorkerHarness.demoWorkerPath, "--log-format",
+                    "json",
+                ],
+                logPath: fifo)
+            try db.waitFor(printing, .completed, timeout: 15)
+            let stopping = Date()
+            supervisor.signal(SIGTERM)
+            #expect(try supervisor.waitForExit(timeout: 10) == .exited(0))
+            let seconds = Date().timeIntervalSince(stopping)
+            #expect(seconds < 6, "stopped after \(seconds) s")
+        }
     }
 }
 
