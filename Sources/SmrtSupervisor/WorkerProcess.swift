@@ -132,7 +132,7 @@ final class WorkerProcess {
                 ],
                 uid: uid, gid: gid, detached: true, resourceLimits: resourceLimits
             ) { _, status in
-                // A strong capture: the worker lives at least until its exit is handled (libuv drops the
+                // A strong capture: the worker lives at least until its exit is handled (UVProcess drops the
                 // callback after calling it, which ends the cycle).
                 self.processExited(status)
             }
