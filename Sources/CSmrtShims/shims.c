@@ -22,3 +22,7 @@ int csmrt_set_rlimit(pid_t pid, int resource, unsigned long long soft, unsigned 
 int csmrt_wake_pipe(int fds[2]) {
     return pipe2(fds, O_NONBLOCK | O_CLOEXEC);
 }
+
+int csmrt_cloexec_pipe(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

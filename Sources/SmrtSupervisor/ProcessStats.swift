@@ -33,6 +33,17 @@ public enum ProcessStats {
         return ticks > 0 ? (user + system) / Double(ticks) : nil
     }
 
+    /// CPU time (user + system) `pid` has used, in nanoseconds, from its CPU clock (`clock_getcpuclockid`):
+    /// exact, and readable for any process, also one running as another user. Nil if it is gone.
+    public static func cpuNanos(pid: Int32) -> UInt64? {
+        guard pid > 0 else { return nil }
+        var clock = clockid_t()
+        guard clock_getcpuclockid(pid, &clock) == 0 else { return nil }
+        var now = timespec()
+        guard clock_gettime(clock, &now) == 0 else { return nil }
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
     /// The state letter of `pid` (`R`, `S`, `Z` for a zombie, ...), from `/proc/PID/stat`; nil if it is gone.
     public static func state(pid: Int32) -> Character? {
         statFields(pid: pid)?.first?.first

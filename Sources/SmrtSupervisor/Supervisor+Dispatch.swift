@@ -71,7 +71,7 @@ extension Supervisor {
             deadlineMillis: UInt64(max(0, (wallNow.timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
             objectType: job.objectType, objectId: job.objectId, method: job.method,
             argsJSON: job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText)
-        pool.limits.applyBeforeJob(pid: worker.pid)
+        pool.limitCPU(of: worker)
         guard worker.send(.run(request)) else {
             // The worker is going away; its exit releases the job (it never ran).
             worker.releaseJobOnExit = true

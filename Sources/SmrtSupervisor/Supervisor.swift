@@ -106,6 +106,8 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// be started at all.
     public func run() throws -> Int32 {
         precondition(phase == .created, "Supervisor.run() can be called once")
+        // Bounded: a log destination that does not read must not keep the process from ending.
+        defer { LogWriter.flushAll(timeout: Self.logFlushTimeout) }
         try configuration.validate()
         UVStream.ignoreBrokenPipeSignal()
         let backend: any JobBackend
@@ -151,6 +153,9 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         if let runtimeError { throw runtimeError }
         return 0
     }
+
+    /// How long `run()` waits, before it returns, for log lines still queued for a slow destination (seconds).
+    static let logFlushTimeout = 2.0
 
     /// Asks a running supervisor to stop, from any thread: gracefully (as TERM) or at once (as QUIT).
     public func requestStop(immediate: Bool = false) {

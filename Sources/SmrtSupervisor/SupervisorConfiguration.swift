@@ -15,8 +15,16 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var database: String
     /// The worker command: executable and arguments (already split; see `ShellWords`).
     public var workerExec: [String]
-    /// Extra `KEY=value` environment for workers, on top of the supervisor's own environment.
+    /// Environment variables for workers (`--worker-env KEY=VALUE`), on top of the supervisor's own environment,
+    /// or of the minimal one with `clearWorkerEnvironment`. See `workerEnvironment(supervisorEnvironment:)`.
     public var environment: [String: String]
+    /// Variables workers get from the supervisor's environment by name (`--worker-env KEY`), also with
+    /// `clearWorkerEnvironment`; a name the supervisor does not have is left out.
+    public var passedEnvironment: [String] = []
+    /// Start workers from an empty environment (`--worker-clear-env`): only `PATH` (the supervisor's, else
+    /// `defaultWorkerPath`), `passedEnvironment` and `environment`. Off by default: workers then inherit the
+    /// supervisor's whole environment, secrets such as `AWS_SECRET_ACCESS_KEY` included.
+    public var clearWorkerEnvironment = false
     /// How many worker processes to keep running.
     public var workers: Int
     /// Queues to claim from; nil claims from every queue.
@@ -112,6 +120,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw fail("--max-jobs-per-worker", "must be at least 1") }
         if let maxWorkerRSSMB, maxWorkerRSSMB < 1 { throw fail("--max-worker-rss", "must be at least 1 MB") }
         try validateSafetyLimits()
+        try validateWorkerEnvironment()
         if prefetch < 0 || prefetch > 1000 { throw fail("--prefetch", "must be between 0 and 1000") }
         if !(commitWindowMs >= 0 && commitWindowMs <= 1000) { throw fail("--commit-window", "must be 0 to 1000 ms") }
     }

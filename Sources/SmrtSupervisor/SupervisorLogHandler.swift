@@ -16,18 +16,42 @@ import Darwin
 /// JSON: `{"ts":"2026-11-29T07:00:00.123Z","level":"info","msg":"job 42 Demo.noop completed","event":"job_completed",
 /// "duration_ms":3,"job_id":42,...}`; integer, floating-point and boolean metadata stay numbers and booleans.
 ///
-/// Each line is written with a single `write(2)`, so lines from the loop and the database thread never interleave.
+/// Logging never waits for the destination: each line is handed whole to the descriptor's `LogWriter`, a thread
+/// that writes in order, so a stderr pipe nobody reads cannot stop the loop or the database thread. When its
+/// 1 MiB queue is full, lines are dropped whole and counted (`worker_output` lines first: they may fill only 3/4
+/// of it), and a `log_lines_dropped` line says how many once writing works again. `flush(timeout:)` waits a
+/// bounded time for what is queued.
 public struct SupervisorLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     public var metadataProvider: Logger.MetadataProvider?
     public let format: SupervisorConfiguration.LogFormat
     public let fileDescriptor: Int32
+    private let writer: LogWriter
 
     public init(format: SupervisorConfiguration.LogFormat, level: Logger.Level = .info, fileDescriptor: Int32 = 2) {
         self.format = format
         self.logLevel = level
         self.fileDescriptor = fileDescriptor
+        writer = LogWriter.shared(fileDescriptor: fileDescriptor)
+    }
+
+    /// Waits until the lines logged so far through any `SupervisorLogHandler` are written, at most `timeout`
+    /// seconds (a destination that does not read would otherwise hold the process forever). Returns whether
+    /// everything was written. `Supervisor.run()` calls it before it returns.
+    @discardableResult
+    public static func flush(timeout: Double = 2) -> Bool {
+        LogWriter.flushAll(timeout: timeout)
+    }
+
+    /// Writes `message` as a line of its own on `fileDescriptor`, after the log lines queued before it, and waits
+    /// for it at most `timeout` seconds: for a program's last words (`smrt-supervisor: ...` before exit 1).
+    public static func writeMessage(_ message: String, fileDescriptor: Int32 = 2, timeout: Double = 2) {
+        var line = Array(message.utf8)
+        if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
+        let writer = LogWriter.shared(fileDescriptor: fileDescriptor)
+        writer.enqueue(line, format: nil)
+        writer.flush(timeout: timeout)
     }
 
     /// A `Logger` using this handler.
@@ -59,7 +83,10 @@ public struct SupervisorLogHandler: LogHandler {
         } else {
             Self.appendTextLine(level: event.level, message: event.message.description, metadata: merged, to: &line)
         }
-        Self.writeAll(line, to: fileDescriptor)
+        // What workers print may flood; it gives way first, so the supervisor's own lines still get through.
+        var expendable = false
+        if case .string("worker_output")? = merged["event"] { expendable = true }
+        writer.enqueue(line, format: format, expendable: expendable)
     }
 
     // MARK: Formatting
@@ -253,21 +280,5 @@ public struct SupervisorLogHandler: LogHandler {
 
     static func appendTimestamp(to out: inout [UInt8]) {
         Timestamp.append(Date(), to: &out)
-    }
-
-    private static func writeAll(_ line: [UInt8], to fd: Int32) {
-        line.withUnsafeBufferPointer { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n > 0 {
-                    offset += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
     }
 }

@@ -10,21 +10,39 @@ import Darwin
 /// The safety limits applied to every worker process: rlimits (`--worker-memory-limit`, `--worker-cpu-limit`)
 /// and the user it runs as (`--user`).
 ///
-/// libuv's `uv_spawn` has no rlimit option, so the limits are set with `prlimit(2)` on the child's pid right
-/// after the spawn returns, on the loop thread. That is before the supervisor can read the worker's HELLO (the
-/// loop is busy with the spawn), so before any job is dispatched: what runs unlimited is only the worker's own
-/// start-up. The CPU limit is per job: before each RUN the soft limit is moved to the CPU time the worker has
-/// used so far plus the limit (whole seconds, so a job gets between N and N+1 s). The kernel sends SIGXCPU at
-/// the soft limit (default action: terminate, for Swift and Python workers alike). The hard limit stays
-/// unlimited, because a supervisor that is not root could not raise it again for the next job; a worker that
-/// catches SIGXCPU is therefore not stopped by it (its job's timeout still is).
-/// The memory limit (RLIMIT_AS) covers the worker's whole address space, start-up mappings included; a Swift
-/// worker maps about 150–220 MB before its first job, so limits below ~300 MB stop it from working at all.
+/// The limits are set by the child itself, between fork and exec and before it switches user (`UVProcess`'s
+/// `resourceLimits`): they are in force from the worker's first instruction, and lowering one's own limits
+/// needs no capability, so they work for a root supervisor without `CAP_SYS_RESOURCE` (Docker's default) too.
+///
+/// The memory limit (RLIMIT_AS, soft = hard) covers the worker's whole address space, start-up mappings
+/// included; a Swift worker maps about 150–220 MB before its first job, so limits below ~300 MB stop it from
+/// working at all.
+///
+/// The CPU limit is per job. RLIMIT_CPU counts a process's whole life, so before each RUN the soft limit is
+/// moved to the CPU time the worker has used so far plus the limit (whole seconds, so a job gets between N and
+/// N+1 s), with `prlimit(2)` from the supervisor. The kernel sends SIGXCPU at the soft limit (default action:
+/// terminate). The hard limit stays unlimited, because a supervisor that is not root could not raise it again
+/// for the next job; a worker that catches SIGXCPU is therefore not stopped by it (its job's timeout still is).
+/// `prlimit` on another process needs the same user ids, or `CAP_SYS_RESOURCE`: a root supervisor without that
+/// capability cannot move the limit of a worker running as `--user`. Then the supervisor enforces the budget
+/// itself (`.watch`): it reads the worker's CPU clock while the job runs and sends SIGXCPU when the job has used
+/// its N seconds (`WorkerPool+CPULimit.swift`); the worker then has no RLIMIT_CPU, and its start-up is bounded
+/// by `--worker-start-timeout` instead.
 struct WorkerLimits {
+    /// How the per-job CPU limit is enforced.
+    enum CPUEnforcement: Equatable {
+        case none
+        /// RLIMIT_CPU, re-armed with `prlimit` before each job.
+        case rlimit
+        /// The supervisor watches the worker's CPU clock and sends SIGXCPU.
+        case watch
+    }
+
     var memoryMB: Int?
     var cpuSeconds: Int?
     var uid: UInt32?
     var gid: UInt32?
+    let cpuEnforcement: CPUEnforcement
 
     init(configuration: SupervisorConfiguration) throws {
         memoryMB = configuration.workerMemoryLimitMB
@@ -34,9 +52,12 @@ struct WorkerLimits {
             uid = account.uid
             gid = account.gid
         }
+        if cpuSeconds == nil {
+            cpuEnforcement = .none
+        } else {
+            cpuEnforcement = Self.canAdjustLimits(ofUser: uid, group: gid) ? .rlimit : .watch
+        }
     }
-
-    var isEmpty: Bool { memoryMB == nil && cpuSeconds == nil }
 
     /// Looks up `name` (or a numeric uid) in the user database; only root may switch users.
     static func resolveUser(_ name: String) throws -> (uid: UInt32, gid: UInt32) {
@@ -49,24 +70,40 @@ struct WorkerLimits {
         throw fail("no such user '\(name)'")
     }
 
-    /// Right after the spawn: the memory limit, and the CPU limit for the worker's start-up.
-    func applyAtSpawn(pid: Int32) throws {
-        if let memoryMB {
-            let bytes = UInt64(memoryMB) << 20
-            try Self.set(pid: pid, resource: Int32(RLIMIT_AS.rawValue), soft: bytes, hard: bytes, what: "memory limit")
-        }
-        if let cpuSeconds {
-            try Self.set(pid: pid, resource: Int32(RLIMIT_CPU.rawValue), soft: UInt64(cpuSeconds), hard: Self.unlimited,
-                what: "CPU limit")
-        }
+    /// `CAP_SYS_RESOURCE` (linux/capability.h).
+    static let capSysResource: Int32 = 24
+
+    /// Whether this process may `prlimit` a worker running as `uid`/`gid` (nil: its own): the kernel allows it
+    /// when the worker's user and group ids all equal our real ones, or with `CAP_SYS_RESOURCE`.
+    static func canAdjustLimits(ofUser uid: UInt32?, group gid: UInt32?) -> Bool {
+        if (uid ?? getuid()) == getuid() && (gid ?? getgid()) == getgid() { return true }
+        return csmrt_has_effective_capability(capSysResource) == 1
     }
 
-    /// Before each RUN: the job gets `cpuSeconds` of CPU from now on (RLIMIT_CPU counts the process's whole life).
-    func applyBeforeJob(pid: Int32) {
-        guard let cpuSeconds else { return }
+    /// What the child sets on itself before exec: the memory limit, and the CPU limit for its start-up when it
+    /// is re-armed per job.
+    var spawnLimits: [UVProcess.ResourceLimit] {
+        var limits: [UVProcess.ResourceLimit] = []
+        if let memoryMB {
+            let bytes = UInt64(memoryMB) << 20
+            limits.append(.init(resource: Int32(RLIMIT_AS.rawValue), soft: bytes, hard: bytes))
+        }
+        if let cpuSeconds, cpuEnforcement == .rlimit {
+            limits.append(.init(resource: Int32(RLIMIT_CPU.rawValue), soft: UInt64(cpuSeconds), hard: UVProcess.ResourceLimit.unlimited))
+        }
+        return limits
+    }
+
+    /// Before each RUN, with `.rlimit`: the job gets `cpuSeconds` of CPU from now on (RLIMIT_CPU counts the
+    /// process's whole life). Returns why the limit could not be moved, or nil.
+    func rearmCPULimit(pid: Int32) -> String? {
+        guard let cpuSeconds, cpuEnforcement == .rlimit else { return nil }
         let used = ProcessStats.cpuSeconds(pid: pid) ?? 0
         let soft = UInt64(used.rounded(.up)) + UInt64(cpuSeconds)
-        try? Self.set(pid: pid, resource: Int32(RLIMIT_CPU.rawValue), soft: soft, hard: Self.unlimited, what: "CPU limit")
+        guard csmrt_set_rlimit(pid, Int32(RLIMIT_CPU.rawValue), soft, UVProcess.ResourceLimit.unlimited) == 0 else {
+            return "prlimit: \(String(cString: strerror(errno)))"
+        }
+        return nil
     }
 
     /// How a worker that died holding a job is described in the job's error, naming a limit it probably hit.
@@ -81,16 +118,6 @@ struct WorkerLimits {
             return base + " (possibly over the memory limit of \(memoryMB) MB)"
         }
         return base
-    }
-
-    /// RLIM_INFINITY (a cast macro Swift cannot import).
-    static let unlimited = UInt64.max
-
-    private static func set(pid: Int32, resource: Int32, soft: UInt64, hard: UInt64, what: String) throws {
-        guard csmrt_set_rlimit(pid, resource, soft, hard) == 0 else {
-            throw SupervisorError.cannotStartWorker(
-                command: "pid \(pid)", reason: "cannot set the \(what) (prlimit: \(String(cString: strerror(errno))))")
-        }
     }
 }
 

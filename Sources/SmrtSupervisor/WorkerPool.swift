@@ -34,8 +34,9 @@ final class WorkerPool {
     private let configuration: SupervisorConfiguration
     /// rlimits and the user the workers run as (WorkerLimits.swift).
     let limits: WorkerLimits
+    /// What workers start with (`"KEY=value"`), nil for the supervisor's own environment.
     private let environment: [String]?
-    private var logger: Logger
+    private(set) var logger: Logger
     private weak var delegate: WorkerPoolDelegate?
     private let backoffTimer: UVTimer
     private var serial = 0
@@ -59,13 +60,7 @@ final class WorkerPool {
         self.delegate = delegate
         target = configuration.workers
         limits = try WorkerLimits(configuration: configuration)
-        if configuration.environment.isEmpty {
-            environment = nil
-        } else {
-            var merged = ProcessInfo.processInfo.environment
-            merged.merge(configuration.environment) { _, new in new }
-            environment = merged.map { "\($0.key)=\($0.value)" }.sorted()
-        }
+        environment = configuration.workerEnvironment(supervisorEnvironment: ProcessInfo.processInfo.environment)
         backoffTimer = try UVTimer(loop: loop)
     }
 
@@ -158,16 +153,8 @@ final class WorkerPool {
         serial += 1
         let worker = try WorkerProcess(
             loop: loop, command: configuration.workerExec, environment: environment, serial: serial,
-            generation: generation, logger: logger, uid: limits.uid, gid: limits.gid
+            generation: generation, logger: logger, uid: limits.uid, gid: limits.gid, resourceLimits: limits.spawnLimits
         ) { [unowned self] worker, event in handle(worker, event) }
-        // Before the loop can read the worker's HELLO, so before any job reaches it.
-        do {
-            try limits.applyAtSpawn(pid: worker.pid)
-        } catch {
-            // Not one of ours: its exit is reaped and ignored.
-            worker.kill(reason: nil)
-            throw error
-        }
         if !unreplacedDeaths.isEmpty {
             let death = unreplacedDeaths.removeFirst()
             worker.replacing = (death.pid, death.at)
@@ -206,7 +193,7 @@ final class WorkerPool {
         guard missing > 0 else { return }
         let now = Monotonic.nanos
         if let deadline = deadlineTooClose(now), deadline > nextSpawnAt {
-            // uv_spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
+            // A spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
             // right before a job's deadline would make its kill late. Spawn just after it instead.
             let waitMs = (deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0) + 1
             try? backoffTimer.start(timeoutMs: waitMs) { [unowned self] _ in reconcile() }

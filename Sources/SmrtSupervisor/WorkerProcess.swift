@@ -58,6 +58,8 @@ final class WorkerProcess {
     var releaseJobOnExit = false
     /// Killed because it sent no HELLO in time.
     var failedToStart = false
+    /// The pool has logged that this worker's CPU limit could not be re-armed.
+    var cpuLimitFailureLogged = false
     /// Why the worker was killed on purpose; it becomes the failed attempt's error.
     private(set) var killReason: String?
     let spawnedAt: UInt64
@@ -69,6 +71,12 @@ final class WorkerProcess {
     let jobTimer: UVTimer
     /// Start timeout and stop timeout (driven by the pool).
     let lifeTimer: UVTimer
+    /// The job's CPU budget when the supervisor enforces it itself (`WorkerPool+CPULimit.swift`).
+    let cpuTimer: UVTimer
+    /// Resumes reading stdout/stderr paused by `outputRead` in the next loop iteration.
+    private let outputTimer: UVTimer
+    /// Output streams paused until the next loop iteration.
+    private var pausedOutput: [String] = []
 
     private var process: UVProcess?
     private let channel: UVPipe
@@ -81,11 +89,13 @@ final class WorkerProcess {
     private var onEvent: ((WorkerProcess, Event) -> Void)?
 
     /// Spawns `command` with stdin on /dev/null, stdout and stderr captured, and the protocol socket on fd 3,
-    /// in its own session (so a terminal's Ctrl-C reaches only the supervisor). On failure every handle made
-    /// so far is closed and the spawn error is thrown.
+    /// in its own session (so a terminal's Ctrl-C reaches only the supervisor). It inherits no other descriptor,
+    /// and sets `resourceLimits` on itself before it switches to `uid`/`gid`. On failure every handle made so far
+    /// is closed and the spawn error is thrown.
     init(
         loop: UVLoop, command: [String], environment: [String]?, serial: Int, generation: Int, logger: Logger,
-        uid: UInt32? = nil, gid: UInt32? = nil, onEvent: @escaping (WorkerProcess, Event) -> Void
+        uid: UInt32? = nil, gid: UInt32? = nil, resourceLimits: [UVProcess.ResourceLimit] = [],
+        onEvent: @escaping (WorkerProcess, Event) -> Void
     ) throws {
         self.serial = serial
         self.generation = generation
@@ -95,14 +105,18 @@ final class WorkerProcess {
         channel = try UVPipe(loop: loop)
         var made: [UVHandle] = [channel]
         do {
-            stdoutPipe = try UVPipe(loop: loop)
+            stdoutPipe = try UVPipe(loop: loop, readBufferSize: Self.outputChunkBytes)
             made.append(stdoutPipe)
-            stderrPipe = try UVPipe(loop: loop)
+            stderrPipe = try UVPipe(loop: loop, readBufferSize: Self.outputChunkBytes)
             made.append(stderrPipe)
             jobTimer = try UVTimer(loop: loop)
             made.append(jobTimer)
             lifeTimer = try UVTimer(loop: loop)
             made.append(lifeTimer)
+            cpuTimer = try UVTimer(loop: loop)
+            made.append(cpuTimer)
+            outputTimer = try UVTimer(loop: loop)
+            made.append(outputTimer)
         } catch {
             for handle in made { handle.close() }
             throw error
@@ -116,9 +130,9 @@ final class WorkerProcess {
                     .createPipe(stderrPipe, readable: false, writable: true),
                     .createPipe(channel, readable: true, writable: true),
                 ],
-                uid: uid, gid: gid, detached: true
+                uid: uid, gid: gid, detached: true, resourceLimits: resourceLimits
             ) { _, status in
-                // A strong capture: the worker lives at least until its exit is handled (libuv drops the
+                // A strong capture: the worker lives at least until its exit is handled (UVProcess drops the
                 // callback after calling it, which ends the cycle).
                 self.processExited(status)
             }
@@ -126,8 +140,8 @@ final class WorkerProcess {
             pid = process.pid
             self.logger[metadataKey: "worker_pid"] = .int(pid)
             try channel.startReading { [unowned self] _, event in channelRead(event) }
-            try stdoutPipe.startReading { [unowned self] _, event in outputRead(event, stream: "stdout") }
-            try stderrPipe.startReading { [unowned self] _, event in outputRead(event, stream: "stderr") }
+            try startReadingOutput("stdout")
+            try startReadingOutput("stderr")
         } catch {
             if let process {
                 _ = try? process.kill(SIGKILL)
@@ -272,13 +286,41 @@ final class WorkerProcess {
 
     // MARK: Output
 
+    /// How much of a worker's stdout or stderr is read at once, and at most once per loop iteration: logging a
+    /// line costs the loop microseconds, so a worker that floods its output is taken a chunk at a time and the
+    /// deadline timers of other jobs run between chunks. (libuv would otherwise read up to 32 buffers in a row.)
+    static let outputChunkBytes = 4 * 1024
+
+    private func startReadingOutput(_ stream: String) throws {
+        try (stream == "stdout" ? stdoutPipe : stderrPipe).startReading { [unowned self] _, event in
+            outputRead(event, stream: stream)
+        }
+    }
+
     private func outputRead(_ event: UVStream.ReadEvent, stream: String) {
         switch event {
         case .data(let bytes):
             logLines(stream == "stdout" ? stdoutLines.append(bytes) : stderrLines.append(bytes), stream: stream)
+            if bytes.count >= Self.outputChunkBytes {
+                // A full chunk: more is probably waiting. The rest waits for the next loop iteration.
+                (stream == "stdout" ? stdoutPipe : stderrPipe).stopReading()
+                pausedOutput.append(stream)
+                if !outputTimer.isActive {
+                    try? outputTimer.start(timeoutMs: 0) { [unowned self] _ in resumeOutput() }
+                }
+            }
         case .eof, .failed:
             flushOutput(stream)
             (stream == "stdout" ? stdoutPipe : stderrPipe).stopReading()
+        }
+    }
+
+    private func resumeOutput() {
+        let paused = pausedOutput
+        pausedOutput = []
+        guard state != .exited else { return }
+        for stream in paused where !(stream == "stdout" ? stdoutPipe : stderrPipe).isClosing {
+            try? startReadingOutput(stream)
         }
     }
 
@@ -335,6 +377,8 @@ final class WorkerProcess {
         exitedAt = Monotonic.nanos
         jobTimer.stop()
         lifeTimer.stop()
+        cpuTimer.stop()
+        outputTimer.stop()
         drainAfterExit()
         state = .exited
         let callback = onEvent
@@ -350,5 +394,7 @@ final class WorkerProcess {
         stderrPipe.close()
         jobTimer.close()
         lifeTimer.close()
+        cpuTimer.close()
+        outputTimer.close()
     }
 }

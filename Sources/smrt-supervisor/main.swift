@@ -75,6 +75,18 @@ struct SupervisorCommand: ParsableCommand {
     @Option(help: "Run the workers as this user (the supervisor must run as root).")
     var user: String?
 
+    @Option(
+        name: .customLong("worker-env"),
+        help: ArgumentHelp(
+            "An environment variable for the workers: KEY=VALUE, or KEY for the supervisor's own value (repeatable).",
+            valueName: "KEY[=VALUE]"))
+    var workerEnv: [String] = []
+
+    @Flag(
+        name: .customLong("worker-clear-env"),
+        help: "Start workers from an empty environment (PATH and --worker-env only), not the supervisor's.")
+    var workerClearEnv = false
+
     @Option(name: .customLong("db-mode"), help: "Permissions of the database file if it is created (octal).")
     var dbMode: String = "0600"
 
@@ -110,6 +122,14 @@ struct SupervisorCommand: ParsableCommand {
             healthCheckInterval: dbCheckInterval)
         configuration.prefetch = prefetch
         configuration.commitWindowMs = commitWindow
+        for entry in workerEnv {
+            if let equals = entry.firstIndex(of: "=") {
+                configuration.environment[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+            } else {
+                configuration.passedEnvironment.append(entry)
+            }
+        }
+        configuration.clearWorkerEnvironment = workerClearEnv
         do {
             try configuration.validate()
         } catch let error as SupervisorError {
@@ -120,7 +140,8 @@ struct SupervisorCommand: ParsableCommand {
 }
 
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("smrt-supervisor: \(message)\n".utf8))
+    // After the log lines still queued, and never waiting long for a stderr nobody reads.
+    SupervisorLogHandler.writeMessage("smrt-supervisor: \(message)")
     exit(code)
 }
 

@@ -52,15 +52,88 @@ import Testing
             Issue.record("spawn of a missing executable succeeded")
         } catch let error as UVError {
             #expect(error.code == UVError.Code.ENOENT)
-            #expect(error.description == "uv_spawn: ENOENT (no such file or directory)")
+            #expect(error.description == "spawn: ENOENT (no such file or directory)")
         }
-        // The failed process handle and the pipe were closed for us; closing the loop runs their
-        // close callbacks and then succeeds only if no handle is left.
+        // The pipe was closed for us (no process handle is made for a child that never exec'd); closing the
+        // loop runs its close callback and then succeeds only if no handle is left.
         #expect(stdout.isClosing)
         expectCleanClose(loop)
         #expect(stdout.isClosed)
-        #expect(loop.handlesClosed == 2)
+        #expect(loop.handlesClosed == 1)
         #expect(!exited)
+    }
+
+    /// A failure between fork and exec names its step, and leaves no child and no descriptor behind.
+    @Test func aFailureBeforeExecNamesItsStep() throws {
+        let loop = try UVLoop()
+        let stdout = try UVPipe(loop: loop)
+        #expect(throws: UVError(code: UVError.Code.ENOENT, operation: "spawn (chdir)")) {
+            _ = try UVProcess.spawn(
+                loop: loop, executable: "/bin/true", workingDirectory: "/nonexistent/directory",
+                stdio: [.ignore, .createPipe(stdout, readable: false, writable: true)]
+            ) { _, _ in Issue.record("a child that never ran exited") }
+        }
+        #expect(stdout.isClosing)
+        expectCleanClose(loop)
+    }
+
+    /// Runs `/bin/sh -c script` with stdout captured; returns its output and how it ended.
+    private func output(ofShell script: String, resourceLimits: [UVProcess.ResourceLimit] = []) throws -> (String, ExitStatus?) {
+        let loop = try UVLoop()
+        let stdout = try UVPipe(loop: loop)
+        var status: ExitStatus?
+        _ = try UVProcess.spawn(
+            loop: loop, executable: "/bin/sh", arguments: ["-c", script],
+            stdio: [.ignore, .createPipe(stdout, readable: false, writable: true)], resourceLimits: resourceLimits
+        ) { process, exit in
+            status = exit
+            process.close()
+        }
+        let output = ReadCollector()
+        try output.start(stdout)
+        runWithDeadline(loop)
+        expectCleanClose(loop)
+        return (output.text, status)
+    }
+
+    /// The child has the descriptors in `stdio` and nothing else, not even one this process opened without
+    /// O_CLOEXEC (as an app embedding the supervisor, or the supervisor's own parent, may leave them).
+    @Test func onlyTheGivenDescriptorsAreInherited() throws {
+        let leaked = open("/dev/null", O_RDONLY)
+        #expect(leaked > 2)
+        defer { close(leaked) }
+        // `; true`: the shell forks `ls` instead of exec'ing it, so `$$` stays the shell.
+        let (text, status) = try output(ofShell: "ls /proc/$$/fd; true")
+        #expect(status == .exited(code: 0))
+        #expect(text == "0\n1\n2\n")
+    }
+
+    /// Limits are set by the child on itself before exec: in force from its first instruction.
+    @Test func resourceLimitsAreInForceFromTheStart() throws {
+        let limits = [
+            UVProcess.ResourceLimit(resource: Int32(RLIMIT_AS.rawValue), soft: 512 << 20, hard: 512 << 20),
+            UVProcess.ResourceLimit(resource: Int32(RLIMIT_CPU.rawValue), soft: 7, hard: UVProcess.ResourceLimit.unlimited),
+        ]
+        let (text, status) = try output(ofShell: "ulimit -v; ulimit -H -v; ulimit -t; ulimit -H -t", resourceLimits: limits)
+        #expect(status == .exited(code: 0))
+        #expect(text == "524288\n524288\n7\nunlimited\n")
+    }
+
+    /// Signal dispositions and the mask are the defaults in the child, also for signals this process ignores
+    /// (SIGPIPE, a real-time one) or blocks.
+    @Test func signalsAreResetInTheChild() throws {
+        UVStream.ignoreBrokenPipeSignal()
+        let realTime = __libc_current_sigrtmin() + 5
+        let previous = signal(realTime, SIG_IGN)
+        defer { signal(realTime, previous) }
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGUSR2)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+        defer { pthread_sigmask(SIG_UNBLOCK, &blocked, nil) }
+        // grep reads its own status: it is what the shell exec'd, with what the shell got from us.
+        let (text, _) = try output(ofShell: "exec grep -E '^Sig(Blk|Ign)' /proc/self/status")
+        #expect(text == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n")
     }
 
     @Test func catEchoesStdinToStdoutAndEndsWithEOF() throws {
@@ -158,7 +231,7 @@ import Testing
         let process = try UVProcess.spawn(loop: loop, executable: "/bin/sleep", arguments: ["30"]) { process, _ in
             process.close()
         }
-        #expect(throws: UVError(code: UVError.Code.EINVAL, operation: "uv_process_kill")) {
+        #expect(throws: UVError(code: UVError.Code.EINVAL, operation: "pidfd_send_signal")) {
             try process.kill(12_345)
         }
         try process.kill(SIGKILL)

@@ -19,6 +19,14 @@ struct Demo: Sendable {
     struct Identity: Encodable { var uid: UInt32; var gid: UInt32; var pid: Int32 }
     struct ProgressArgs: Decodable { var steps: Int }
     struct TimestampResult: Encodable { var ns: Int64 }
+    /// `names`: the variables whose values to return.
+    struct EnvArgs: Decodable { var names: [String] }
+    /// Every variable name the worker has, and the values of those asked for (absent: not set).
+    struct EnvResult: Encodable { var names: [String]; var values: [String: String] }
+    struct BurnArgs: Decodable { var ms: UInt64 }
+    struct BurnResult: Encodable { var cpuMs: UInt64 }
+    /// `lines` lines of `bytes` characters each on stdout.
+    struct FloodArgs: Decodable { var lines: Int; var bytes: Int }
 
     static func register(in registry: ObjectRegistry) {
         registry.register(Demo.self, construct: { _ in Demo() })
@@ -51,6 +59,13 @@ struct Demo: Sendable {
             }
             .method("exclusive") { (demo: Demo, args: ExclusiveArgs) in try await demo.exclusive(args) }
             .method("identity") { (_: Demo, _: NoArgs) in Identity(uid: getuid(), gid: getgid(), pid: getpid()) }
+            .method("env") { (_: Demo, args: EnvArgs) -> EnvResult in
+                let environment = ProcessInfo.processInfo.environment
+                return EnvResult(
+                    names: environment.keys.sorted(), values: environment.filter { args.names.contains($0.key) })
+            }
+            .method("burn") { (demo: Demo, args: BurnArgs) in BurnResult(cpuMs: demo.burn(cpuMs: args.ms)) }
+            .method("flood") { (demo: Demo, args: FloodArgs) in demo.flood(args) }
             .method("progress") { (_: Demo, args: ProgressArgs) in
                 for step in 1...max(1, args.steps) { SmrtWorker.reportProgress(["step": .int(Int64(step))]) }
             }
@@ -69,6 +84,36 @@ struct Demo: Sendable {
             counter &+= 1
             spinSink = counter
         }
+    }
+
+    /// Burns CPU until this process has used `cpuMs` more of it; returns the CPU ms it used.
+    func burn(cpuMs: UInt64) -> UInt64 {
+        func cpuNow() -> UInt64 {
+            var now = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+            return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+        }
+        let start = cpuNow()
+        var counter: UInt64 = 0
+        while cpuNow() - start < cpuMs {
+            for _ in 0..<10_000 { counter &+= 1 }
+            spinSink = counter
+        }
+        return cpuNow() - start
+    }
+
+    /// Prints `lines` lines of `bytes` characters on stdout, as fast as the pipe takes them.
+    func flood(_ args: FloodArgs) {
+        let line = Array(repeating: UInt8(ascii: "x"), count: max(0, args.bytes)) + [UInt8(ascii: "\n")]
+        var block: [UInt8] = []
+        for _ in 0..<max(0, args.lines) {
+            block += line
+            if block.count >= 64 * 1024 {
+                writeAll(block, to: STDOUT_FILENO)
+                block.removeAll(keepingCapacity: true)
+            }
+        }
+        writeAll(block, to: STDOUT_FILENO)
     }
 
     /// Raises the signal with its default action restored: the Swift runtime's crash handlers would

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include "CSmrtSpawn.h"
+
 /* prctl(2) is variadic in glibc, so Swift cannot call it directly.
    Asks the kernel to send `signal` to this process when its parent dies.
    Returns 0 or -1 with errno set. */
@@ -21,5 +23,9 @@ int csmrt_set_rlimit(pid_t pid, int resource, unsigned long long soft, unsigned 
    child process inherits, even one forked by another thread at the same moment.
    Returns 0 or -1 with errno set. */
 int csmrt_wake_pipe(int fds[2]);
+
+/* pipe2(2) with O_CLOEXEC only: a pipe for a child's stdio (its end is dup'ed onto 0-2 in the child, and must
+   stay blocking there). Returns 0 or -1 with errno set. */
+int csmrt_cloexec_pipe(int fds[2]);
 
 #endif

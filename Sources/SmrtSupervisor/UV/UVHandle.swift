@@ -70,8 +70,8 @@ public class UVHandle {
         markInitialized()
     }
 
-    /// Records that libuv initialised the handle (even if the call that did so then failed, like
-    /// `uv_spawn`), so it must now be closed with `uv_close`.
+    /// Records that libuv initialised the handle (even if the call that did so then failed), so it must
+    /// now be closed with `uv_close`.
     func markInitialized() {
         precondition(state == .uninitialized)
         uv_handle_set_data(handle, Unmanaged.passRetained(self).toOpaque())

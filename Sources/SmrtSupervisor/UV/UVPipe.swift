@@ -9,9 +9,9 @@ import Darwin
 /// A libuv pipe (`uv_pipe_t`): a stream over a Unix socket or pipe descriptor.
 ///
 /// Either ``open(_:)`` an existing descriptor, or pass an unopened pipe to
-/// ``UVProcess/spawn(loop:executable:arguments:environment:workingDirectory:stdio:uid:gid:exitCallback:)``
-/// with ``UVProcess/StdioOption/createPipe(_:readable:writable:)``: libuv then makes a socketpair
-/// (bidirectional) and opens this end.
+/// ``UVProcess/spawn(loop:executable:arguments:environment:workingDirectory:stdio:uid:gid:detached:resourceLimits:exitCallback:)``
+/// with ``UVProcess/StdioOption/createPipe(_:readable:writable:)``: the spawn then makes a socketpair
+/// (bidirectional) or a pipe (one direction) and opens this end.
 public final class UVPipe: UVStream {
     /// Whether the pipe passes handles (`ipc`); worker channels use `false`.
     public let ipc: Bool

@@ -121,7 +121,7 @@ public class UVStream: UVHandle {
     public var isWritable: Bool { !isClosing && uv_is_writable(stream) != 0 }
 
     /// Ignores `SIGPIPE` process-wide, so writing to a closed socket or pipe fails with `EPIPE`
-    /// instead of killing the process. Children started with `uv_spawn` get default dispositions back.
+    /// instead of killing the process. Children started with ``UVProcess`` get default dispositions back.
     public static func ignoreBrokenPipeSignal() {
         _ = signal(SIGPIPE, SIG_IGN)
     }

@@ -100,7 +100,7 @@ final class SupervisorProcess {
     /// Starts `smrt-supervisor --db <db> --workers N --worker-exec <demo worker> --log-format json` plus `arguments`.
     convenience init(
         database: TestDatabase, workers: Int = 2, workerExec: String? = nil, arguments: [String] = [],
-        logName: String = "supervisor.log"
+        logName: String = "supervisor.log", environment: [String]? = nil, openFiles: [Int32: String] = [:]
     ) throws {
         try self.init(
             executable: Self.binaryPath,
@@ -108,11 +108,17 @@ final class SupervisorProcess {
                 "--db", database.path, "--workers", String(workers),
                 "--worker-exec", workerExec ?? WorkerHarness.demoWorkerPath, "--log-format", "json",
             ] + arguments,
-            logPath: database.file(logName))
+            logPath: database.file(logName), environment: environment, openFiles: openFiles)
     }
 
-    /// Starts `executable` with `arguments`, stdin and stdout on /dev/null, stderr into `logPath`.
-    init(executable binary: String, arguments: [String], logPath: String) throws {
+    /// Starts `executable` with `arguments`, stdin and stdout on /dev/null, stderr into `logPath` (opened for
+    /// writing: a FIFO works too). `environment`: `KEY=value` strings instead of the test runner's environment.
+    /// `openFiles`: more descriptors the process starts with (fd → a path opened read-only, not close-on-exec),
+    /// as a parent that leaks descriptors would leave them.
+    init(
+        executable binary: String, arguments: [String], logPath: String, environment: [String]? = nil,
+        openFiles: [Int32: String] = [:]
+    ) throws {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw HarnessError(description: "\(binary) not found: run `swift build --build-tests` first")
         }
@@ -124,6 +130,9 @@ final class SupervisorProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        for (fd, path) in openFiles.sorted(by: { $0.key < $1.key }) {
+            posix_spawn_file_actions_addopen(&actions, fd, path, O_RDONLY, 0)
+        }
         // Default signal handling in the child, whatever the test runner has set up.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -138,8 +147,12 @@ final class SupervisorProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for arg in cArgs { free(arg) } }
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = (environment ?? []).map { strdup($0) } + [nil]
+        defer { for variable in cEnvironment { free(variable) } }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, binary, &actions, &attributes, &cArgs, environ)
+        let rc = environment == nil
+            ? posix_spawn(&child, binary, &actions, &attributes, &cArgs, environ)
+            : posix_spawn(&child, binary, &actions, &attributes, &cArgs, &cEnvironment)
         guard rc == 0 else { throw HarnessError(description: "posix_spawn \(binary): \(String(cString: strerror(rc)))") }
         pid = child
     }
