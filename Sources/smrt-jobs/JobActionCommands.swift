@@ -9,6 +9,7 @@ struct RetryCommand: ParsableCommand {
         abstract: "Put a job back to pending now, with its attempts reset (any status but completed).")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: "The job id.")
     var id: Int64
@@ -17,7 +18,7 @@ struct RetryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         let job = try store.retry(id: id)
         print(json ? try Output.json(job).jsonText : "job \(id) is pending again (attempts reset)")
     }
@@ -29,6 +30,7 @@ struct CancelCommand: ParsableCommand {
         commandName: "cancel", abstract: "Cancel a pending, running or failed job.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: "The job id.")
     var id: Int64
@@ -37,7 +39,7 @@ struct CancelCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         let job = try store.cancel(id: id)
         print(json ? try Output.json(job).jsonText : "job \(id) cancelled")
     }
@@ -79,7 +81,7 @@ struct WaitCommand: AsyncParsableCommand {
         guard pollMs > 0 else {
             throw SmrtJobsError.invalidValue(field: "poll-interval", value: pollInterval, reason: "must be positive")
         }
-        guard let queue = try await database.openExistingQueue() else { throw SmrtJobsError.jobNotFound(id) }
+        let queue = try await database.openQueueForReading()
         let waited: Result<JobOutcome, Error>
         do {
             waited = .success(

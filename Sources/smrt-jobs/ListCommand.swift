@@ -26,7 +26,7 @@ struct ListCommand: ParsableCommand {
         guard limit >= 1 else {
             throw SmrtJobsError.invalidValue(field: "limit", value: String(limit), reason: "must be at least 1")
         }
-        let jobs = try database.openExisting()?.list(JobQuery(status: status, queue: queue, limit: limit)) ?? []
+        let jobs = try database.openForReading().list(JobQuery(status: status, queue: queue, limit: limit))
         if json {
             print(Output.jsonArray(try jobs.map(Output.json)))
         } else if jobs.isEmpty {

@@ -21,6 +21,7 @@ struct ScheduleAddCommand: ParsableCommand {
         discussion: "Everything is checked before the database is opened: a bad value writes nothing.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Option(help: ArgumentHelp("The cron expression, e.g. '0 9 * * MON-FRI' or @daily.", valueName: "expr"))
     var cron: String
@@ -59,7 +60,7 @@ struct ScheduleAddCommand: ParsableCommand {
             maxConcurrent: maxConcurrent,
             timeout: try timeout.map { try DelayParser.milliseconds($0, field: "timeout") } ?? 3_600_000)
         try spec.validate()
-        let schedule = try ScheduleRunner.createSchedule(spec, in: try database.open(), now: Date())
+        let schedule = try ScheduleRunner.createSchedule(spec, in: try database.openForWriting(creating: true, initOption), now: Date())
         print(schedule.id)
     }
 }
@@ -73,7 +74,7 @@ struct ScheduleListCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let schedules = try database.openExisting()?.listSchedules() ?? []
+        let schedules = try database.openForReading().listSchedules()
         if json {
             print(Output.jsonArray(try schedules.map(Output.json)))
         } else if schedules.isEmpty {
@@ -89,6 +90,7 @@ protocol ScheduleActionCommand: ParsableCommand {
     static var action: ScheduleAction { get }
     static var pastTense: String { get }
     var database: DatabaseOptions { get }
+    var initOption: InitOption { get }
     var id: Int64 { get }
 }
 
@@ -98,7 +100,7 @@ extension ScheduleActionCommand {
     }
 
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.scheduleNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         let schedule = try ScheduleRunner.apply(Self.action, toSchedule: id, in: store, now: Date())
         var line = "schedule \(id) \(Self.pastTense)"
         if schedule.status == .active { line += ", next run \(Output.time(schedule.nextRun))" }
@@ -111,6 +113,7 @@ struct ScheduleEnableCommand: ScheduleActionCommand {
     static let action = ScheduleAction.enable
     static let pastTense = "enabled"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -119,6 +122,7 @@ struct ScheduleDisableCommand: ScheduleActionCommand {
     static let action = ScheduleAction.disable
     static let pastTense = "disabled"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -127,6 +131,7 @@ struct SchedulePauseCommand: ScheduleActionCommand {
     static let action = ScheduleAction.pause
     static let pastTense = "paused"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -135,6 +140,7 @@ struct ScheduleResumeCommand: ScheduleActionCommand {
     static let action = ScheduleAction.resume
     static let pastTense = "resumed"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -142,12 +148,13 @@ struct ScheduleRemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Delete a schedule.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: "The schedule id.")
     var id: Int64
 
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.scheduleNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         try store.deleteSchedule(id: id)
         print("schedule \(id) removed")
     }

@@ -16,7 +16,7 @@ struct ShowCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let job = try database.openExisting()?.get(id: id) else { throw SmrtJobsError.jobNotFound(id) }
+        guard let job = try database.openForReading().get(id: id) else { throw SmrtJobsError.jobNotFound(id) }
         print(json ? try Output.json(job).jsonText : Output.jobLines(job))
     }
 }

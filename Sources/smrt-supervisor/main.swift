@@ -84,6 +84,11 @@ struct SupervisorCommand: ParsableCommand {
     @Flag(help: "Log more detail, including job args (secrets redacted).")
     var debug = false
 
+    @Flag(
+        name: .customLong("init"),
+        help: "Add the smrt-jobs tables to a database that holds other tables (refused without it).")
+    var addTables = false
+
     func makeConfiguration() throws -> SupervisorConfiguration {
         let command: [String]
         do {
@@ -110,6 +115,7 @@ struct SupervisorCommand: ParsableCommand {
             healthCheckInterval: dbCheckInterval)
         configuration.prefetch = prefetch
         configuration.commitWindowMs = commitWindow
+        configuration.addsToForeignDatabase = addTables
         do {
             try configuration.validate()
         } catch let error as SupervisorError {
