@@ -22,6 +22,9 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
     /// (`hasOtherTables`), or an empty one opened read-only. `mayAddTables` tells whether the access could have
     /// added them when allowed (`--init`); a read-only open never can.
     case notAQueueDatabase(name: String, hasOtherTables: Bool, mayAddTables: Bool)
+    /// A job's args, as JSON, larger than a worker can receive: `limit` is what the worker protocol's 4 MiB
+    /// frame leaves for them besides the job's type, method and object id (`JobSpec.maxArgsBytes`).
+    case argsTooLarge(bytes: Int, limit: Int)
     /// A result larger than the configured limit.
     case resultTooLarge(bytes: Int, limit: Int)
     /// `JobHandle.wait` ran out of time.
@@ -58,6 +61,9 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
                 return "\(name) is not a smrt-jobs database (it has other tables); pass --init to add the smrt-jobs tables"
             }
             return "\(name) is not a smrt-jobs database (it has other tables)"
+        case .argsTooLarge(let bytes, let limit):
+            return "args too large: \(bytes) bytes of JSON exceed the limit of \(limit) bytes "
+                + "(a job must fit the worker protocol's \(JobSpec.maxRunMessageBytes)-byte frame)"
         case .resultTooLarge(let bytes, let limit):
             return "result too large: \(bytes) bytes exceeds the limit of \(limit) bytes"
         case .waitTimeout(let id, let ms):

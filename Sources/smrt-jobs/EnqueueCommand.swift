@@ -48,7 +48,9 @@ struct EnqueueCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run at (or after) this ISO-8601 time, e.g. 2026-11-29T10:05:00Z.", valueName: "time"))
     var runAt: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Attempts in all, 0-25 (default: 3).", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Attempts in all, 1-25; 0 is taken as 1: run once, never retry (default: 3).", valueName: "n"))
     var retries: Int?
 
     @Option(

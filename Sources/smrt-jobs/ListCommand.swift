@@ -5,7 +5,8 @@ import SmrtJobs
 /// `smrt-jobs list [--status S] [--queue Q] [--limit N] [--json]`.
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List jobs, newest first, as a table or a JSON array.")
+        commandName: "list", abstract: "List jobs, newest first, as a table or a JSON array.",
+        discussion: RevealOption.discussion)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -21,6 +22,8 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of jobs (camelCase fields, ISO-8601 dates).")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
         let status = try self.status.map(Self.parseStatus)
         guard limit >= 1 else {
@@ -28,7 +31,7 @@ struct ListCommand: ParsableCommand {
         }
         let jobs = try database.openForReading().list(JobQuery(status: status, queue: queue, limit: limit))
         if json {
-            print(Output.jsonArray(try jobs.map(Output.json)))
+            print(Output.jsonArray(try jobs.map { try Output.json($0, reveal: reveal.reveal) }))
         } else if jobs.isEmpty {
             print("no jobs")
         } else {

@@ -59,8 +59,9 @@ struct ScheduleAddCommand: ParsableCommand {
             agentConfig: try config.map { try JSONValue.parseObject($0, what: "--config") }, timezone: tz,
             maxConcurrent: maxConcurrent,
             timeout: try timeout.map { try DelayParser.milliseconds($0, field: "timeout") } ?? 3_600_000)
-        try spec.validate()
-        let schedule = try ScheduleRunner.createSchedule(spec, in: try database.openForWriting(creating: true, initOption), now: Date())
+        let now = Date()
+        try spec.validate(now: now)
+        let schedule = try ScheduleRunner.createSchedule(spec, in: try database.openForWriting(creating: true, initOption), now: now)
         print(schedule.id)
     }
 }
@@ -73,10 +74,12 @@ struct ScheduleListCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of schedules (camelCase fields, ISO-8601 dates).")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
         let schedules = try database.openForReading().listSchedules()
         if json {
-            print(Output.jsonArray(try schedules.map(Output.json)))
+            print(Output.jsonArray(try schedules.map { try Output.json($0, reveal: reveal.reveal) }))
         } else if schedules.isEmpty {
             print("no schedules")
         } else {

@@ -102,6 +102,19 @@ struct InitOption: ParsableArguments {
     var addTables = false
 }
 
+/// `--reveal`, for the commands that print args, results and errors: print them as stored. By default
+/// values of secret-looking keys (password, token, auth, session, cookie, ...) and URL passwords are shown
+/// as `[REDACTED]`, so a terminal, a pasted output or a CI log does not leak them.
+struct RevealOption: ParsableArguments {
+    @Flag(help: "Print args, results and errors as stored, secrets included (for an administrator).")
+    var reveal = false
+
+    static let discussion = """
+        Args, results and errors are printed with the values of secret-looking keys (password, token, auth, \
+        session, cookie, private_key, ...) and URL passwords replaced by [REDACTED]; --reveal prints them as stored.
+        """
+}
+
 /// A failure the CLI reports itself: `smrt-jobs: error: <message>` on stderr, then `exitCode`.
 struct CLIError: Error, CustomStringConvertible {
     var message: String
