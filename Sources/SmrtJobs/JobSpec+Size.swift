@@ -6,8 +6,8 @@ extension JobSpec {
     /// (`WireFormat.defaultMaxFrameBytes` in SmrtProtocol, which this module does not import).
     public static let maxRunMessageBytes = 4 << 20
 
-    /// Bytes of a RUN message around its strings: type, job id, attempt, deadline, four length prefixes and
-    /// the objectId presence flag (+4 for its length when there is one).
+    /// Bytes of a RUN message around its strings: type, job id, attempt, deadline, the length prefixes of
+    /// objectType, method and args, and the objectId presence flag (+4 for its length when there is one).
     static let runMessageFixedBytes = 1 + 8 + 4 + 8 + 4 + 1 + 4 + 4
 
     /// The most bytes of args JSON this job can carry: what is left of `maxRunMessageBytes` after its type,

@@ -35,7 +35,7 @@ struct ListCommand: ParsableCommand {
         } else if jobs.isEmpty {
             print("no jobs")
         } else {
-            print(Output.jobTable(jobs))
+            print(Output.jobTable(jobs, reveal: reveal.reveal))
         }
     }
 

@@ -52,13 +52,13 @@ enum Output {
     /// Attempts a job may have: a row stored with max_attempts 0 (before 0 was kept as 1) runs once too.
     static func attemptsAllowed(_ job: SmrtJob) -> Int { max(1, job.maxAttempts) }
 
-    static func jobTable(_ jobs: [SmrtJob]) -> String {
+    static func jobTable(_ jobs: [SmrtJob], reveal: Bool) -> String {
         table(
             ["ID", "STATUS", "QUEUE", "PRI", "ATTEMPTS", "JOB", "RUN AT", "LAST ERROR"],
             jobs.map { job in
                 [
                     String(job.id), job.status.rawValue, job.queue, String(job.priority),
-                    "\(job.attempts)/\(attemptsAllowed(job))", job.description, time(job.runAt), truncate(redacted(job.lastError), 40),
+                    "\(job.attempts)/\(attemptsAllowed(job))", job.description, time(job.runAt), truncate(redacted(job.lastError, reveal: reveal), 40),
                 ]
             })
     }
@@ -107,13 +107,13 @@ enum Output {
         return "\(schedule.agentType).\(schedule.method)"
     }
 
-    static func scheduleTable(_ schedules: [AgentSchedule]) -> String {
+    static func scheduleTable(_ schedules: [AgentSchedule], reveal: Bool) -> String {
         table(
             ["ID", "STATUS", "CRON", "TZ", "TARGET", "NEXT RUN", "LAST RUN", "RUNS", "OK", "FAILED", "LAST ERROR"],
             schedules.map { s in
                 [
                     String(s.id), s.status.rawValue, s.cron, s.timezone, target(s), time(s.nextRun), time(s.lastRun),
-                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(redacted(s.lastError), 40),
+                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(redacted(s.lastError, reveal: reveal), 40),
                 ]
             })
     }

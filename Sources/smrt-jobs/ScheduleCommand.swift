@@ -67,7 +67,8 @@ struct ScheduleAddCommand: ParsableCommand {
 }
 
 struct ScheduleListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List schedules by id.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List schedules by id.", discussion: RevealOption.discussion)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -83,7 +84,7 @@ struct ScheduleListCommand: ParsableCommand {
         } else if schedules.isEmpty {
             print("no schedules")
         } else {
-            print(Output.scheduleTable(schedules))
+            print(Output.scheduleTable(schedules, reveal: reveal.reveal))
         }
     }
 }
