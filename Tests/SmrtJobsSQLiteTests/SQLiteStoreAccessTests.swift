@@ -78,6 +78,29 @@ import Testing
         #expect(try files(directory) == ["jobs.sqlite"])
     }
 
+    /// `smrt-jobs wait` watches the database with the change signal: it must not switch a queue to WAL (nor
+    /// create a missing file) any more than the read-only store does.
+    @Test func changeSignalCreatesAndSwitchesNothing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let missing = SQLiteChangeSignal(path: directory.path("missing.sqlite"))
+        #expect(throws: SmrtJobsError.noSuchDatabase(name: directory.path("missing.sqlite"))) { try missing.start { } }
+        missing.stop()
+        #expect(try files(directory).isEmpty)
+
+        let path = directory.path("jobs.sqlite")
+        do {
+            _ = try SQLiteJobStore(path: path).enqueue(JobSpec(objectType: "A", method: "m"), now: Date())
+        }
+        try SQLiteConnection(path: path, mode: .readWrite).exec("PRAGMA journal_mode=DELETE")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let signal = SQLiteChangeSignal(path: path)
+        try signal.start { }
+        signal.stop()
+        #expect(try SQLiteConnection(path: path, mode: .readOnly).scalarText("PRAGMA journal_mode") == "delete")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
     @Test func readOnlyRefusesAnEmptyFileAndAnOtherSchemaVersion() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
