@@ -9,6 +9,11 @@ package struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// Why parsing stopped, when it is more than "this byte was not expected here".
+    private var problem: Problem?
+
+    /// Arrays and objects may nest this deep; deeper input is refused (it would only cost stack).
+    package static let maxNestingDepth = 511
 
     /// Parses a whole document, or nil when it is not valid JSON.
     package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
@@ -24,6 +29,20 @@ package struct JSONParser {
         var offset: Int
         /// The byte found there, or nil at the end of the input.
         var found: UInt8?
+        /// What was wrong, when the byte alone does not say.
+        var problem: Problem?
+    }
+
+    /// Failures that "unexpected X at byte N" would misname.
+    enum Problem: Equatable {
+        /// An array or object opened at `maxNestingDepth` levels.
+        case tooDeep
+        /// A `\u` escape for a surrogate that is not part of a high-low pair (`\uD800` alone).
+        case loneSurrogate(UInt32)
+        /// A `\u` not followed by four hex digits.
+        case badUnicodeEscape
+        /// A backslash followed by a character JSON does not escape (`\x`).
+        case badEscape(UInt8)
     }
 
     /// Parses a whole document; on failure says at which byte.
@@ -34,7 +53,7 @@ package struct JSONParser {
             if parser.index == bytes.count { return .success(value) }
         }
         let offset = min(parser.index, bytes.count)
-        return .failure(Failure(offset: offset, found: offset < bytes.count ? bytes[offset] : nil))
+        return .failure(Failure(offset: offset, found: offset < bytes.count ? bytes[offset] : nil, problem: parser.problem))
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
@@ -76,7 +95,7 @@ package struct JSONParser {
     private mutating func object() -> JSONValue? {
         depth += 1
         defer { depth -= 1 }
-        guard depth < 512 else { return nil }
+        guard depth <= Self.maxNestingDepth else { return fail(.tooDeep) }
         index += 1
         var members: [String: JSONValue] = [:]
         skipWhitespace()
@@ -104,7 +123,7 @@ package struct JSONParser {
     private mutating func array() -> JSONValue? {
         depth += 1
         defer { depth -= 1 }
-        guard depth < 512 else { return nil }
+        guard depth <= Self.maxNestingDepth else { return fail(.tooDeep) }
         index += 1
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -159,27 +178,43 @@ package struct JSONParser {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    guard var code = hex4() else { return nil }
+                    let escapeStart = index - 2
+                    guard var code = hex4() else { return fail(.badUnicodeEscape, at: escapeStart) }
                     if (0xD800..<0xDC00).contains(code) {
                         guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
                             bytes[index + 1] == UInt8(ascii: "u")
-                        else { return nil }
+                        else { return fail(.loneSurrogate(code), at: escapeStart) }
                         index += 2
-                        guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                        guard let low = hex4() else { return fail(.badUnicodeEscape, at: index - 2) }
+                        guard (0xDC00..<0xE000).contains(low) else { return fail(.loneSurrogate(code), at: escapeStart) }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00..<0xE000).contains(code) {
-                        return nil
+                        return fail(.loneSurrogate(code), at: escapeStart)
                     }
-                    guard let scalar = Unicode.Scalar(code) else { return nil }
+                    guard let scalar = Unicode.Scalar(code) else { return fail(.badUnicodeEscape, at: escapeStart) }
                     out.append(contentsOf: UTF8.encode(scalar)!)
                 default:
-                    return nil
+                    return fail(.badEscape(e), at: index - 2)
                 }
             default:
                 if c < 0x20 { return nil }
                 out.append(c)
             }
         }
+        return nil
+    }
+
+    /// Records why parsing stops (and where, if not at the current byte); always nil, for `return fail(...)`.
+    private mutating func fail(_ problem: Problem, at offset: Int? = nil) -> JSONValue? {
+        if self.problem == nil {
+            self.problem = problem
+            if let offset { index = offset }
+        }
+        return nil
+    }
+
+    private mutating func fail(_ problem: Problem, at offset: Int? = nil) -> String? {
+        let _: JSONValue? = fail(problem, at: offset)
         return nil
     }
 

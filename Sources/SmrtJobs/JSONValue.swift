@@ -107,11 +107,33 @@ extension JSONValue {
         case .success(let value):
             return value
         case .failure(let failure):
+            if let problem = failure.problem { throw SmrtJobsError.invalidJSON(what: what, reason: describe(problem, at: failure.offset)) }
             guard let found = failure.found else {
                 throw SmrtJobsError.invalidJSON(what: what, reason: "unexpected end of input at byte \(failure.offset)")
             }
             let shown = (0x21..<0x7F).contains(found) ? "'\(Character(Unicode.Scalar(found)))'" : String(format: "byte 0x%02X", found)
             throw SmrtJobsError.invalidJSON(what: what, reason: "unexpected \(shown) at byte \(failure.offset)")
+        }
+    }
+
+    private static func describe(_ problem: JSONParser.Problem, at offset: Int) -> String {
+        func hex(_ code: UInt32) -> String {
+            let digits = String(code, radix: 16, uppercase: true)
+            return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        }
+        switch problem {
+        case .tooDeep:
+            return "nested too deeply at byte \(offset): at most \(JSONParser.maxNestingDepth) levels of arrays and objects"
+        case .loneSurrogate(let code) where code < 0xDC00:
+            return "invalid \\u escape at byte \(offset): lone surrogate \\u\(hex(code)) "
+                + "(a high surrogate must be followed by a low one, \\uDC00-\\uDFFF)"
+        case .loneSurrogate(let code):
+            return "invalid \\u escape at byte \(offset): lone surrogate \\u\(hex(code)) (a low surrogate must follow a high one)"
+        case .badUnicodeEscape:
+            return "invalid \\u escape at byte \(offset): expected four hex digits"
+        case .badEscape(let byte):
+            let shown = (0x21..<0x7F).contains(byte) ? "\\\(Character(Unicode.Scalar(byte)))" : String(format: "\\ and byte 0x%02X", byte)
+            return "invalid escape '\(shown)' at byte \(offset) (JSON escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"
         }
     }
 

@@ -11,7 +11,11 @@ public struct JobSpec: Sendable, Equatable {
     /// nil means "now" at enqueue time.
     public var runAt: Date?
     public var priority: Int
-    public var maxAttempts: Int
+    /// Attempts in all, 1...25 (the original's `retries`). 0 is taken as 1, "run once, never retry", which is
+    /// what the original did with it: the value kept is 1, so a job never shows "1/0" attempts.
+    public var maxAttempts: Int {
+        didSet { maxAttempts = Self.attempts(maxAttempts) }
+    }
     /// Milliseconds.
     public var timeout: Int
     public var timeoutBehavior: TimeoutBehavior
@@ -32,24 +36,33 @@ public struct JobSpec: Sendable, Equatable {
         self.args = args
         self.runAt = runAt
         self.priority = priority
-        self.maxAttempts = maxAttempts
+        self.maxAttempts = Self.attempts(maxAttempts)
         self.timeout = timeout
         self.timeoutBehavior = timeoutBehavior
         self.retryStrategy = retryStrategy
         self.resultPointer = resultPointer
     }
 
-    /// Checks what a store cannot repair later. Throws `SmrtJobsError.invalidValue` naming the field.
+    /// `maxAttempts` as kept: 0 (no retry) is one attempt; anything else as given, for `validate()` to judge.
+    public static func attempts(_ maxAttempts: Int) -> Int {
+        maxAttempts == 0 ? 1 : maxAttempts
+    }
+
+    /// Checks what a store cannot repair later. Throws `SmrtJobsError.invalidValue` naming the field, or
+    /// `SmrtJobsError.argsTooLarge` for args that would not fit the message a worker receives (see
+    /// `maxRunMessageBytes`).
     public func validate() throws {
         if objectType.isEmpty { throw SmrtJobsError.invalidValue(field: "objectType", value: "", reason: "must not be empty") }
         if method.isEmpty { throw SmrtJobsError.invalidValue(field: "method", value: "", reason: "must not be empty") }
         if queue.isEmpty { throw SmrtJobsError.invalidValue(field: "queue", value: "", reason: "must not be empty") }
         if !(0...25).contains(maxAttempts) {
-            throw SmrtJobsError.invalidValue(field: "retries", value: String(maxAttempts), reason: "must be between 0 and 25")
+            throw SmrtJobsError.invalidValue(
+                field: "retries", value: String(maxAttempts), reason: "must be between 0 and 25 attempts in all (0 = 1: run once)")
         }
         if timeout <= 0 {
             throw SmrtJobsError.invalidValue(field: "timeout", value: String(timeout), reason: "must be a positive number of milliseconds")
         }
+        try validateSize()
     }
 }
 

@@ -15,6 +15,16 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A database error: its class (what a caller can do about it), chosen by the backend, and the backend's
     /// own message.
     case database(kind: DatabaseErrorKind, message: String)
+    /// The database a store was asked to open does not exist, and the access did not allow creating it
+    /// (`StoreAccess`); `name` is the backend's display name (a path for SQLite).
+    case noSuchDatabase(name: String)
+    /// The database exists but holds none of the queue's tables: another application's database
+    /// (`hasOtherTables`), or an empty one opened read-only. `mayAddTables` tells whether the access could have
+    /// added them when allowed (`--init`); a read-only open never can.
+    case notAQueueDatabase(name: String, hasOtherTables: Bool, mayAddTables: Bool)
+    /// A job's args, as JSON, larger than a worker can receive: `limit` is what the worker protocol's 4 MiB
+    /// frame leaves for them besides the job's type, method and object id (`JobSpec.maxArgsBytes`).
+    case argsTooLarge(bytes: Int, limit: Int)
     /// A result larger than the configured limit.
     case resultTooLarge(bytes: Int, limit: Int)
     /// `JobHandle.wait` ran out of time.
@@ -41,6 +51,19 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot \(action) job \(id): it is \(from.rawValue)"
         case .database(let kind, let message):
             return "database error (\(kind.rawValue)): \(message)"
+        case .noSuchDatabase(let name):
+            return "no such database: \(name)"
+        case .notAQueueDatabase(let name, let hasOtherTables, let mayAddTables):
+            if !hasOtherTables {
+                return "\(name) is not a smrt-jobs database yet (it has no tables); a command that writes, such as enqueue, creates them"
+            }
+            if mayAddTables {
+                return "\(name) is not a smrt-jobs database (it has other tables); pass --init to add the smrt-jobs tables"
+            }
+            return "\(name) is not a smrt-jobs database (it has other tables)"
+        case .argsTooLarge(let bytes, let limit):
+            return "args too large: \(bytes) bytes of JSON exceed the limit of \(limit) bytes "
+                + "(a job must fit the worker protocol's \(JobSpec.maxRunMessageBytes)-byte frame)"
         case .resultTooLarge(let bytes, let limit):
             return "result too large: \(bytes) bytes exceeds the limit of \(limit) bytes"
         case .waitTimeout(let id, let ms):

@@ -18,7 +18,8 @@ public enum StoreConformance {
     /// Every check, in a stable order.
     public static let checks: [ConformanceCheck] =
         enqueueChecks + claimChecks + finishChecks + transitionChecks + recoveryChecks + readingChecks + workerChecks
-        + scheduleChecks + scheduleBookkeepingChecks + listingChecks + changeSignalChecks
+        + scheduleChecks + scheduleBookkeepingChecks + listingChecks + changeSignalChecks + accessChecks
+        + limitChecks
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 

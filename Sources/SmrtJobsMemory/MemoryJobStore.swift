@@ -15,15 +15,16 @@ import SmrtJobs
 /// let runner = TaskRunner(store: store, registry: registry)
 /// ```
 public final class MemoryJobStore: JobStore, ScheduleStore, Sendable {
-    let database: MemoryDatabase
+    let database: MemoryConnection
 
     /// A store on a new, empty database of its own. For more connections to the same data use a `MemoryBackend`.
     public convenience init() {
         self.init(database: MemoryDatabase())
     }
 
-    init(database: MemoryDatabase) {
-        self.database = database
+    /// `readOnly`: every write throws, as on a read-only SQLite connection.
+    init(database: MemoryDatabase, readOnly: Bool = false) {
+        self.database = MemoryConnection(database: database, readOnly: readOnly)
     }
 
     /// A date as the store keeps it: whole milliseconds, as the SQLite store does.

@@ -33,13 +33,16 @@ public final class SQLiteBackend: JobBackend {
 
     public var displayName: String { path }
 
-    public func openStore() throws -> any JobStore & ScheduleStore {
-        try openSQLiteStore()
+    /// A connection to the file (see `StoreAccess`): read-only opens it with `SQLITE_OPEN_READONLY` and
+    /// leaves its journal mode and schema alone; other modes refuse a file with other tables but none of ours
+    /// unless told to add ours, then switch it to WAL and migrate it.
+    public func openStore(_ access: StoreAccess) throws -> any JobStore & ScheduleStore {
+        try openSQLiteStore(access)
     }
 
-    /// `openStore()` with the concrete type, for SQLite-only tools (raw SQL, schema version).
-    public func openSQLiteStore() throws -> SQLiteJobStore {
-        let store = try SQLiteJobStore(path: path, options: options)
+    /// `openStore(_:)` with the concrete type, for SQLite-only tools (raw SQL, schema version).
+    public func openSQLiteStore(_ access: StoreAccess = .createAnywhere) throws -> SQLiteJobStore {
+        let store = try SQLiteJobStore(path: path, options: options, access: access)
         identity.withLock { known in
             if known == nil { known = FileIdentity(path: path) }
         }

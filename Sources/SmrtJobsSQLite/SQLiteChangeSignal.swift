@@ -58,7 +58,9 @@ public final class SQLiteChangeSignal: ChangeSignal, @unchecked Sendable {  // s
         }
         guard first else { return }
         do {
-            let connection = try SQLiteConnection(path: path, busyTimeoutMs: 100)
+            // Only reads `data_version`: it neither creates the database nor changes its journal mode (the store
+            // that opened it first did what its access allowed; a read-only tool's signal must change nothing).
+            let connection = try SQLiteConnection(path: path, mode: .readWrite, busyTimeoutMs: 100)
             self.connection = connection
             lastVersion = try connection.scalarInt("PRAGMA data_version")
             inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))

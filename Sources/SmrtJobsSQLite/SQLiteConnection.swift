@@ -28,6 +28,8 @@ public final class SQLiteConnection {
     public let handle: OpaquePointer
     /// The database file.
     public let path: String
+    /// How long a statement waits for a lock another connection holds.
+    public let busyTimeoutMs: Int32
     private var statements: [String: SQLiteStatement] = [:]
 
     /// Opens (creating it with mode 0600 when missing) the database at `path`, in WAL mode.
@@ -36,11 +38,35 @@ public final class SQLiteConnection {
     ///   - busyTimeoutMs: how long a statement waits for a lock another connection holds before SQLITE_BUSY.
     ///   - synchronous: durability of commits.
     ///   - fileMode: permissions of the file if this call creates it (default 0600, exactly: not masked by umask).
-    public init(path: String, busyTimeoutMs: Int32 = 5000, synchronous: Synchronous = .normal, fileMode: UInt16 = 0o600) throws {
+    public convenience init(path: String, busyTimeoutMs: Int32 = 5000, synchronous: Synchronous = .normal, fileMode: UInt16 = 0o600) throws {
+        try self.init(path: path, mode: .create, busyTimeoutMs: busyTimeoutMs, fileMode: fileMode)
+        try enableWAL(synchronous: synchronous)
+    }
+
+    /// Opens the database at `path` as `mode` allows, and changes nothing in it: the journal mode is left as
+    /// it is (see `enableWAL(synchronous:)`).
+    ///
+    /// - `.readOnly`: `SQLITE_OPEN_READONLY`; every write fails with SQLITE_READONLY.
+    /// - `.readWrite`: the file must exist.
+    /// - `.create`: the file is created with `fileMode` (exactly: not masked by umask) when missing.
+    ///
+    /// A missing file (when `mode` does not create) is `SmrtJobsError.noSuchDatabase`; a file that cannot be
+    /// looked at (e.g. a directory on the way without search permission) is a `fatal` database error saying so.
+    public init(path: String, mode: StoreAccess.Mode, busyTimeoutMs: Int32 = 5000, fileMode: UInt16 = 0o600) throws {
         self.path = path
-        try SQLiteConnection.createPrivately(path, mode: fileMode)
+        self.busyTimeoutMs = busyTimeoutMs
+        if mode == .create {
+            try SQLiteConnection.createPrivately(path, mode: fileMode)
+        } else if !SQLiteConnection.isSpecialName(path) {
+            try SQLiteConnection.requireExisting(path)
+        }
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        var flags = SQLITE_OPEN_NOMUTEX
+        switch mode {
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard let db else {
             throw SmrtJobsError.database(kind: Self.kind(of: rc), message: "cannot open \(path): \(String(cString: sqlite3_errstr(rc)))")
@@ -54,11 +80,15 @@ public final class SQLiteConnection {
             throw SmrtJobsError.database(kind: Self.kind(of: rc), message: "cannot open \(path): \(message)")
         }
         handle = db
-        // From here on deinit closes the handle, also when a pragma below throws.
+        // From here on deinit closes the handle, also when a call below throws.
         try SQLiteConnection.check(sqlite3_busy_timeout(db, busyTimeoutMs), db)
+    }
+
+    /// Switches the database to WAL mode (persistent in the file: a no-op after the first opener) and sets
+    /// `synchronous` for this connection. A journal mode that is not "wal" afterwards (e.g. a file system
+    /// without shared memory) is an error, not a silent fallback to rollback journaling.
+    public func enableWAL(synchronous: Synchronous = .normal) throws {
         let mode = try switchToWAL(deadlineMs: Int(busyTimeoutMs))
-        // A journal_mode that is not "wal" afterwards (e.g. a file system without shared memory) is an error,
-        // not a silent fallback to rollback journaling.
         guard mode?.lowercased() == "wal" else {
             throw SmrtJobsError.database(kind: .fatal, message: "cannot switch \(path) to WAL mode (got \(mode ?? "nil"))")
         }
@@ -107,12 +137,15 @@ public final class SQLiteConnection {
     /// database file's permissions, so they are private too. `open(O_CREAT)` is atomic, unlike a umask dance,
     /// which would also affect every other thread of the process.
     private static func createPrivately(_ path: String, mode: UInt16 = 0o600) throws {
-        if path == ":memory:" || path.isEmpty || path.hasPrefix("file:") { return }
+        if isSpecialName(path) { return }
         // An existing file is never opened here: closing any descriptor of a file drops every POSIX lock this
         // process holds on it, including those of another SQLite connection in this process, after which a
         // second process could reset the WAL under it and commits would be lost.
         var info = stat()
         if stat(path, &info) == 0 { return }
+        // Not "missing" (e.g. a directory on the way without search permission): creating would fail with the
+        // same error and call it "cannot create" for a file that may well exist.
+        if errno != ENOENT { throw unreadable(path, errno) }
         // O_EXCL tells whether this call created the file: only then is its mode set (exactly, whatever the umask).
         let created = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
         if created >= 0 {
@@ -125,6 +158,25 @@ public final class SQLiteConnection {
         if err == EEXIST { return }
         throw SmrtJobsError.database(
             kind: .fatal, message: "cannot create \(path): \(String(cString: strerror(err)))")
+    }
+
+    /// Names SQLite does not back with a file of that name: nothing to create or look for.
+    private static func isSpecialName(_ path: String) -> Bool {
+        path == ":memory:" || path.isEmpty || path.hasPrefix("file:")
+    }
+
+    /// Throws `noSuchDatabase` when nothing is at `path`, and says why when it cannot be looked at.
+    private static func requireExisting(_ path: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 { return }
+        let err = errno
+        if err == ENOENT || err == ENOTDIR { throw SmrtJobsError.noSuchDatabase(name: path) }
+        throw unreadable(path, err)
+    }
+
+    /// `cannot read PATH: Permission denied`: the file (or a directory on its path) may exist but cannot be read.
+    private static func unreadable(_ path: String, _ err: Int32) -> SmrtJobsError {
+        .database(kind: .fatal, message: "cannot read \(path): \(String(cString: strerror(err)))")
     }
 
     /// Sets WAL mode (persistent in the file, so a no-op after the first opener) and returns the mode in effect.

@@ -45,13 +45,16 @@ public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable 
     /// Claim SQL by number of queues (0 = any queue).
     var claimSQL: [Int: String] = [:]
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String, options: Options = .init()) throws {
+    /// Opens the database at `path` as `access` allows (see `StoreAccess`; by default creating it when missing)
+    /// and, unless read-only, switches it to WAL and brings its schema up to date.
+    ///
+    /// - Throws: `SmrtJobsError.noSuchDatabase`, `.notAQueueDatabase` or `.database`.
+    public init(path: String, options: Options = .init(), access: StoreAccess = .createAnywhere) throws {
         self.path = path
         self.options = options
         connection = try SQLiteConnection(
-            path: path, busyTimeoutMs: options.busyTimeoutMs, synchronous: options.synchronous, fileMode: options.fileMode)
-        try SQLiteSchema.migrate(connection)
+            path: path, mode: access.mode, busyTimeoutMs: options.busyTimeoutMs, fileMode: options.fileMode)
+        try SQLiteSchema.prepare(connection, access: access, synchronous: options.synchronous)
     }
 
     /// Runs `body` with exclusive use of the connection.

@@ -16,6 +16,50 @@ enum SQLiteSchema {
     /// The version this library writes and understands.
     static var currentVersion: Int64 { Int64(migrations.count) }
 
+    /// Readies a just-opened connection as `access` allows, before anything is written: a database that holds
+    /// other tables but none of ours is refused unless `access` adds to it (`--init`), and an empty one is refused
+    /// read-only; then a writing connection is switched to WAL and migrated, and a read-only one only has its
+    /// version checked (it can neither create nor migrate). Nothing is written before the checks pass, so a
+    /// refused file keeps its bytes and its journal mode.
+    static func prepare(_ connection: SQLiteConnection, access: StoreAccess, synchronous: SQLiteConnection.Synchronous) throws {
+        let tables = try tableNames(connection)
+        if !tables.contains(where: { $0.hasPrefix(tablePrefix) }) {
+            if !access.writes {
+                throw SmrtJobsError.notAQueueDatabase(name: connection.path, hasOtherTables: !tables.isEmpty, mayAddTables: false)
+            }
+            if !tables.isEmpty && !access.addsToForeignDatabase {
+                throw SmrtJobsError.notAQueueDatabase(name: connection.path, hasOtherTables: true, mayAddTables: true)
+            }
+        }
+        guard access.writes else {
+            let found = try version(connection)
+            if found != currentVersion {
+                let advice = found < currentVersion
+                    ? "open it once with a command that writes (or the supervisor) to upgrade it" : "upgrade smrt-jobs"
+                throw SmrtJobsError.database(
+                    kind: .fatal,
+                    message: "\(connection.path) has schema version \(found); this library reads version \(currentVersion) (\(advice))")
+            }
+            return
+        }
+        try connection.enableWAL(synchronous: synchronous)
+        try migrate(connection)
+    }
+
+    /// Every table of this library starts with it.
+    static let tablePrefix = "_smrt_"
+
+    /// Names of the tables in the file, SQLite's own (`sqlite_sequence`, ...) left out.
+    static func tableNames(_ connection: SQLiteConnection) throws -> [String] {
+        try connection.withStatement(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        ) { statement in
+            var names: [String] = []
+            while try statement.step() { names.append(statement.string(0) ?? "") }
+            return names
+        }
+    }
+
     /// Brings the database to `currentVersion`. Idempotent; cheap when already current (one pragma read).
     static func migrate(_ connection: SQLiteConnection) throws {
         if try version(connection) == currentVersion { return }

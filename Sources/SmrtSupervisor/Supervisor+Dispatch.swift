@@ -64,13 +64,19 @@ extension Supervisor {
         // Timers count from the loop's cached time: refresh it so the deadline is not armed from a stale "now".
         loop.updateTime()
         let wallNow = Date()
-        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: wallNow)
-        worker.job = running
-        let request = RunRequest(
+        var request = RunRequest(
             jobId: job.id, attempt: UInt32(clamping: max(1, job.attempts)),
             deadlineMillis: UInt64(max(0, (wallNow.timeIntervalSince1970 * 1000).rounded())) + UInt64(max(0, job.timeout)),
-            objectType: job.objectType, objectId: job.objectId, method: job.method,
-            argsJSON: job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText)
+            objectType: job.objectType, objectId: job.objectId, method: job.method, argsJSON: "")
+        // Measured before the args' text is built: a job written past enqueue's check can be megabytes large.
+        let bytes = WorkerMessage.run(request).bodyByteCount + JSONValue.object(job.args).jsonByteCount
+        guard bytes <= WireFormat.defaultMaxFrameBytes else {
+            failUndeliverable(job, runMessageBytes: bytes)
+            return
+        }
+        request.argsJSON = job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText
+        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: wallNow)
+        worker.job = running
         pool.limitCPU(of: worker)
         guard worker.send(.run(request)) else {
             // The worker is going away; its exit releases the job (it never ran).
@@ -88,6 +94,41 @@ extension Supervisor {
             metadata["args"] = .string(ArgumentRedaction.redact(.object(job.args)).jsonText)
         }
         logger.info("job \(job.id) \(running.label) started", metadata: metadata)
+    }
+
+    /// A job whose RUN message would exceed the worker protocol's frame limit (written to the database past
+    /// enqueue's check): no worker could ever receive it, and sending it would only end the worker with a
+    /// protocol error at every attempt. It fails for good at once, without a worker, naming the cause; the
+    /// worker it was meant for stays idle and is offered the next job.
+    private func failUndeliverable(_ job: SmrtJob, runMessageBytes bytes: Int) {
+        let label = "\(job.objectType).\(job.method)"
+        let error = "job too large to send to a worker: its RUN message would be \(bytes) bytes, over the worker "
+            + "protocol's frame limit of \(WireFormat.defaultMaxFrameBytes) bytes (args may be at most "
+            + "\(JobSpec.maxArgsBytes(objectType: job.objectType, method: job.method, objectId: job.objectId)) bytes of JSON); not run"
+        planner.record(DatabaseThread.PendingFinish(
+            jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: Date()
+        ) { [self] result in
+            var metadata: Logger.Metadata = [
+                "event": "job_failed", "job_id": .int(job.id), "type": .string(label), "attempt": .int(job.attempts),
+                "max_attempts": .int(job.maxAttempts), "outcome": "failed", "error": .string(error),
+                "run_message_bytes": .int(bytes),
+            ]
+            switch result {
+            case .notOwned?:
+                // Cancelled (or taken back) meanwhile: nothing was written.
+                metadata["event"] = "job_not_owned"
+                metadata["outcome"] = "not_owned"
+                logger.warning("job \(job.id) \(label) was too large to run and is no longer ours", metadata: metadata)
+                return
+            case nil:
+                metadata["event"] = "job_record_failed"
+                metadata["outcome"] = "unrecorded"
+            default:
+                break
+            }
+            logger.error("job \(job.id) \(label) failed: \(error)", metadata: metadata)
+        })
+        mailbox.post { [unowned self] in maybeClaim() }
     }
 
     // MARK: Wake-ups

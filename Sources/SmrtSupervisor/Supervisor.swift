@@ -117,7 +117,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
             // thread uses the store.
             backend = try self.backend ?? Backends.open(configuration.database, options: configuration.backendOptions)
             self.backend = backend
-            store = try backend.openStore()
+            store = try backend.openStore(StoreAccess.create.addingToForeignDatabase(configuration.addsToForeignDatabase))
         } catch {
             let name = self.backend?.displayName ?? ArgumentRedaction.redact(text: configuration.database)
             throw SupervisorError.database("cannot open database \(name): \(error)")

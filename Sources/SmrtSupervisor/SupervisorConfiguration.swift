@@ -67,6 +67,10 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     /// Group commit window: how long a finished attempt (or a claim ahead) may wait for others to share its
     /// transaction, while no worker waits for that commit. Bounds how long a result takes to be durable.
     public var commitWindowMs: Double = SupervisorConfiguration.defaultCommitWindowMs
+    /// Whether the queue's tables may be added to a database that holds other tables but none of ours
+    /// (`--init`). Off by default: a mistyped `--db` that names another application's SQLite file is refused
+    /// instead of being turned into a queue. A missing or empty database is created either way.
+    public var addsToForeignDatabase = false
     public static let defaultCommitWindowMs = 1.0
 
     public init(

@@ -48,7 +48,7 @@ struct CronNextCommand: ParsableCommand {
         }
         // Past year 9999 there is no four-digit ISO-8601 year to print.
         let dates = cron.nextDates(after: start, count: count, in: zone).filter { $0 < Self.endOfYear9999 }
-        if dates.isEmpty { throw CLIError("cron expression '\(cron)' never fires after \(Output.time(start))") }
+        if dates.isEmpty { throw CronExpression.neverFires(expression.joined(separator: " "), after: start) }
         print(dates.map(Output.time).joined(separator: "\n"))
     }
 }

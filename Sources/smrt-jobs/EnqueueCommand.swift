@@ -17,6 +17,7 @@ struct EnqueueCommand: ParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: ArgumentHelp("The registered type the job runs on, e.g. Document.", valueName: "object-type"))
     var objectType: String?
@@ -47,7 +48,9 @@ struct EnqueueCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run at (or after) this ISO-8601 time, e.g. 2026-11-29T10:05:00Z.", valueName: "time"))
     var runAt: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Attempts in all, 0-25 (default: 3).", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Attempts in all, 1-25; 0 is taken as 1: run once, never retry (default: 3).", valueName: "n"))
     var retries: Int?
 
     @Option(
@@ -82,12 +85,12 @@ struct EnqueueCommand: ParsableCommand {
         if let batch {
             let specs = try BatchFile.read(batch, now: now)
             if specs.isEmpty { return }
-            let ids = try database.open().enqueue(batch: specs, now: now)
+            let ids = try database.openForWriting(creating: true, initOption).enqueue(batch: specs, now: now)
             print(ids.map(String.init).joined(separator: "\n"))
             return
         }
         let spec = try JobSpec(jsonObject: try jsonObject(), now: now)
-        let job = try database.open().enqueue(spec, now: now)
+        let job = try database.openForWriting(creating: true, initOption).enqueue(spec, now: now)
         print(job.id)
     }
 

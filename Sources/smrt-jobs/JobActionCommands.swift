@@ -9,6 +9,7 @@ struct RetryCommand: ParsableCommand {
         abstract: "Put a job back to pending now, with its attempts reset (any status but completed).")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: "The job id.")
     var id: Int64
@@ -16,10 +17,12 @@ struct RetryCommand: ParsableCommand {
     @Flag(help: "Print the updated job as JSON.")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         let job = try store.retry(id: id)
-        print(json ? try Output.json(job).jsonText : "job \(id) is pending again (attempts reset)")
+        print(json ? try Output.json(job, reveal: reveal.reveal).jsonText : "job \(id) is pending again (attempts reset)")
     }
 }
 
@@ -29,6 +32,7 @@ struct CancelCommand: ParsableCommand {
         commandName: "cancel", abstract: "Cancel a pending, running or failed job.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: "The job id.")
     var id: Int64
@@ -36,10 +40,12 @@ struct CancelCommand: ParsableCommand {
     @Flag(help: "Print the updated job as JSON.")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.jobNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         let job = try store.cancel(id: id)
-        print(json ? try Output.json(job).jsonText : "job \(id) cancelled")
+        print(json ? try Output.json(job, reveal: reveal.reveal).jsonText : "job \(id) cancelled")
     }
 }
 
@@ -48,7 +54,7 @@ struct WaitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wait",
         abstract: "Wait until a job is completed, failed or cancelled, and print how it ended.",
-        discussion: "Exit status: 0 completed, 1 failed or cancelled (or unknown job), 3 timed out.")
+        discussion: "Exit status: 0 completed, 1 failed or cancelled (or unknown job), 3 timed out. " + RevealOption.discussion)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -70,6 +76,8 @@ struct WaitCommand: AsyncParsableCommand {
     @Flag(help: "Print the outcome as JSON: id, status, success, result, resultPointer, error.")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     /// Long enough to mean "no timeout", short enough for clock arithmetic and the timeout message.
     static let indefinitely = 10 * 365 * 86_400_000
 
@@ -79,7 +87,7 @@ struct WaitCommand: AsyncParsableCommand {
         guard pollMs > 0 else {
             throw SmrtJobsError.invalidValue(field: "poll-interval", value: pollInterval, reason: "must be positive")
         }
-        guard let queue = try await database.openExistingQueue() else { throw SmrtJobsError.jobNotFound(id) }
+        let queue = try await database.openQueueForReading()
         let waited: Result<JobOutcome, Error>
         do {
             waited = .success(
@@ -98,13 +106,16 @@ struct WaitCommand: AsyncParsableCommand {
         if json {
             let object: JSONValue = [
                 "id": .int(id), "status": .string(outcome.status.rawValue), "success": .bool(outcome.success),
-                "result": outcome.result ?? .null, "resultPointer": outcome.resultPointer.map(JSONValue.string) ?? .null,
-                "error": Output.redacted(outcome.error).map(JSONValue.string) ?? .null,
+                "result": outcome.result.map { Output.redacted($0, reveal: reveal.reveal) } ?? .null,
+                "resultPointer": outcome.resultPointer.map(JSONValue.string) ?? .null,
+                "error": Output.redacted(outcome.error, reveal: reveal.reveal).map(JSONValue.string) ?? .null,
             ]
             print(object.jsonText)
         } else {
-            var lines = ["job \(id) \(outcome.status.rawValue)" + (Output.redacted(outcome.error).map { ": \($0)" } ?? "")]
-            if let result = outcome.result { lines.append("result: \(result.jsonText)") }
+            var lines = [
+                "job \(id) \(outcome.status.rawValue)" + (Output.redacted(outcome.error, reveal: reveal.reveal).map { ": \($0)" } ?? "")
+            ]
+            if let result = outcome.result { lines.append("result: \(Output.redacted(result, reveal: reveal.reveal).jsonText)") }
             if let pointer = outcome.resultPointer { lines.append("resultPointer: \(pointer)") }
             print(lines.joined(separator: "\n"))
         }

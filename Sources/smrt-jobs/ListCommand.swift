@@ -5,7 +5,8 @@ import SmrtJobs
 /// `smrt-jobs list [--status S] [--queue Q] [--limit N] [--json]`.
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List jobs, newest first, as a table or a JSON array.")
+        commandName: "list", abstract: "List jobs, newest first, as a table or a JSON array.",
+        discussion: RevealOption.discussion)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -21,18 +22,20 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of jobs (camelCase fields, ISO-8601 dates).")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
         let status = try self.status.map(Self.parseStatus)
         guard limit >= 1 else {
             throw SmrtJobsError.invalidValue(field: "limit", value: String(limit), reason: "must be at least 1")
         }
-        let jobs = try database.openExisting()?.list(JobQuery(status: status, queue: queue, limit: limit)) ?? []
+        let jobs = try database.openForReading().list(JobQuery(status: status, queue: queue, limit: limit))
         if json {
-            print(Output.jsonArray(try jobs.map(Output.json)))
+            print(Output.jsonArray(try jobs.map { try Output.json($0, reveal: reveal.reveal) }))
         } else if jobs.isEmpty {
             print("no jobs")
         } else {
-            print(Output.jobTable(jobs))
+            print(Output.jobTable(jobs, reveal: reveal.reveal))
         }
     }
 

@@ -32,9 +32,16 @@ enum Output {
         }.joined(separator: "\n")
     }
 
-    /// Error text as the CLI prints it: passwords in URLs and secret-looking values redacted, whoever stored it.
-    static func redacted(_ text: String?) -> String? {
-        text.map(ArgumentRedaction.redact(text:))
+    /// Error text as the CLI prints it: passwords in URLs and secret-looking values redacted, whoever stored it
+    /// (as stored with `reveal`).
+    static func redacted(_ text: String?, reveal: Bool = false) -> String? {
+        reveal ? text : text.map(ArgumentRedaction.redact(text:))
+    }
+
+    /// Args, results and configs as the CLI prints them: values of secret-looking keys and URL passwords
+    /// replaced by `[REDACTED]`, unless `reveal` (`--reveal`, for an administrator).
+    static func redacted(_ value: JSONValue, reveal: Bool) -> JSONValue {
+        reveal ? value : ArgumentRedaction.redact(value)
     }
 
     /// `key: value` lines in the given order.
@@ -42,18 +49,21 @@ enum Output {
         pairs.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
     }
 
-    static func jobTable(_ jobs: [SmrtJob]) -> String {
+    /// Attempts a job may have: a row stored with max_attempts 0 (before 0 was kept as 1) runs once too.
+    static func attemptsAllowed(_ job: SmrtJob) -> Int { max(1, job.maxAttempts) }
+
+    static func jobTable(_ jobs: [SmrtJob], reveal: Bool) -> String {
         table(
             ["ID", "STATUS", "QUEUE", "PRI", "ATTEMPTS", "JOB", "RUN AT", "LAST ERROR"],
             jobs.map { job in
                 [
                     String(job.id), job.status.rawValue, job.queue, String(job.priority),
-                    "\(job.attempts)/\(job.maxAttempts)", job.description, time(job.runAt), truncate(redacted(job.lastError), 40),
+                    "\(job.attempts)/\(attemptsAllowed(job))", job.description, time(job.runAt), truncate(redacted(job.lastError, reveal: reveal), 40),
                 ]
             })
     }
 
-    static func jobLines(_ job: SmrtJob) -> String {
+    static func jobLines(_ job: SmrtJob, reveal: Bool) -> String {
         lines([
             ("id", String(job.id)),
             ("job", job.description),
@@ -62,19 +72,19 @@ enum Output {
             ("objectType", job.objectType),
             ("objectId", job.objectId ?? "-"),
             ("method", job.method),
-            ("args", JSONValue.object(job.args).jsonText),
+            ("args", redacted(.object(job.args), reveal: reveal).jsonText),
             ("priority", String(job.priority)),
             ("runAt", time(job.runAt)),
             ("attempts", String(job.attempts)),
-            ("maxAttempts", String(job.maxAttempts)),
+            ("maxAttempts", String(attemptsAllowed(job))),
             ("timeout", "\(job.timeout) ms"),
             ("timeoutBehavior", job.timeoutBehavior.rawValue),
             ("retryStrategy", job.retryStrategy.jsonValue.jsonText),
             ("startedAt", time(job.startedAt)),
             ("completedAt", time(job.completedAt)),
-            ("lastError", redacted(job.lastError) ?? "-"),
+            ("lastError", redacted(job.lastError, reveal: reveal) ?? "-"),
             ("resultPointer", job.resultPointer ?? "-"),
-            ("result", job.result?.jsonText ?? "-"),
+            ("result", job.result.map { redacted($0, reveal: reveal).jsonText } ?? "-"),
             ("workerId", job.workerId ?? "-"),
             ("workerHeartbeat", time(job.workerHeartbeat)),
             ("tenantId", job.tenantId ?? "-"),
@@ -97,13 +107,13 @@ enum Output {
         return "\(schedule.agentType).\(schedule.method)"
     }
 
-    static func scheduleTable(_ schedules: [AgentSchedule]) -> String {
+    static func scheduleTable(_ schedules: [AgentSchedule], reveal: Bool) -> String {
         table(
             ["ID", "STATUS", "CRON", "TZ", "TARGET", "NEXT RUN", "LAST RUN", "RUNS", "OK", "FAILED", "LAST ERROR"],
             schedules.map { s in
                 [
                     String(s.id), s.status.rawValue, s.cron, s.timezone, target(s), time(s.nextRun), time(s.lastRun),
-                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(redacted(s.lastError), 40),
+                    String(s.runCount), String(s.successCount), String(s.failureCount), truncate(redacted(s.lastError, reveal: reveal), 40),
                 ]
             })
     }
@@ -118,8 +128,9 @@ enum Output {
 
     /// A Codable model (`SmrtJob`, `AgentSchedule`) as JSON with its camelCase keys, dates as ISO-8601 text
     /// (`Timestamp.format`), and absent optional fields written as null so every key is always there.
-    /// `lastError` is redacted as in the human output.
-    static func json<T: Encodable>(_ value: T) throws -> JSONValue {
+    /// `lastError`, `args`, `result`, `methodArgs` and `agentConfig` are redacted as in the human output, unless
+    /// `reveal`.
+    static func json<T: Encodable>(_ value: T, reveal: Bool) throws -> JSONValue {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
@@ -127,7 +138,12 @@ enum Output {
         }
         let json = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
         guard var members = json.objectValue else { return json }
-        if case .string(let error) = members["lastError"] { members["lastError"] = .string(ArgumentRedaction.redact(text: error)) }
+        if !reveal {
+            if case .string(let error) = members["lastError"] { members["lastError"] = .string(ArgumentRedaction.redact(text: error)) }
+            for key in ["args", "result", "methodArgs", "agentConfig"] {
+                if let member = members[key] { members[key] = ArgumentRedaction.redact(member) }
+            }
+        }
         for child in Mirror(reflecting: value).children {
             guard let label = child.label, members[label] == nil else { continue }
             let mirror = Mirror(reflecting: child.value)

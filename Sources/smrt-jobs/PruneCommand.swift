@@ -13,6 +13,7 @@ struct PruneCommand: ParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Delete completed jobs finished before D.", valueName: "D"))
     var completedBefore: String?
@@ -45,7 +46,7 @@ struct PruneCommand: ParsableCommand {
         if let limit, limit < 1 {
             throw SmrtJobsError.invalidValue(field: "limit", value: String(limit), reason: "must be at least 1")
         }
-        let count = try database.openExisting()?.cleanup(options, now: now) ?? 0
+        let count = try database.openForWriting(creating: false, initOption).cleanup(options, now: now)
         print(dryRun ? "would delete \(Output.plural(count, "job"))" : "deleted \(Output.plural(count, "job"))")
     }
 }

@@ -21,6 +21,7 @@ struct ScheduleAddCommand: ParsableCommand {
         discussion: "Everything is checked before the database is opened: a bad value writes nothing.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Option(help: ArgumentHelp("The cron expression, e.g. '0 9 * * MON-FRI' or @daily.", valueName: "expr"))
     var cron: String
@@ -58,28 +59,32 @@ struct ScheduleAddCommand: ParsableCommand {
             agentConfig: try config.map { try JSONValue.parseObject($0, what: "--config") }, timezone: tz,
             maxConcurrent: maxConcurrent,
             timeout: try timeout.map { try DelayParser.milliseconds($0, field: "timeout") } ?? 3_600_000)
-        try spec.validate()
-        let schedule = try ScheduleRunner.createSchedule(spec, in: try database.open(), now: Date())
+        let now = Date()
+        try spec.validate(now: now)
+        let schedule = try ScheduleRunner.createSchedule(spec, in: try database.openForWriting(creating: true, initOption), now: now)
         print(schedule.id)
     }
 }
 
 struct ScheduleListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List schedules by id.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List schedules by id.", discussion: RevealOption.discussion)
 
     @OptionGroup var database: DatabaseOptions
 
     @Flag(help: "Print a JSON array of schedules (camelCase fields, ISO-8601 dates).")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
-        let schedules = try database.openExisting()?.listSchedules() ?? []
+        let schedules = try database.openForReading().listSchedules()
         if json {
-            print(Output.jsonArray(try schedules.map(Output.json)))
+            print(Output.jsonArray(try schedules.map { try Output.json($0, reveal: reveal.reveal) }))
         } else if schedules.isEmpty {
             print("no schedules")
         } else {
-            print(Output.scheduleTable(schedules))
+            print(Output.scheduleTable(schedules, reveal: reveal.reveal))
         }
     }
 }
@@ -89,6 +94,7 @@ protocol ScheduleActionCommand: ParsableCommand {
     static var action: ScheduleAction { get }
     static var pastTense: String { get }
     var database: DatabaseOptions { get }
+    var initOption: InitOption { get }
     var id: Int64 { get }
 }
 
@@ -98,7 +104,7 @@ extension ScheduleActionCommand {
     }
 
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.scheduleNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         let schedule = try ScheduleRunner.apply(Self.action, toSchedule: id, in: store, now: Date())
         var line = "schedule \(id) \(Self.pastTense)"
         if schedule.status == .active { line += ", next run \(Output.time(schedule.nextRun))" }
@@ -111,6 +117,7 @@ struct ScheduleEnableCommand: ScheduleActionCommand {
     static let action = ScheduleAction.enable
     static let pastTense = "enabled"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -119,6 +126,7 @@ struct ScheduleDisableCommand: ScheduleActionCommand {
     static let action = ScheduleAction.disable
     static let pastTense = "disabled"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -127,6 +135,7 @@ struct SchedulePauseCommand: ScheduleActionCommand {
     static let action = ScheduleAction.pause
     static let pastTense = "paused"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -135,6 +144,7 @@ struct ScheduleResumeCommand: ScheduleActionCommand {
     static let action = ScheduleAction.resume
     static let pastTense = "resumed"
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
     @Argument(help: "The schedule id.") var id: Int64
 }
 
@@ -142,12 +152,13 @@ struct ScheduleRemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Delete a schedule.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var initOption: InitOption
 
     @Argument(help: "The schedule id.")
     var id: Int64
 
     func run() throws {
-        guard let store = try database.openExisting() else { throw SmrtJobsError.scheduleNotFound(id) }
+        let store = try database.openForWriting(creating: false, initOption)
         try store.deleteSchedule(id: id)
         print("schedule \(id) removed")
     }

@@ -5,7 +5,8 @@ import SmrtJobs
 /// `smrt-jobs show ID [--json]`.
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "Show one job as key: value lines or as JSON.")
+        commandName: "show", abstract: "Show one job as key: value lines or as JSON.",
+        discussion: RevealOption.discussion)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -15,8 +16,10 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "Print the job as a JSON object (camelCase fields, ISO-8601 dates).")
     var json = false
 
+    @OptionGroup var reveal: RevealOption
+
     func run() throws {
-        guard let job = try database.openExisting()?.get(id: id) else { throw SmrtJobsError.jobNotFound(id) }
-        print(json ? try Output.json(job).jsonText : Output.jobLines(job))
+        guard let job = try database.openForReading().get(id: id) else { throw SmrtJobsError.jobNotFound(id) }
+        print(json ? try Output.json(job, reveal: reveal.reveal).jsonText : Output.jobLines(job, reveal: reveal.reveal))
     }
 }

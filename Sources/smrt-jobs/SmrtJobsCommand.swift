@@ -9,7 +9,10 @@ struct SmrtJobsCommand: ParsableCommand {
         commandName: "smrt-jobs",
         abstract: "Inspect and manage smrt-jobs background jobs and cron schedules.",
         discussion: """
-            Every subcommand takes --db PATH (default: $SMRT_DB, else ./smrt-jobs.sqlite).
+            Every subcommand takes --db PATH (default: $SMRT_DB, else ./smrt-jobs.sqlite). Commands that only \
+            read (list, show, stats, wait, schedule list) never create or change a database: a missing one is \
+            "no such database". Commands that write refuse a database that holds other tables but none of \
+            smrt-jobs' unless given --init; enqueue and schedule add create a missing one.
             Exit codes: 0 ok, 1 failure (bad value, unknown id, refused transition), 2 usage error, \
             3 `wait` timed out.
             """,
@@ -49,32 +52,67 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// Opens the database, creating it when it does not exist (commands that write).
-    func open() throws -> any JobStore & ScheduleStore {
+    /// Opens the database for a command that only reads: it must exist and hold the smrt-jobs tables, and is
+    /// neither created, migrated nor changed ("no such database: PATH" for a mistyped path).
+    func openForReading() throws -> any JobStore & ScheduleStore {
+        try open(.readOnly)
+    }
+
+    /// Opens the database for a command that writes: created when missing if `creating` (enqueue, schedule
+    /// add), else it must exist (retry, cancel, prune...); another application's database is refused unless
+    /// `--init` was given.
+    func openForWriting(creating: Bool, _ initOption: InitOption) throws -> any JobStore & ScheduleStore {
+        try open(StoreAccess(mode: creating ? .create : .readWrite, addsToForeignDatabase: initOption.addTables))
+    }
+
+    /// A read-only async `JobQueue` on the database (for `wait`, which sleeps on its change signal).
+    func openQueueForReading() async throws -> JobQueue {
         let backend = try backend()
         do {
-            return try backend.openStore()
+            return try await JobQueue(backend: backend, access: .readOnly)
         } catch let error as SmrtJobsError {
-            throw CLIError("cannot open database '\(backend.displayName)': \(error)")
+            throw Self.openFailure(error, backend)
         }
     }
 
-    /// Opens the database if the file exists; nil otherwise. Commands that only read (or that act on an
-    /// existing id) treat a missing file as an empty database instead of creating one.
-    func openExisting() throws -> (any JobStore & ScheduleStore)? {
-        FileManager.default.fileExists(atPath: path) ? try open() : nil
-    }
-
-    /// An async `JobQueue` on the database if the file exists (for `wait`, which sleeps on its change
-    /// signal); nil otherwise.
-    func openExistingQueue() async throws -> JobQueue? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+    private func open(_ access: StoreAccess) throws -> any JobStore & ScheduleStore {
+        let backend = try backend()
         do {
-            return try await JobQueue(backend: backend())
+            return try backend.openStore(access)
         } catch let error as SmrtJobsError {
-            throw CLIError("cannot open database '\(path)': \(error)")
+            throw Self.openFailure(error, backend)
         }
     }
+
+    /// A missing or foreign database is said as it is; other failures name the database first.
+    private static func openFailure(_ error: SmrtJobsError, _ backend: any JobBackend) -> CLIError {
+        switch error {
+        case .noSuchDatabase, .notAQueueDatabase: return CLIError(error.description)
+        default: return CLIError("cannot open database '\(backend.displayName)': \(error)")
+        }
+    }
+}
+
+/// `--init`, for the commands that write: lets them add the smrt-jobs tables to a database that holds other
+/// tables (another application's SQLite file), which they refuse otherwise.
+struct InitOption: ParsableArguments {
+    @Flag(
+        name: .customLong("init"),
+        help: "Add the smrt-jobs tables to a database that holds other tables (refused without it).")
+    var addTables = false
+}
+
+/// `--reveal`, for the commands that print args, results and errors: print them as stored. By default
+/// values of secret-looking keys (password, token, auth, session, cookie, ...) and URL passwords are shown
+/// as `[REDACTED]`, so a terminal, a pasted output or a CI log does not leak them.
+struct RevealOption: ParsableArguments {
+    @Flag(help: "Print args, results and errors as stored, secrets included (for an administrator).")
+    var reveal = false
+
+    static let discussion = """
+        Args, results and errors are printed with the values of secret-looking keys (password, token, auth, \
+        session, cookie, private_key, ...) and URL passwords replaced by [REDACTED]; --reveal prints them as stored.
+        """
 }
 
 /// A failure the CLI reports itself: `smrt-jobs: error: <message>` on stderr, then `exitCode`.

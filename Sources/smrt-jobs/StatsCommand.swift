@@ -15,7 +15,7 @@ struct StatsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let stats = try database.openExisting()?.stats(queue: queue) ?? JobStats()
+        let stats = try database.openForReading().stats(queue: queue)
         print(json ? Output.statsJSON(stats) : Output.statsLines(stats))
     }
 }

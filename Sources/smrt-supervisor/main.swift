@@ -96,6 +96,11 @@ struct SupervisorCommand: ParsableCommand {
     @Flag(help: "Log more detail, including job args (secrets redacted).")
     var debug = false
 
+    @Flag(
+        name: .customLong("init"),
+        help: "Add the smrt-jobs tables to a database that holds other tables (refused without it).")
+    var addTables = false
+
     func makeConfiguration() throws -> SupervisorConfiguration {
         let command: [String]
         do {
@@ -130,6 +135,7 @@ struct SupervisorCommand: ParsableCommand {
             }
         }
         configuration.clearWorkerEnvironment = workerClearEnv
+        configuration.addsToForeignDatabase = addTables
         do {
             try configuration.validate()
         } catch let error as SupervisorError {

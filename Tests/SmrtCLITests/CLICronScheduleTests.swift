@@ -99,6 +99,7 @@ struct CLIScheduleTests {
 
     @Test func listHumanAndJSON() throws {
         let sandbox = try Sandbox()
+        _ = try sandbox.store()
         #expect(try sandbox.run("schedule", "list").stdout == "no schedules\n")
         #expect(try sandbox.run("schedule", "list", "--json").stdout == "[]\n")
         _ = try sandbox.run("schedule", "add", "--cron", "0 9 * * MON-FRI", "--type", "Digest", "--object-id", "d1")
@@ -170,7 +171,7 @@ struct CLIScheduleTests {
         _ = try sandbox.run("schedule", "add", "--cron", "@daily", "--type", "A")
         expectFailure(try sandbox.run("schedule", action, "9"), mentioning: ["schedule 9 not found"])
         let empty = try Sandbox()
-        expectFailure(try empty.run("schedule", action, "9"), mentioning: ["schedule 9 not found"])
+        expectFailure(try empty.run("schedule", action, "9"), mentioning: ["no such database: \(empty.dbPath)"])
         #expect(!empty.dbExists)
     }
 

@@ -55,7 +55,7 @@ struct CLIEnqueueTests {
         #expect(job.runAt == Timestamp.parse("2030-01-02T03:04:05.000Z"))
         #expect(job.priority == -10)
         #expect(job.timeout == 30_000)
-        #expect(job.maxAttempts == 0)
+        #expect(job.maxAttempts == 1, "--retries 0 runs once, kept as one attempt")
         #expect(job.timeoutBehavior == .warn)
         // An offset is accepted too.
         let other = try sandbox.enqueue("Report", "build", "--run-at", "2030-01-02T04:04:05+01:00")

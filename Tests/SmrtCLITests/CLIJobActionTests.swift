@@ -65,7 +65,7 @@ struct CLIJobActionTests {
         _ = try sandbox.enqueue("A", "m")
         expectFailure(try sandbox.run(command, "99"), mentioning: ["job 99 not found"])
         let empty = try Sandbox()
-        expectFailure(try empty.run(command, "99"), mentioning: ["job 99 not found"])
+        expectFailure(try empty.run(command, "99"), mentioning: ["no such database: \(empty.dbPath)"])
         #expect(!empty.dbExists)
     }
 
@@ -156,6 +156,9 @@ struct CLIJobActionTests {
         expectFailure(
             try sandbox.run("prune", "--failed-before", "last week"), mentioning: ["invalid --failed-before 'last week'"])
         #expect(!sandbox.dbExists)
+        expectFailure(try sandbox.run("prune", "--failed-before", "1d"), mentioning: ["no such database: \(sandbox.dbPath)"])
+        #expect(!sandbox.dbExists)
+        _ = try sandbox.store()
         #expect(try sandbox.run("prune", "--failed-before", "1d").stdout == "deleted 0 jobs\n")
     }
 }

@@ -23,7 +23,7 @@ final class CountingBackend: JobBackend {
     }
 
     var displayName: String { base.displayName }
-    func openStore() throws -> any JobStore & ScheduleStore { try base.openStore() }
+    func openStore(_ access: StoreAccess) throws -> any JobStore & ScheduleStore { try base.openStore(access) }
     func checkHealth() -> String? { base.checkHealth() }
 
     func makeChangeSignal() throws -> any ChangeSignal {

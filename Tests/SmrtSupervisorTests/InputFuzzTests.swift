@@ -103,7 +103,9 @@ import Testing
                 return ms >= 0 ? nil : "negative delay \(ms)"
             } catch let error as SmrtJobsError {
                 let text = error.description
-                return text.hasPrefix("invalid delay '") && text.contains("expected") ? nil : "error text \(text)"
+                // Malformed: what was expected; well-formed but too large: the maximum.
+                let explained = text.contains("expected") || text.contains("too large: the maximum is")
+                return text.hasPrefix("invalid delay '") && explained ? nil : "error text \(text)"
             } catch {
                 return "unexpected error type \(error)"
             }

@@ -17,13 +17,18 @@ public enum DelayParser {
         case "d": multiplier = 86_400_000
         default: multiplier = 0
         }
-        guard !digits.isEmpty, multiplier > 0, let value = Int(digits),
-            case let (ms, overflow) = value.multipliedReportingOverflow(by: multiplier), !overflow,
+        guard !digits.isEmpty, multiplier > 0 else {
+            throw SmrtJobsError.invalidValue(
+                field: field, value: text,
+                reason: "expected a number of milliseconds or a number with a unit ms, s, m, h or d (e.g. 500ms, 30s, 5m)")
+        }
+        // Well-formed but too large (also past Int): say so, with the maximum, rather than "expected a number".
+        guard let value = Int(digits), case let (ms, overflow) = value.multipliedReportingOverflow(by: multiplier), !overflow,
             ms <= maxMilliseconds
         else {
             throw SmrtJobsError.invalidValue(
                 field: field, value: text,
-                reason: "expected a number of milliseconds or a number with a unit ms, s, m, h or d (e.g. 500ms, 30s, 5m)")
+                reason: "too large: the maximum is \(maxMilliseconds) ms (\(maxMilliseconds / 86_400_000)d, about 100 years)")
         }
         return ms
     }

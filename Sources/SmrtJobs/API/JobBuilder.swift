@@ -67,13 +67,15 @@ public struct JobBuilder: Sendable {
         priority(try Priority.parse(text))
     }
 
-    /// How many attempts in all (0...25), as in the original where maxAttempts = retries.
+    /// How many attempts in all (0...25), as in the original where maxAttempts = retries: 3 runs a job up to
+    /// three times; 0 and 1 both run it once and never retry (kept as `maxAttempts` 1).
     public func retries(_ count: Int) throws -> JobBuilder {
         guard (0...25).contains(count) else {
-            throw SmrtJobsError.invalidValue(field: "retries", value: String(count), reason: "must be between 0 and 25")
+            throw SmrtJobsError.invalidValue(
+                field: "retries", value: String(count), reason: "must be between 0 and 25 attempts in all (0 = 1: run once)")
         }
         var copy = self
-        copy.spec.maxAttempts = count
+        copy.spec.maxAttempts = JobSpec.attempts(count)
         return copy
     }
 

@@ -25,13 +25,17 @@ public final class JobQueue: Sendable {
     let changes = ChangeFanOut()
     let logger: Logger
 
-    /// Opens a connection to `backend` on a new executor thread (creating or migrating the schema).
+    /// Opens a connection to `backend` on a new executor thread, as `access` allows: by default creating the
+    /// database or migrating its schema; `.readOnly` for a tool that only reads and waits (its writes throw).
     ///
-    /// - Throws: `SmrtJobsError.database` when the database cannot be opened.
-    public init(backend: any JobBackend, logger: Logger = Logger(label: "smrt.queue")) async throws {
+    /// - Throws: `SmrtJobsError.database` when the database cannot be opened; `.noSuchDatabase` or
+    ///   `.notAQueueDatabase` when `access` refuses it.
+    public init(
+        backend: any JobBackend, access: StoreAccess = .createAnywhere, logger: Logger = Logger(label: "smrt.queue")
+    ) async throws {
         self.backend = backend
         self.logger = logger
-        executor = try await StoreExecutor(name: "smrt-queue") { try backend.openStore() }
+        executor = try await StoreExecutor(name: "smrt-queue") { try backend.openStore(access) }
     }
 
     deinit {

@@ -32,7 +32,7 @@ extension JobSpec {
     /// - `priority`: `critical`, `high`, `normal`, `low` or an integer (see `Priority.parse`).
     /// - `delay`: milliseconds as a number, or text such as `"5m"` (see `DelayParser`).
     /// - `runAt`: an ISO-8601 time (see `TimeParser.date`); not together with `delay`.
-    /// - `retries`: attempts in all, 0...25 (the spec's `maxAttempts`).
+    /// - `retries`: attempts in all, 0...25 (the spec's `maxAttempts`; 0 runs once, like 1).
     /// - `timeout`: milliseconds as a number, or text such as `"10m"`.
     /// - `timeoutBehavior`: `fail`, `kill` or `warn`.
     public static let jsonKeys = [
@@ -136,7 +136,7 @@ extension JobSpec {
         }
         if let delay { self.runAt = now.addingTimeInterval(Double(delay) / 1000) }
         if let runAt { self.runAt = runAt }
-        if let retries = try field("retries", { try integer("retries", $0) }) { maxAttempts = retries }
+        if let retries = try field("retries", { try integer("retries", $0) }) { maxAttempts = Self.attempts(retries) }
         if let timeout = try milliseconds("timeout") { self.timeout = timeout }
         if let behavior = try field("timeoutBehavior", { value -> TimeoutBehavior in
             guard let text = value.stringValue, let behavior = TimeoutBehavior(rawValue: text.lowercased()) else {
@@ -151,6 +151,7 @@ extension JobSpec {
         } catch let error as SmrtJobsError {
             var key: String?
             if case .invalidValue(let field, _, _) = error { key = field }
+            if case .argsTooLarge = error { key = "args" }
             throw failure(key, error.description)
         }
     }

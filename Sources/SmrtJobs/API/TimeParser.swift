@@ -9,6 +9,12 @@ public enum TimeParser {
     /// - Throws: `SmrtJobsError.invalidValue` naming `field` and the text (`"yesterday"`, `"2026-02-31"`).
     public static func date(_ text: String, field: String = "time") throws -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        // Foundation reads `+99:00` as 99 hours (and `+00:99` as 99 minutes): an offset is checked first.
+        if let offset = utcOffset(trimmed), !offset.valid {
+            throw SmrtJobsError.invalidValue(
+                field: field, value: text,
+                reason: "UTC offset \(offset.text) is out of range (±hh:mm with hours 00-23 and minutes 00-59, e.g. +01:00)")
+        }
         if hasValidCalendarDate(trimmed), let date = parseUTC(trimmed) ?? parseWithOffset(trimmed) { return date }
         throw SmrtJobsError.invalidValue(
             field: field, value: text, reason: "expected an ISO-8601 time such as 2026-11-29T10:05:00Z")
@@ -26,6 +32,21 @@ public enum TimeParser {
         throw SmrtJobsError.invalidValue(
             field: field, value: text,
             reason: "expected an age such as 7d, 12h or 30m, or an ISO-8601 time such as 2026-11-29T10:05:00Z")
+    }
+
+    /// The `+hh:mm`, `+hhmm` or `+hh` (or `-`) after the time of day, if the text ends with one, and whether it
+    /// is a real offset (RFC 3339: hours 00-23, minutes 00-59).
+    private static func utcOffset(_ text: String) -> (text: String, valid: Bool)? {
+        guard let t = text.firstIndex(where: { $0 == "T" || $0 == "t" || $0 == " " }),
+            let sign = text[t...].lastIndex(where: { $0 == "+" || $0 == "-" })
+        else { return nil }
+        let offset = text[sign...]
+        let digits = offset.dropFirst().filter { $0 != ":" }
+        // Anything not shaped like an offset is left to the parsers, which reject it with the general message.
+        guard offset.dropFirst().allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == ":" }), digits.count == 2 || digits.count == 4,
+            let hours = Int(digits.prefix(2)), let minutes = digits.count == 4 ? Int(digits.suffix(2)) : 0
+        else { return nil }
+        return (String(offset), hours <= 23 && minutes <= 59)
     }
 
     /// Whether the text starts with a real `YYYY-MM-DD` (no February 31): the parsers would roll it over.

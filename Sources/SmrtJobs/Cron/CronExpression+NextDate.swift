@@ -66,6 +66,14 @@ extension CronExpression {
         }
     }
 
+    /// The error for an expression that has no fire time after `date` (`0 0 31 2 *`): `cron next` and
+    /// `schedule add` say the same.
+    public static func neverFires(_ expression: String, after date: Date) -> SmrtJobsError {
+        .invalidCron(
+            expression: expression, field: nil,
+            reason: "it never fires after \(Timestamp.format(date).prefix(19))Z (no date matches its day, month and weekday)")
+    }
+
     /// The next `count` fire times after `date`, in order; fewer if the schedule ends (see `nextDate`).
     public func nextDates(after date: Date, count: Int, in timeZone: TimeZone = TimeZone(identifier: "UTC")!)
         -> [Date]

@@ -13,9 +13,11 @@ extension ScheduleRunner {
     ) throws -> AgentSchedule {
         let cron = try CronExpression(parsing: spec.cron)
         let zone = try CronExpression.timeZone(named: spec.timezone)
+        // A schedule that can never fire would sit active without a next run.
+        guard let nextRun = cron.nextDate(after: now, in: zone) else { throw CronExpression.neverFires(spec.cron, after: now) }
+        try spec.validateJobSize()
         return try store.createSchedule(
-            spec, nextRun: cron.nextDate(after: now, in: zone), status: spec.enabled ? .active : .disabled,
-            lastError: nil, now: now)
+            spec, nextRun: nextRun, status: spec.enabled ? .active : .disabled, lastError: nil, now: now)
     }
 
     /// Enables, disables, pauses or resumes a schedule. Enabling or resuming computes the next run forward

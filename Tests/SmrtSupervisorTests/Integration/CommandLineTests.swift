@@ -1,4 +1,6 @@
 import Foundation
+import SmrtJobs
+import SmrtJobsSQLite
 import Testing
 
 extension IntegrationTests {
@@ -24,6 +26,33 @@ extension IntegrationTests {
             #expect(formatText.contains("--log-format must be text or json"))
             let (negative, _) = try run(["--worker-exec", "w", "--lease-ttl", "0"])
             #expect(negative == .exited(2))
+        }
+
+        /// Another application's SQLite file (a mistyped --db) is refused, byte for byte unchanged, unless
+        /// --init says to add the smrt-jobs tables to it.
+        @Test func foreignDatabaseNeedsInit() throws {
+            let db = try TestDatabase()
+            let path = db.file("app.sqlite")
+            try SQLiteConnection(path: path, mode: .create).exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            let arguments = ["--db", path, "--workers", "1", "--worker-exec", WorkerHarness.demoWorkerPath, "--log-format", "json"]
+            let refused = try SupervisorProcess(
+                executable: SupervisorProcess.binaryPath, arguments: arguments, logPath: db.file("refused.log"))
+            #expect(try refused.waitForExit() == .exited(1))
+            #expect(
+                refused.logText.contains("\(path) is not a smrt-jobs database (it has other tables); pass --init"),
+                "\(refused.logText)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+
+            let adopted = try SupervisorProcess(
+                executable: SupervisorProcess.binaryPath, arguments: arguments + ["--init"], logPath: db.file("init.log"))
+            _ = try adopted.waitFor("supervisor_started")
+            adopted.signal(SIGTERM)
+            #expect(try adopted.waitForExit() == .exited(0))
+            let store = try SQLiteJobStore(path: path, access: .readOnly)
+            #expect(try store.stats(queue: nil) == JobStats())
+            #expect(try store.withConnection { try $0.scalarInt("SELECT count(*) FROM users") } == 0)
         }
 
         @Test func unopenableDatabaseExitsOne() throws {
