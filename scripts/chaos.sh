@@ -66,7 +66,7 @@ fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smrt-chaos.XXXXXX")"
 DB="$WORK/jobs.sqlite" LEDGER="$WORK/ledger.txt" LOG="$WORK/supervisor.log"
-SUPS=("" "") PIPE_READER=""
+SUPS=("" "") STARTED=(0 0) PIPE_READER=""
 cleanup() {
     # Only our own supervisors, by pid; their workers die with them (PR_SET_PDEATHSIG).
     for pid in "${SUPS[@]}" "$PIPE_READER"; do
@@ -92,6 +92,7 @@ start_supervisor() {
         "$BIN_DIR/smrt-supervisor" "${args[@]}" </dev/null >/dev/null 2>>"$LOG" &
     fi
     SUPS[$slot]=$!
+    STARTED[$slot]=$(now_ms)
 }
 
 now_ms() { local t="${EPOCHREALTIME/./}"; echo $(( t / 1000 )); }
@@ -163,6 +164,11 @@ while :; do
     done
     if (( $(now_ms) > DRAIN_DEADLINE )); then echo "chaos: jobs still unfinished after 180 s: $stats" >&2; KEEP=1; break; fi
     sleep 0.2
+done
+# A supervisor restarted a moment ago may still be starting: TERM before its handlers are installed would be
+# the default action (death, 143), not the graceful stop this run checks. Give each one a second.
+for slot in 0 1; do
+    while (( $(now_ms) < STARTED[slot] + 1000 )); do sleep 0.05; done
 done
 SUPERVISOR_EXIT=0
 for pid in "${SUPS[@]}"; do kill -TERM "$pid"; done

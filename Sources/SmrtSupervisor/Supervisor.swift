@@ -172,15 +172,16 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         if immediate { stopNow() } else { stopGracefully() }
     }
 
-    /// Register the lease, take back what dead predecessors left, start the workers, the timers and watchers,
-    /// and the signal handlers.
+    /// Install the signal handlers, register the lease, take back what dead predecessors left, start the workers,
+    /// the timers and the change signal.
     private func start() throws {
         phase = .running
+        // First, so a TERM that comes while the rest starts is a graceful stop, not the default action's death.
+        try installSignalHandlers()
         registerLease()
         recoverDeadSupervisors()
         try startWorkers()
         try startTimers()
-        try installSignalHandlers()
         logger.info(
             "supervisor started with \(configuration.workers) worker(s)",
             metadata: [

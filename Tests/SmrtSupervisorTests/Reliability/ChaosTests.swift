@@ -3,9 +3,11 @@ import SmrtJobs
 import Testing
 
 extension IntegrationTests {
-    /// `scripts/chaos.sh`, short: 300 `Demo.append` jobs, 8 s of SIGKILLs to random workers and to the supervisor
-    /// (restarted at once). The script's own checks decide: every job completed, none failed, every side effect
-    /// in the ledger, duplicates no more than kills that hit a job in flight, nothing stuck running, integrity ok.
+    /// `scripts/chaos.sh`, short: 300 `Demo.exclusive` jobs on two supervisors, 8 s of SIGKILLs to random workers
+    /// and supervisors (restarted at once), a supervisor frozen past its lease (SIGSTOP/SIGCONT) and a stopped
+    /// log-pipe reader. The script's own checks decide: every job completed, none failed, every job's end in the
+    /// ledger, no two executions of a job at once, extra executions no more than faults that hit a job in flight,
+    /// nothing stuck running, integrity ok.
     /// Longer runs: `scripts/chaos.sh --jobs 10000 --seconds 60` (docs/guarantees.md).
     @Suite struct Chaos {
         @Test func shortChaosRunLosesNothing() throws {
