@@ -31,7 +31,7 @@ struct BenchConfig {
     var backlogSmall: Int
     var backlogLarge: Int
     var scalingReps = 3
-    var churnJobs = 400
+    var churnJobs = 200
     var churnSleepMs = 60
     var idleSeconds: Double = 10
     var idleWorkers = 4
@@ -236,7 +236,7 @@ struct Run: ParsableCommand {
             results.setInfo("churn.jobs", .int(Int64(r.jobs)))
             results.setInfo("churn.releases", .int(Int64(r.releases)))
             results.setInfo("churn.extra_attempts", .int(Int64(r.retriedAttempts)))
-            Progress.say("churn: \(r.releases) release(s) of held jobs over \(r.jobs) jobs (half of \(c.churnSleepMs) ms), \(formatNumber(r.seconds)) s")
+            Progress.say("churn: \(r.releases) release(s) of held jobs over \(r.jobs) jobs of \(c.churnSleepMs) ms, \(formatNumber(r.seconds)) s")
         }
         if phases.contains("idle") {
             let r = try bench.idle(workers: c.idleWorkers, seconds: c.idleSeconds)
