@@ -6,15 +6,7 @@ extension MemoryJobStore {
     public func createSchedule(
         _ spec: AgentScheduleSpec, nextRun: Date?, status: AgentSchedule.Status, lastError: String?, now: Date
     ) throws -> AgentSchedule {
-        if spec.agentType.isEmpty { throw SmrtJobsError.invalidValue(field: "agentType", value: "", reason: "must not be empty") }
-        if spec.method.isEmpty { throw SmrtJobsError.invalidValue(field: "method", value: "", reason: "must not be empty") }
-        if spec.maxConcurrent < 1 {
-            throw SmrtJobsError.invalidValue(field: "maxConcurrent", value: String(spec.maxConcurrent), reason: "must be at least 1")
-        }
-        if spec.timeout <= 0 {
-            throw SmrtJobsError.invalidValue(
-                field: "timeout", value: String(spec.timeout), reason: "must be a positive number of milliseconds")
-        }
+        try spec.validateFields()
         let now = Self.stored(now)
         return try database.write { tables in
             tables.insertSchedule { id in

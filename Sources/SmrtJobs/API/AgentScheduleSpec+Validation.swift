@@ -16,6 +16,14 @@ extension AgentScheduleSpec {
         let zone = try CronExpression.timeZone(named: timezone)
         if expression.nextDate(after: now, in: zone) == nil { throw CronExpression.neverFires(cron, after: now) }
         try validateJobSize()
+        try validateFields()
+    }
+
+    /// The checks every store makes before it writes a schedule: a type and a method, `maxConcurrent` of at
+    /// least 1, a positive timeout.
+    package func validateFields() throws {
+        if agentType.isEmpty { throw SmrtJobsError.invalidValue(field: "agentType", value: "", reason: "must not be empty") }
+        if method.isEmpty { throw SmrtJobsError.invalidValue(field: "method", value: "", reason: "must not be empty") }
         if maxConcurrent < 1 {
             throw SmrtJobsError.invalidValue(field: "maxConcurrent", value: String(maxConcurrent), reason: "must be at least 1")
         }
