@@ -62,10 +62,10 @@ import Testing
     }
 
     private func waitUntil(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while !condition() {
             if ContinuousClock.now >= deadline {
-                Issue.record("condition not met within 10 s", sourceLocation: sourceLocation)
+                Issue.record("condition not met within 60 s", sourceLocation: sourceLocation)
                 throw CancellationError()
             }
             try await Task.sleep(for: .milliseconds(2))
