@@ -118,11 +118,6 @@ extension SQLiteJobStore {
             }
         }
     }
-
-    /// `PRAGMA data_version`: changes when another connection commits (not on this store's own writes).
-    public func changeToken() throws -> Int64 {
-        try locked { connection in try connection.scalarInt("PRAGMA data_version") ?? 0 }
-    }
 }
 
 /// Listing what a claim would take, and jobs of several statuses.

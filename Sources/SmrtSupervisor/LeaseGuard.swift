@@ -25,6 +25,8 @@ struct LeaseGuard: Equatable {
 
     /// How long a worker may go without a keepalive before it must stop.
     var watchdog: TimeInterval { ttl / 3 }
+    /// `watchdog` as KEEPALIVE carries it.
+    var watchdogMs: UInt32 { UInt32(clamping: Int((watchdog * 1000).rounded())) }
     /// Slack for scheduling and message delays.
     var margin: TimeInterval { watchdog / 4 }
     /// How often workers get a keepalive.

@@ -87,8 +87,7 @@ extension Supervisor {
         guard phase == .running || phase == .draining, let pool else { return }
         let now = Date()
         guard holdsLease(), lease.mayFeedWatchdogs(at: now) else { return }
-        let watchdogMs = UInt32(clamping: Int((lease.watchdog * 1000).rounded()))
-        for worker in pool.workers where worker.state == .running { worker.feedWatchdog(milliseconds: watchdogMs) }
+        for worker in pool.workers where worker.state == .running { worker.feedWatchdog(milliseconds: lease.watchdogMs) }
     }
 
     /// At start: the jobs of predecessors whose process is gone come back at once.

@@ -8,7 +8,7 @@ extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
         // A new worker's watchdog is armed at once (it has run nothing yet).
         if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: Date()) {
-            worker.feedWatchdog(milliseconds: UInt32(clamping: Int((lease.watchdog * 1000).rounded())))
+            worker.feedWatchdog(milliseconds: lease.watchdogMs)
         }
         maybeClaim(topUp: planner.topUpWhenIdle(workerRanJobs: worker.jobsDone > 0))
     }

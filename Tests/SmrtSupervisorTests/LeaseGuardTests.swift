@@ -9,6 +9,7 @@ import Testing
     @Test func timingsFollowTheTTL() {
         let lease = LeaseGuard(ttlMs: 30_000)
         #expect(lease.watchdog == 10)
+        #expect(lease.watchdogMs == 10_000)
         #expect(lease.margin == 2.5)
         #expect(lease.keepaliveInterval == 2.5)
     }
