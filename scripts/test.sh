@@ -45,7 +45,26 @@ if ! [[ "$repeat" =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 
-source scripts/ensure-deps.sh
+SMRT_DEPS_FOR_TESTS=1 source scripts/ensure-deps.sh
+
+# The PostgreSQL tests read the server's URL from SMRT_TEST_POSTGRES_URL. Without one, a private throwaway
+# server is started here (scripts/pg-server.sh) and stopped at the end. In CI (CI=true) a server that cannot
+# start is a failure; elsewhere the PostgreSQL tests then skip and say why.
+pg_dir=""
+stop_pg() { if [ -n "$pg_dir" ]; then bash scripts/pg-server.sh stop "$pg_dir"; fi; }
+trap stop_pg EXIT
+if [ -z "${SMRT_TEST_POSTGRES_URL:-}" ]; then
+    pg_dir="$(mktemp -d /tmp/smrt-pg.XXXXXX)"
+    if SMRT_TEST_POSTGRES_URL="$(bash scripts/pg-server.sh start "$pg_dir")"; then
+        export SMRT_TEST_POSTGRES_URL
+        export SMRT_TEST_POSTGRES_DIR="$pg_dir"
+        echo "test.sh: PostgreSQL for the tests at $SMRT_TEST_POSTGRES_URL" >&2
+    else
+        if [ "${CI:-}" = true ]; then echo "test.sh: cannot start PostgreSQL, and CI=true needs it" >&2; exit 1; fi
+        echo "test.sh: no PostgreSQL server; the PostgreSQL tests will skip" >&2
+        pg_dir=""
+    fi
+fi
 
 # Executables first: the integration tests start the real binaries from the build folder.
 swift build --build-tests ${build_args[@]+"${build_args[@]}"}

@@ -188,9 +188,17 @@ public protocol JobStore: AnyObject, Sendable {
     /// No statuses gives no jobs. A default implementation pages through `list`; stores should answer it
     /// with one query.
     func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob]
+
+    /// The database's own clock now, for a database on another host (PostgreSQL: the server's `now()`), or nil
+    /// when the database keeps time by this host's clock (a local file). Lease expiries are judged on the
+    /// database's clock, so a host whose clock is off cannot take over a live lease or keep a dead one: the
+    /// supervisor reads it at each heartbeat and corrects its own clock by the difference.
+    func databaseTime() throws -> Date?
 }
 
 extension JobStore {
+    public func databaseTime() throws -> Date? { nil }
+
     public func finish(
         _ reports: [AttemptReport], workerId: String, now: Date, thenClaim limit: Int, queues: [String]?
     ) throws -> (finished: [FinishResult], claimed: [SmrtJob]) {
