@@ -20,12 +20,18 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         let store: any JobStore & ScheduleStore
         let schedules: ScheduleRunner
         let workerId: String
+        /// The database's time, for every `now` the store is given.
+        let clock: DatabaseClock
         let logger: Logger
         /// Draws the retry jitter of recovered jobs.
         var random = SystemRandomNumberGenerator()
 
-        init(backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, logger: Logger) {
+        init(
+            backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, clock: DatabaseClock,
+            logger: Logger
+        ) {
             self.backend = backend
+            self.clock = clock
             self.store = store
             // The supervisor logs every fire and fire error itself, with structured fields; the runner's own
             // lines would say the same things twice.
@@ -81,11 +87,11 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     ///   - queues: what claims take jobs from (nil: every queue).
     ///   - claimed: runs on the loop thread with the jobs of each claim (see `submit`) and how many were asked.
     init(
-        backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger,
-        commitWindowMs: Double = 0, claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
+        backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, clock: DatabaseClock = DatabaseClock(),
+        queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger, commitWindowMs: Double = 0, claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
     ) {
         commitWindowNanos = UInt64(max(0, commitWindowMs) * 1_000_000)
-        context = Context(backend: backend, store: store, workerId: workerId, logger: logger)
+        context = Context(backend: backend, store: store, workerId: workerId, clock: clock, logger: logger)
         self.mailbox = mailbox
         self.logger = logger
         self.queues = queues
@@ -199,13 +205,13 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
                 jobId: pending.jobId, outcome: .completed(result: Self.parseResult(pending.resultJSON)),
                 startedAt: pending.startedAt)
         }
-        let store = context.store, workerId = context.workerId, queues = queues
+        let store = context.store, workerId = context.workerId, queues = queues, clock = context.clock
         var results: [FinishResult?] = []
         var claimResult: Result<[SmrtJob], Error> = .success([])
         let what = claim > 0 ? "\(reports.count) finished job(s) and a claim" : "\(reports.count) finished job(s)"
         // A claim alone is not retried past the busy timeout (the poll tries again); results are never dropped.
         switch retrying(batch.isEmpty ? 0 : .max, what: what, {
-            try store.finish(reports, workerId: workerId, now: Date(), thenClaim: claim, queues: queues)
+            try store.finish(reports, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
         }) {
         case .success(let done):
             results = done.finished
@@ -215,7 +221,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             if batch.isEmpty { break }
             // Not a lock problem: write the reports one by one so one bad report cannot sink the others.
             logger.error("database error recording \(what): \(error)", metadata: ["event": "database_error"])
-            results = reports.map { report in try? store.finish([report], workerId: workerId, now: Date()).first }
+            results = reports.map { report in try? store.finish([report], workerId: workerId, now: clock.now()).first }
         }
         let replies = batch.map(\.reply)
         let claimed = claimed

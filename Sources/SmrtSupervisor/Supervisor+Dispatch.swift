@@ -75,7 +75,7 @@ extension Supervisor {
             return
         }
         request.argsJSON = job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText
-        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: wallNow)
+        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: clock.now())
         worker.job = running
         pool.limitCPU(of: worker)
         guard worker.send(.run(request)) else {
@@ -106,7 +106,7 @@ extension Supervisor {
             + "protocol's frame limit of \(WireFormat.defaultMaxFrameBytes) bytes (args may be at most "
             + "\(JobSpec.maxArgsBytes(objectType: job.objectType, method: job.method, objectId: job.objectId)) bytes of JSON); not run"
         planner.record(DatabaseThread.PendingFinish(
-            jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: Date()
+            jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: clock.now()
         ) { [self] result in
             var metadata: Logger.Metadata = [
                 "event": "job_failed", "job_id": .int(job.id), "type": .string(label), "attempt": .int(job.attempts),
@@ -179,9 +179,9 @@ extension Supervisor {
             return
         }
         // +1 ms: runAt is compared with the wall clock at claim time, which must be past it.
-        let ms = max(0, first.timeIntervalSinceNow * 1000).rounded(.up) + 1
+        let ms = max(0, first.timeIntervalSince(clock.now()) * 1000).rounded(.up) + 1
         try? wakeupTimer.start(timeoutMs: UInt64(ms)) { [unowned self] _ in
-            wakeups.removeDue(now: Date())
+            wakeups.removeDue(now: clock.now())
             maybeClaim()
             armWakeup()
         }

@@ -38,7 +38,7 @@ extension Supervisor {
     }
 
     func leaseRecord() -> WorkerRecord {
-        let now = Date()
+        let now = clock.now()
         return WorkerRecord(
             id: leaseId, pid: getpid(), host: host, startedAt: startedAt, heartbeat: now,
             expiresAt: now.addingTimeInterval(lease.ttl))
@@ -46,9 +46,9 @@ extension Supervisor {
 
     /// A write of our lease row succeeded: it holds until the expiry the row says.
     private func leaseRenewed(_ record: WorkerRecord) {
-        let wasHeld = lease.isHeld(at: Date())
+        let wasHeld = lease.isHeld(at: clock.now())
         lease.renewed(expiresAt: record.expiresAt ?? record.heartbeat)
-        guard !wasHeld, lease.isHeld(at: Date()) else { return }
+        guard !wasHeld, lease.isHeld(at: clock.now()) else { return }
         if fenced {
             fenced = false
             logger.warning("lease \(leaseId) renewed; taking jobs again", metadata: ["event": "lease_regained"])
@@ -59,7 +59,7 @@ extension Supervisor {
 
     /// Whether the lease is held now; when it is not, fences first (kills the busy workers, releases held jobs).
     func holdsLease() -> Bool {
-        if lease.isHeld(at: Date()) { return true }
+        if lease.isHeld(at: clock.now()) { return true }
         fence()
         return false
     }
@@ -71,7 +71,7 @@ extension Supervisor {
         guard !fenced, phase == .running || phase == .draining else { return }
         fenced = true
         let busy = pool?.busyWorkers ?? []
-        let expired = Int((Date().timeIntervalSince(lease.expiresAt) * 1000).rounded())
+        let expired = Int((clock.now().timeIntervalSince(lease.expiresAt) * 1000).rounded())
         let when = expired >= 0 ? "expired \(expired) ms ago" : "expires in \(-expired) ms"
         logger.error(
             "lease \(leaseId) not renewed in time (it \(when)); killing \(busy.count) busy worker(s) so no job runs twice",
@@ -85,9 +85,20 @@ extension Supervisor {
     /// Sends KEEPALIVE to every worker that understands it, if the lease allows; fences when it is not held.
     func feedWatchdogs() {
         guard phase == .running || phase == .draining, let pool else { return }
-        let now = Date()
+        let now = clock.now()
         guard holdsLease(), lease.mayFeedWatchdogs(at: now) else { return }
         for worker in pool.workers where worker.state == .running { worker.feedWatchdog(milliseconds: lease.watchdogMs) }
+    }
+
+    /// Says at start when this host's clock is more than a second off the database's (the supervisor goes by the
+    /// database's; other programs on this host may not).
+    func reportClockOffset() {
+        let offset = clock.offsetSeconds
+        guard abs(offset) >= 1 else { return }
+        let ms = Int((offset * 1000).rounded())
+        logger.warning(
+            "this host's clock is \(abs(ms)) ms \(ms > 0 ? "behind" : "ahead of") the database's; leases, retries and schedules go by the database's clock",
+            metadata: ["event": "clock_offset", "offset_ms": .int(ms)])
     }
 
     /// At start: the jobs of predecessors whose process is gone come back at once.
@@ -104,6 +115,7 @@ extension Supervisor {
         let record = leaseRecord(), selfId = leaseId, host = host, ttl = configuration.leaseTTL
         let runningIds = pool.workers.compactMap { $0.job?.job.id }
         database.perform({ context in
+            try context.clock.synchronize(with: context.store)
             try context.store.registerWorker(record)
             // The lease is renewed from here on, whatever the rest says.
             return Result {
@@ -189,7 +201,7 @@ extension Supervisor {
             if owner.lease == nil { return "owner \(owner.id) has no lease; attempt taken back" }
             return "supervisor \(owner.id) died (\(why(owner, now: now, leaseTTL: leaseTTL))); attempt taken back"
         }
-        let now = Date()
+        let now = context.clock.now()
         return try rescuer.rescue(now: now, using: &context.random).map { rescue in
             Recovery(ownerId: rescue.owner.id, why: why(rescue.owner, now: now, leaseTTL: leaseTTL), jobs: rescue.jobs)
         }

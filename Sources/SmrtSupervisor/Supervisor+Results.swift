@@ -7,7 +7,7 @@ import SmrtProtocol
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
         // A new worker's watchdog is armed at once (it has run nothing yet).
-        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: Date()) {
+        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: clock.now()) {
             worker.feedWatchdog(milliseconds: lease.watchdogMs)
         }
         maybeClaim(topUp: planner.topUpWhenIdle(workerRanJobs: worker.jobsDone > 0))
@@ -56,7 +56,7 @@ extension Supervisor: WorkerPoolDelegate {
     /// When to retry under the job's strategy (its attempts were counted at claim), nil to fail for good.
     func nextRunAt(_ job: SmrtJob) -> Date? {
         var random = SystemRandomNumberGenerator()
-        return job.retryStrategy.nextRunAt(after: job, now: Date(), using: &random)
+        return job.retryStrategy.nextRunAt(after: job, now: clock.now(), using: &random)
     }
 
     /// Queues the attempt's outcome for the next group commit; logs what the store did with it.
@@ -117,7 +117,7 @@ extension Supervisor: WorkerPoolDelegate {
     func release(_ jobs: [SmrtJob], reason: String) {
         let ids = jobs.map(\.id), workerId = leaseId
         database.perform(retryOnBusy: true, { context in
-            try context.store.release(jobIds: ids, workerId: workerId, now: Date())
+            try context.store.release(jobIds: ids, workerId: workerId, now: context.clock.now())
         }) { [self] result in
             if case .failure(let error) = result {
                 logger.error("could not release jobs \(ids): \(error)", metadata: ["event": "release_failed"])

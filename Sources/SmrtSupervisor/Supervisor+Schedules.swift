@@ -8,7 +8,7 @@ import SmrtJobs
 extension Supervisor {
     func runSchedules(then done: @escaping () -> Void) {
         guard phase == .running else { return done() }
-        database.perform({ context in try context.schedules.runDue(now: Date()) }) { [self] result in
+        database.perform({ context in try context.schedules.runDue(now: context.clock.now()) }) { [self] result in
             done()
             switch result {
             case .failure(let error):

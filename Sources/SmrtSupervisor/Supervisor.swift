@@ -40,7 +40,9 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// `host:pid:random`.
     public let leaseId: String
     let host: String
-    let startedAt = Date()
+    /// The database's time: every time the supervisor writes or compares with the database's is on it.
+    let clock: DatabaseClock
+    let startedAt: Date
     var logger: Logger
 
     // Loop-thread state; created by `run()`.
@@ -92,6 +94,8 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         self.backend = backend
         planner = ClaimPlanner(prefetch: configuration.prefetch)
         lease = LeaseGuard(ttlMs: configuration.leaseTTL)
+        clock = DatabaseClock()
+        startedAt = Date()
         host = Self.hostName()
         leaseId = "\(host):\(getpid()):\(Self.randomHex(4))"
         self.logger = logger ?? SupervisorLogHandler.logger(
@@ -118,6 +122,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
             backend = try self.backend ?? Backends.open(configuration.database, options: configuration.backendOptions)
             self.backend = backend
             store = try backend.openStore(StoreAccess.create.addingToForeignDatabase(configuration.addsToForeignDatabase))
+            try clock.synchronize(with: store)
         } catch {
             let name = self.backend?.displayName ?? ArgumentRedaction.redact(text: configuration.database)
             throw SupervisorError.database("cannot open database \(name): \(error)")
@@ -125,8 +130,8 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         loop = try UVLoop()
         mailbox = try LoopMailbox(loop: loop)
         database = DatabaseThread(
-            backend: backend, store: store, workerId: leaseId, queues: configuration.queues, mailbox: mailbox, logger: logger,
-            commitWindowMs: configuration.commitWindowMs
+            backend: backend, store: store, workerId: leaseId, clock: clock, queues: configuration.queues, mailbox: mailbox,
+            logger: logger, commitWindowMs: configuration.commitWindowMs
         ) { [unowned self] result, asked in claimed(result, asked: asked) }
         database.onFatalError = { [unowned self] error in databaseFailed("\(error)") }
         database.start()
@@ -188,6 +193,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
                 "event": "supervisor_started", "lease_id": .string(leaseId), "workers": .int(configuration.workers),
                 "db": .string(databaseName),
             ])
+        reportClockOffset()
     }
 
     private func startWorkers() throws {

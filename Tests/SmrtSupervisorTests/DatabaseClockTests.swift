@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+@testable import SmrtSupervisor
+
+/// The supervisor's clock follows the database's: a host 20 s off writes and judges leases on the server's time.
+@Suite struct DatabaseClockTests {
+    /// A wall clock that advances by `step` seconds at each read, from `start`.
+    final class SteppingClock: @unchecked Sendable {  // read from one test thread only
+        var time: Date
+        let step: TimeInterval
+        init(start: Date, step: TimeInterval) {
+            time = start
+            self.step = step
+        }
+        func read() -> Date {
+            defer { time = time.addingTimeInterval(step) }
+            return time
+        }
+    }
+
+    @Test func aLocalDatabaseLeavesTheHostClock() throws {
+        let clock = DatabaseClock(wallClock: { Date(timeIntervalSince1970: 1000) })
+        #expect(try clock.synchronize(reading: { nil }) == nil)
+        #expect(clock.now() == Date(timeIntervalSince1970: 1000))
+    }
+
+    @Test func theOffsetIsMeasuredAgainstTheMidpointOfTheRoundTrip() throws {
+        // The host reads 1000 before and 1000.010 after asking; the server said 1020.005 in between: the host is
+        // 20 s behind, whatever the round trip took.
+        let wall = SteppingClock(start: Date(timeIntervalSince1970: 1000), step: 0.010)
+        let clock = DatabaseClock(wallClock: { wall.read() })
+        let offset = try #require(try clock.synchronize(reading: { Date(timeIntervalSince1970: 1020.005) }))
+        #expect(abs(offset - 20) < 1e-6)
+        // The next read of the wall clock is 1000.020: the database's time is 1020.020.
+        #expect(abs(clock.now().timeIntervalSince1970 - 1020.020) < 1e-6)
+    }
+
+    @Test func aHostAheadGetsANegativeOffsetAndAFailedReadKeepsTheLastOne() throws {
+        let clock = DatabaseClock(wallClock: { Date(timeIntervalSince1970: 5000) })
+        try clock.synchronize(reading: { Date(timeIntervalSince1970: 4980) })
+        #expect(clock.offsetSeconds == -20)
+        struct Unreachable: Error {}
+        #expect(throws: Unreachable.self) { try clock.synchronize(reading: { throw Unreachable() }) }
+        #expect(clock.offsetSeconds == -20)
+    }
+}
