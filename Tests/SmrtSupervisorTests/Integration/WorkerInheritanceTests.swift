@@ -87,8 +87,3 @@ extension IntegrationTests {
         }
     }
 }
-
-/// Where a symbolic link (a `/proc/PID/fd/N` entry) points, or nil.
-private func linkTarget(_ path: String) -> String? {
-    try? FileManager.default.destinationOfSymbolicLink(atPath: path)
-}

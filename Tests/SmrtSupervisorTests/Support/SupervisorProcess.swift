@@ -21,6 +21,11 @@ func eventually<T>(
     }
 }
 
+/// Where a symbolic link (a `/proc/PID/fd/N` entry) points, or nil.
+func linkTarget(_ path: String) -> String? {
+    try? FileManager.default.destinationOfSymbolicLink(atPath: path)
+}
+
 /// Whether `pid` is a live process (a zombie counts as dead).
 func processIsAlive(_ pid: Int32) -> Bool {
     guard pid > 0 else { return false }
@@ -32,8 +37,52 @@ func processIsAlive(_ pid: Int32) -> Bool {
     return true
 }
 
-/// A temporary directory with a SQLite job database, and a store on it for the test to enqueue and inspect.
-final class TestDatabase {
+/// A queue database for one test, a store on it for the test to enqueue and inspect, and a temporary directory
+/// for the test's other files (logs, ledgers).
+protocol QueueTestDatabase: AnyObject {
+    var directory: URL { get }
+    /// What `--db` takes: a file path or a URL.
+    var dbArgument: String { get }
+    var queueStore: any JobStore & ScheduleStore { get }
+}
+
+extension QueueTestDatabase {
+    func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    @discardableResult
+    func enqueue(
+        _ method: String, _ args: [String: JSONValue] = [:], type: String = "Demo", maxAttempts: Int = 1,
+        timeout: Int = 30_000, behavior: TimeoutBehavior = .fail, retry: RetryStrategy = .linear(delay: 0)
+    ) throws -> Int64 {
+        try queueStore.enqueue(
+            JobSpec(
+                objectType: type, method: method, args: args, maxAttempts: maxAttempts, timeout: timeout,
+                timeoutBehavior: behavior, retryStrategy: retry),
+            now: Date()
+        ).id
+    }
+
+    func job(_ id: Int64) throws -> SmrtJob {
+        guard let job = try queueStore.get(id: id) else { throw HarnessError(description: "job \(id) not found") }
+        return job
+    }
+
+    /// Waits until the job reaches `status`.
+    @discardableResult
+    func waitFor(_ id: Int64, _ status: JobStatus, timeout: Double = 10, log: SupervisorProcess? = nil) throws -> SmrtJob {
+        try eventually("job \(id) to be \(status.rawValue)", timeout: timeout, context: {
+            let now = (try? self.queueStore.get(id: id)).flatMap { $0 }
+            return "job now: \(now.map { "\($0.status) attempts=\($0.attempts) error=\($0.lastError ?? "-")" } ?? "missing")\n"
+                + (log?.logTail() ?? "")
+        }) {
+            let job = try self.job(id)
+            return job.status == status ? job : nil
+        }
+    }
+}
+
+/// A temporary directory with a SQLite job database.
+final class TestDatabase: QueueTestDatabase {
     let directory: URL
     let path: String
     let store: SQLiteJobStore
@@ -49,38 +98,8 @@ final class TestDatabase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    @discardableResult
-    func enqueue(
-        _ method: String, _ args: [String: JSONValue] = [:], type: String = "Demo", maxAttempts: Int = 1,
-        timeout: Int = 30_000, behavior: TimeoutBehavior = .fail, retry: RetryStrategy = .linear(delay: 0)
-    ) throws -> Int64 {
-        try store.enqueue(
-            JobSpec(
-                objectType: type, method: method, args: args, maxAttempts: maxAttempts, timeout: timeout,
-                timeoutBehavior: behavior, retryStrategy: retry),
-            now: Date()
-        ).id
-    }
-
-    func job(_ id: Int64) throws -> SmrtJob {
-        guard let job = try store.get(id: id) else { throw HarnessError(description: "job \(id) not found") }
-        return job
-    }
-
-    /// Waits until the job reaches `status`.
-    @discardableResult
-    func waitFor(_ id: Int64, _ status: JobStatus, timeout: Double = 10, log: SupervisorProcess? = nil) throws -> SmrtJob {
-        try eventually("job \(id) to be \(status.rawValue)", timeout: timeout, context: {
-            let now = (try? self.store.get(id: id)).flatMap { $0 }
-            return "job now: \(now.map { "\($0.status) attempts=\($0.attempts) error=\($0.lastError ?? "-")" } ?? "missing")\n"
-                + (log?.logTail() ?? "")
-        }) {
-            let job = try self.job(id)
-            return job.status == status ? job : nil
-        }
-    }
+    var dbArgument: String { path }
+    var queueStore: any JobStore & ScheduleStore { store }
 }
 
 /// The real `smrt-supervisor` binary, started on a test database with JSON logs captured to a file.
@@ -99,13 +118,13 @@ final class SupervisorProcess {
 
     /// Starts `smrt-supervisor --db <db> --workers N --worker-exec <demo worker> --log-format json` plus `arguments`.
     convenience init(
-        database: TestDatabase, workers: Int = 2, workerExec: String? = nil, arguments: [String] = [],
+        database: some QueueTestDatabase, workers: Int = 2, workerExec: String? = nil, arguments: [String] = [],
         logName: String = "supervisor.log", environment: [String]? = nil, openFiles: [Int32: String] = [:]
     ) throws {
         try self.init(
             executable: Self.binaryPath,
             arguments: [
-                "--db", database.path, "--workers", String(workers),
+                "--db", database.dbArgument, "--workers", String(workers),
                 "--worker-exec", workerExec ?? WorkerHarness.demoWorkerPath, "--log-format", "json",
             ] + arguments,
             logPath: database.file(logName), environment: environment, openFiles: openFiles)

@@ -1,0 +1,240 @@
+import Foundation
+import SmrtJobs
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IntegrationTests {
+    /// The real supervisor on PostgreSQL: a fresh schema of the tests' server per test, real worker processes.
+    /// Skipped (with the reason) without a server, except in CI, where a missing server fails them.
+    @Suite(.enabled(if: PostgresTestServer.testsEnabled, "no PostgreSQL server: set SMRT_TEST_POSTGRES_URL or run scripts/test.sh"))
+    struct PostgreSQL {
+        /// The ledger's lines counted per number (Demo.append writes one line per execution).
+        static func ledgerCounts(_ path: String) throws -> [Int: Int] {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            var counts: [Int: Int] = [:]
+            for line in text.split(separator: "\n") {
+                let number = try #require(Int(line), "malformed ledger line '\(line)'")
+                counts[number, default: 0] += 1
+            }
+            return counts
+        }
+
+        static func appendJobs(_ count: Int, ledger: String, into db: PostgresTestDatabase, ms: Int? = nil) throws {
+            let specs = (0..<count).map { i in
+                JobSpec(objectType: "Demo", method: "append", args: ["path": .string(ledger), "line": .string(String(i))])
+            }
+            for chunk in stride(from: 0, to: specs.count, by: 1000) {
+                _ = try db.queueStore.enqueue(batch: Array(specs[chunk..<min(chunk + 1000, specs.count)]), now: Date())
+            }
+        }
+
+        static func waitForCompleted(_ count: Int, in db: PostgresTestDatabase, timeout: Double, logs: [SupervisorProcess]) throws {
+            _ = try eventually("all \(count) jobs completed", timeout: timeout, context: {
+                "stats: \((try? db.queueStore.stats(queue: nil)).map { "\($0)" } ?? "?")\n" + (logs.first?.logTail() ?? "")
+            }) { () -> Bool? in
+                try db.queueStore.stats(queue: nil).completed == count ? true : nil
+            }
+        }
+
+        /// An idle supervisor polling once a minute starts a job enqueued on another connection at once: the
+        /// enqueue's NOTIFY wakes it.
+        @Test func notifyWakesAnIdleSupervisor() throws {
+            let db = try PostgresTestDatabase()
+            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "60000"])
+            try supervisor.waitForWorkers(1)
+            var latencies: [Double] = []
+            for _ in 0..<5 {
+                let enqueued = Date()
+                let id = try db.enqueue("noop")
+                let started = try supervisor.waitFor("job_started", timeout: 5) { $0["job_id"] as? Int == Int(id) }
+                let at = try #require(Timestamp.parse(started["ts"] as? String ?? ""))
+                latencies.append(at.timeIntervalSince(enqueued) * 1000)
+                try db.waitFor(id, .completed, log: supervisor)
+            }
+            print("PostgreSQL pickup latency of an external enqueue: \(latencies.map { String(format: "%.1f ms", $0) })")
+            #expect(latencies.allSatisfy { $0 < 500 }, "\(latencies)")
+        }
+
+        /// A kill timeout is a SIGKILL on time, a crash takes down only its worker, and the other jobs run.
+        @Test func killTimeoutAndCrashIsolation() throws {
+            let db = try PostgresTestDatabase()
+            let spin = try db.enqueue("spin", ["pidFile": .string(db.file("spin.pid"))], timeout: 500, behavior: .kill)
+            let crash = try db.enqueue("crash", ["signal": "SEGV"])
+            let noops = try (0..<20).map { _ in try db.enqueue("noop") }
+            let supervisor = try SupervisorProcess(database: db, workers: 2)
+            let kill = try supervisor.waitFor("job_timeout", timeout: 10) { $0["job_id"] as? Int == Int(spin) }
+            #expect(kill["action"] as? String == "kill")
+            let late = try #require(kill["late_ms"] as? Double)
+            #expect(late >= 0 && late < 100, "killed \(late) ms late")
+            let spun = try db.waitFor(spin, .failed, log: supervisor)
+            #expect(spun.lastError?.hasPrefix("timed out after 500 ms") == true)
+            let crashed = try db.waitFor(crash, .failed, log: supervisor)
+            #expect(crashed.lastError?.contains("SIGSEGV") == true, "\(crashed.lastError ?? "-")")
+            for id in noops { try db.waitFor(id, .completed, log: supervisor) }
+            supervisor.signal(SIGTERM)
+            #expect(try supervisor.waitForExit() == .exited(0))
+        }
+
+        /// The supervisor holds connections to the server (store, change signal); its workers get descriptors
+        /// 0–3 and nothing else.
+        @Test func workersInheritNoDatabaseConnection() throws {
+            let db = try PostgresTestDatabase()
+            let command = "/bin/sh -c 'ls /proc/$$/fd; exec \"$0\"' '\(WorkerHarness.demoWorkerPath)'"
+            let supervisor = try SupervisorProcess(database: db, workers: 1, workerExec: command)
+            let ready = try supervisor.waitFor("worker_ready")
+            let pid = try #require(ready["worker_pid"] as? Int)
+            let sockets = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(supervisor.pid)/fd")
+                .compactMap { linkTarget("/proc/\(supervisor.pid)/fd/\($0)") }.filter { $0.hasPrefix("socket:") }
+            #expect(sockets.count >= 2, "the supervisor should hold its database connections: \(sockets)")
+            let lines = try supervisor.waitFor("worker_output", count: 4) { $0["worker_pid"] as? Int == pid }
+            #expect(lines.compactMap { $0["line"] as? String } == ["0", "1", "2", "3"])
+            let workerSockets = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
+                .compactMap { linkTarget("/proc/\(pid)/fd/\($0)") }.filter { sockets.contains($0) }
+            #expect(workerSockets.isEmpty, "the worker holds the supervisor's sockets \(workerSockets)")
+        }
+
+        /// A supervisor killed with SIGKILL while it runs a job: the next supervisor on this host sees its pid gone
+        /// and takes the job back at once; the attempt counts, and the job completes.
+        @Test func jobsOfAKilledSupervisorAreTakenBack() throws {
+            let db = try PostgresTestDatabase()
+            let id = try db.enqueue("sleep", ["ms": 30_000], maxAttempts: 3)
+            let first = try SupervisorProcess(database: db, workers: 1, logName: "first.log")
+            try db.waitFor(id, .running, log: first)
+            first.signal(SIGKILL)
+            _ = try first.waitForExit()
+            try PostgresTestServer.psql("UPDATE \(db.schema)._smrt_jobs SET args = '{\"ms\": 10}' WHERE id = \(id)")
+            let second = try SupervisorProcess(database: db, workers: 1, logName: "second.log")
+            let recovered = try second.waitFor("lease_recovered", timeout: 10)
+            #expect((recovered["reason"] as? String)?.contains("is gone") == true)
+            let job = try db.waitFor(id, .completed, log: second)
+            #expect(job.attempts == 2)
+        }
+
+        /// Three supervisors on one database: the claim's `FOR UPDATE SKIP LOCKED` hands each job to one of them.
+        @Test func threeSupervisorsRunEveryJobExactlyOnce() throws {
+            let db = try PostgresTestDatabase()
+            let ledger = db.file("ledger.txt")
+            let count = 1500
+            try Self.appendJobs(count, ledger: ledger, into: db)
+            let supervisors = try (1...3).map { n in
+                try SupervisorProcess(database: db, workers: 1, logName: "supervisor\(n).log")
+            }
+            try Self.waitForCompleted(count, in: db, timeout: 90, logs: supervisors)
+            let counts = try Self.ledgerCounts(ledger)
+            #expect(counts.count == count)
+            #expect(counts.values.allSatisfy { $0 == 1 }, "run more than once: \(counts.filter { $0.value > 1 }.keys.sorted().prefix(20))")
+            let jobs = try db.queueStore.list(JobQuery(status: .completed, limit: count))
+            #expect(jobs.allSatisfy { $0.attempts == 1 })
+            #expect(Set(jobs.compactMap(\.workerId)).count == 3)
+            for supervisor in supervisors {
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
+        /// A due cron fire happens once whichever of three supervisors gets to it (the fire's key is unique), round
+        /// after round.
+        @Test func cronFiresOnceWithThreeSupervisors() throws {
+            let db = try PostgresTestDatabase()
+            let schedule = try db.queueStore.createSchedule(
+                AgentScheduleSpec(agentType: "Demo", cron: "* * * * *", method: "noop", maxConcurrent: 5),
+                nextRun: Date().addingTimeInterval(-1), status: .active, lastError: nil, now: Date())
+            let supervisors = try (1...3).map { n in
+                try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "100"], logName: "cron\(n).log")
+            }
+            let rounds = 4
+            for round in 1...rounds {
+                if round > 1 {
+                    // Due again: the next minute's slot, set in the past.
+                    _ = try db.queueStore.updateSchedule(
+                        id: schedule.id, enabled: nil, status: nil, nextRun: .some(Date().addingTimeInterval(-0.5)), lastError: nil,
+                        now: Date())
+                }
+                _ = try eventually("fire \(round) of the schedule", timeout: 10, context: { supervisors[0].logTail() }) { () -> Bool? in
+                    let fired = supervisors.map { $0.events("schedule_fired").count }.reduce(0, +)
+                    return fired >= round ? true : nil
+                }
+                _ = try eventually("the schedule's next run in the future", timeout: 10) { () -> Bool? in
+                    (try db.queueStore.getSchedule(id: schedule.id)?.nextRun ?? .distantPast) > Date() ? true : nil
+                }
+            }
+            // Every supervisor checks schedules ten times a second: two seconds give each many chances to fire twice.
+            let deadline = Date().addingTimeInterval(2)
+            while Date() < deadline {
+                let fired = supervisors.map { $0.events("schedule_fired").count }.reduce(0, +)
+                #expect(fired == rounds)
+                if fired != rounds { break }
+                usleep(100_000)
+            }
+            let jobs = try db.queueStore.list(JobQuery(limit: 100)).filter { $0.scheduleId == schedule.id }
+            #expect(jobs.count == rounds)
+        }
+
+        /// The server restarts (fast shutdown: every connection cut) while three supervisors run jobs: they reconnect,
+        /// every job completes, none runs twice, and none of them exits.
+        @Test(.enabled(if: PostgresTestServer.directory != nil, "the server is not the tests' own (SMRT_TEST_POSTGRES_DIR)"))
+        func serverRestartMidRunLosesNothing() throws {
+            let db = try PostgresTestDatabase()
+            let ledger = db.file("ledger.txt")
+            let count = 1200
+            try Self.appendJobs(count, ledger: ledger, into: db)
+            let supervisors = try (1...3).map { n in
+                try SupervisorProcess(database: db, workers: 1, logName: "restart\(n).log")
+            }
+            _ = try eventually("a third of the jobs done", timeout: 60) { () -> Bool? in
+                try db.queueStore.stats(queue: nil).completed >= count / 3 ? true : nil
+            }
+            try PostgresTestServer.restart()
+            // The test's own store reconnects too: its first call after the restart may fail as unavailable.
+            try Self.waitForCompleted(count, in: try eventually("a connection after the restart", timeout: 30) {
+                try? db.queueStore.stats(queue: nil) != nil ? db : nil
+            }, timeout: 120, logs: supervisors)
+            let counts = try Self.ledgerCounts(ledger)
+            #expect(counts.count == count)
+            #expect(counts.values.allSatisfy { $0 == 1 }, "run more than once: \(counts.filter { $0.value > 1 }.keys.sorted().prefix(20))")
+            for supervisor in supervisors {
+                #expect(supervisor.isRunning, "\(supervisor.logTail())")
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit(timeout: 20) == .exited(0))
+            }
+        }
+
+        /// A supervisor whose host clock is 20 s ahead (libfaketime) beside one on time, with a 10 s lease TTL: judged
+        /// on its own clock the other's lease would look expired; judged on the server's, neither takes a live lease.
+        @Test(.enabled(if: FakeTime.path != nil, "faketime is not installed (Debian: apt-get install faketime)"))
+        func aHostClockTwentySecondsOffTakesNoLiveLease() throws {
+            let db = try PostgresTestDatabase()
+            let ids = try (0..<12).map { _ in try db.enqueue("sleep", ["ms": 1500], maxAttempts: 3) }
+            let ttl = ["--lease-ttl", "10000", "--heartbeat-interval", "1000"]
+            let onTime = try SupervisorProcess(database: db, workers: 2, arguments: ttl, logName: "on-time.log")
+            let skewed = try SupervisorProcess(
+                executable: try #require(FakeTime.path),
+                arguments: ["-f", "+20s", SupervisorProcess.binaryPath, "--db", db.dbArgument, "--workers", "2",
+                    "--worker-exec", WorkerHarness.demoWorkerPath, "--log-format", "json"] + ttl,
+                logPath: db.file("skewed.log"))
+            let warning = try skewed.waitFor("clock_offset", timeout: 10)
+            let offset = try #require(warning["offset_ms"] as? Int)
+            #expect(offset < -19_000 && offset > -21_000, "measured \(offset) ms")
+            for id in ids { try db.waitFor(id, .completed, timeout: 60, log: skewed) }
+            #expect(onTime.events("lease_recovered").isEmpty, "\(onTime.logTail())")
+            #expect(skewed.events("lease_recovered").isEmpty, "\(skewed.logTail())")
+            #expect(onTime.events("lease_lost").isEmpty && skewed.events("lease_lost").isEmpty)
+            let jobs = try ids.map { try db.job($0) }
+            #expect(jobs.allSatisfy { $0.attempts == 1 }, "\(jobs.map(\.attempts))")
+            #expect(Set(jobs.compactMap(\.workerId)).count == 2, "both supervisors ran jobs")
+            // The skewed supervisor wrote its times on the server's clock: no job of it started in the future.
+            let now = Date().addingTimeInterval(1)
+            #expect(jobs.allSatisfy { ($0.startedAt ?? .distantFuture) < now })
+        }
+    }
+}
+
+/// libfaketime's wrapper, when installed.
+enum FakeTime {
+    static let path: String? = ["/usr/bin/faketime", "/usr/local/bin/faketime"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+}
