@@ -5,10 +5,10 @@
 #   scripts/chaos.sh [--jobs N] [--seconds S] [--workers W] [--release] [--bin-dir DIR] [--job-ms MS]
 #                    [--seed N] [--summary-file PATH] [--keep]
 #
-# 1. Enqueues N `Demo.exclusive` jobs in one batch (`smrt-jobs enqueue --batch`): job i writes "start i PID" to a
-#    ledger, works --job-ms (default: spread the jobs over the fault window), then writes "end i PID", holding an
+# 1. Enqueues N `Demo.exclusive` jobs in one batch (`smrt-jobs enqueue --batch`): job i writes "start i PID HOST NS" to a
+#    ledger, works --job-ms (default: spread the jobs over the fault window), then writes "end i PID HOST NS", holding an
 #    exclusive flock on a lock file of its own meanwhile; an execution that finds the lock taken (another
-#    execution of job i is running at that moment) writes "overlap i PID" and fails. Each job may take 25
+#    execution of job i is running at that moment) writes "overlap i PID HOST NS" and fails. Each job may take 25
 #    attempts (--retries 25), so faults cannot exhaust them; the default exponential back-off paces a job that is
 #    hit again.
 # 2. Runs two supervisors (`--workers W` each, lease TTL 2 s) on the one database, one of them writing its log

@@ -8,6 +8,8 @@
 #   scripts/pg-server.sh restart DIR  restarts it on the same port (what the outage tests do by hand)
 #
 # The server refuses to run as root, so as root it runs as the `postgres` user (created by Debian's package).
+# SMRT_PG_LISTEN (default 127.0.0.1) and SMRT_PG_TRUST_NET (a CIDR also trusted, e.g. 10.77.0.0/16) open it to
+# other network namespaces (scripts/cluster.sh).
 set -euo pipefail
 
 usage() { echo "usage: pg-server.sh start|stop|restart DIR" >&2; exit 2; }
@@ -40,7 +42,7 @@ case "$command" in
             preload="shared_preload_libraries = 'pg_stat_statements'"
         fi
         cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '${SMRT_PG_LISTEN:-127.0.0.1}'
 port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
@@ -49,7 +51,11 @@ synchronous_commit = on
 $preload
 CONF
         # One role authenticates by password (scram), for the wrong-password tests; every other role is trusted.
-        { echo "host all smrt_password_test 127.0.0.1/32 scram-sha-256"; cat "$dir/data/pg_hba.conf"; } >"$dir/hba.tmp"
+        {
+            echo "host all smrt_password_test 127.0.0.1/32 scram-sha-256"
+            cat "$dir/data/pg_hba.conf"
+            if [ -n "${SMRT_PG_TRUST_NET:-}" ]; then echo "host all all $SMRT_PG_TRUST_NET trust"; fi
+        } >"$dir/hba.tmp"
         mv "$dir/hba.tmp" "$dir/data/pg_hba.conf"
         if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir/data/pg_hba.conf"; fi
         echo "$port" >"$dir/port"

@@ -14,7 +14,7 @@ struct Demo: Sendable {
     /// `afterMs`: sleep after the append, before answering (a window in which a kill leaves the side effect done
     /// but the job unrecorded: the chaos test's duplicates).
     struct AppendArgs: Decodable { var path: String; var line: String; var afterMs: UInt64? }
-    /// `Demo.exclusive`: `ledger` gets `start <line> <pid>` and `end <line> <pid>`; `ms` of work in between.
+    /// `Demo.exclusive`: `ledger` gets `start <line> <pid> <host> <ns>` and `end …`; `ms` of work in between.
     struct ExclusiveArgs: Decodable { var ledger: String; var line: String; var ms: UInt64 }
     struct Identity: Encodable { var uid: UInt32; var gid: UInt32; var pid: Int32 }
     struct ProgressArgs: Decodable { var steps: Int }
@@ -147,20 +147,34 @@ struct Demo: Sendable {
     /// One execution of a job that must never overlap with another execution of the same job: it holds an
     /// exclusive `flock` on `<ledger>.<line>.lock` while it works (the kernel drops it when the process dies,
     /// killed or not). Finding the lock taken means another execution of this job is running right now: that is
-    /// written as `overlap <line> <pid>` and the job fails.
+    /// written as `overlap <line> <pid> <host> <ns>` and the job fails.
     func exclusive(_ args: ExclusiveArgs) async throws {
         let lockPath = "\(args.ledger).\(args.line).lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DemoFailure(message: "open \(lockPath): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let pid = getpid()
+        let pid = getpid(), host = Self.hostName()
+        // Each line: what, the job's line, pid, host, wall time in ns (the hosts of scripts/cluster.sh share a clock).
+        func entry(_ what: String) -> String { "\(what) \(args.line) \(pid) \(host) \(Self.wallNanos())" }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            try append(AppendArgs(path: args.ledger, line: "overlap \(args.line) \(pid)"))
+            try append(AppendArgs(path: args.ledger, line: entry("overlap")))
             throw DemoFailure(message: "job \(args.line) is running elsewhere at this moment")
         }
-        try append(AppendArgs(path: args.ledger, line: "start \(args.line) \(pid)"))
+        try append(AppendArgs(path: args.ledger, line: entry("start")))
         try await Task.sleep(nanoseconds: args.ms * 1_000_000)
-        try append(AppendArgs(path: args.ledger, line: "end \(args.line) \(pid)"))
+        try append(AppendArgs(path: args.ledger, line: entry("end")))
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func wallNanos() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
     /// One write(2) with O_APPEND, so concurrent appenders never interleave within a line.

@@ -24,7 +24,7 @@ extension IntegrationTests {
                 let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
                 for line in text.split(separator: "\n") {
                     let parts = line.split(separator: " ")
-                    try #require(parts.count == 3, "malformed ledger line '\(line)'")
+                    try #require(parts.count == 5, "malformed ledger line '\(line)'")
                     let job = String(parts[1])
                     switch parts[0] {
                     case "start": starts[job, default: 0] += 1
