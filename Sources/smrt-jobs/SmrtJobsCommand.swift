@@ -9,7 +9,8 @@ struct SmrtJobsCommand: ParsableCommand {
         commandName: "smrt-jobs",
         abstract: "Inspect and manage smrt-jobs background jobs and cron schedules.",
         discussion: """
-            Every subcommand takes --db PATH (default: $SMRT_DB, else ./smrt-jobs.sqlite). Commands that only \
+            Every subcommand takes --db PATH|URL: a SQLite file or a postgres:// URL (default: $SMRT_DB, else \
+            ./smrt-jobs.sqlite). Commands that only \
             read (list, show, stats, wait, schedule list) never create or change a database: a missing one is \
             "no such database". Commands that write refuse a database that holds other tables but none of \
             smrt-jobs' unless given --init; enqueue and schedule add create a missing one.
@@ -26,7 +27,8 @@ struct SmrtJobsCommand: ParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .customLong("db"),
-        help: ArgumentHelp("The database file (default: $SMRT_DB, else ./smrt-jobs.sqlite).", valueName: "path"))
+        help: ArgumentHelp(
+            "The queue: a SQLite file or a postgres:// URL (default: $SMRT_DB, else ./smrt-jobs.sqlite).", valueName: "db"))
     var db: String?
 
     static let defaultPath = "./smrt-jobs.sqlite"
@@ -48,7 +50,9 @@ struct DatabaseOptions: ParsableArguments {
         do {
             return try Backends.open(path)
         } catch let error as SmrtJobsError {
-            throw CLIError("cannot open database '\(ArgumentRedaction.redact(text: path))': \(error)")
+            // A malformed --db (a URL libpq cannot parse, an unknown scheme) is a usage error.
+            let usage = if case .invalidValue = error { true } else { false }
+            throw CLIError("cannot open database '\(ArgumentRedaction.redact(text: path))': \(error)", exitCode: usage ? 2 : 1)
         }
     }
 

@@ -12,13 +12,13 @@ import Glibc
 struct SupervisorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smrt-supervisor",
-        abstract: "Runs smrt-jobs from a SQLite database in crash-isolated worker processes.",
+        abstract: "Runs smrt-jobs from a queue database (SQLite or PostgreSQL) in crash-isolated worker processes.",
         discussion: """
             Signals: TERM/INT stop gracefully (a second one stops at once), QUIT stops at once, HUP restarts the \
             workers one by one, TTIN/TTOU add/remove a worker. See docs/supervisor.md.
             """)
 
-    @Option(help: "The SQLite database (default: $SMRT_DB, else ./smrt-jobs.sqlite).")
+    @Option(help: "The queue: a SQLite file or a postgres:// URL (default: $SMRT_DB, else ./smrt-jobs.sqlite).")
     var db: String?
 
     @Option(help: "How many worker processes to run.")
@@ -115,9 +115,16 @@ struct SupervisorCommand: ParsableCommand {
         guard let mode = UInt16(dbMode, radix: 8), mode & ~0o777 == 0 else {
             throw ValidationError("--db-mode must be octal permission bits such as 0600 or 0640, not '\(dbMode)'")
         }
+        let database = db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite"
+        do {
+            // A malformed --db (a URL libpq cannot parse, an unknown scheme) is a usage error: exit 2.
+            _ = try Backends.open(database)
+        } catch {
+            throw ValidationError("--db: \(error)")
+        }
         let queueList = queues.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         var configuration = SupervisorConfiguration(
-            database: db ?? ProcessInfo.processInfo.environment["SMRT_DB"] ?? "./smrt-jobs.sqlite",
+            database: database,
             workerExec: command, workers: workers, queues: queueList, pollInterval: pollInterval,
             heartbeatInterval: heartbeatInterval, leaseTTL: leaseTTL, shutdownTimeout: shutdownTimeout,
             workerStartTimeout: workerStartTimeout, cancelGrace: cancelGrace, maxJobsPerWorker: maxJobsPerWorker,
