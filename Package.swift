@@ -93,7 +93,8 @@ let package = Package(
         // What only PostgreSQL promises: URLs and redaction, error classes, reconnects, concurrent opens and claims,
         // LISTEN/NOTIFY.
         .testTarget(
-            name: "SmrtJobsPostgresTests", dependencies: ["SmrtJobsPostgres", "SmrtJobs", "SmrtJobsConformance", "CLibPQ"]),
+            name: "SmrtJobsPostgresTests",
+            dependencies: ["SmrtJobsPostgres", "SmrtJobs", "SmrtJobsConformance", "SmrtBackends", "CLibPQ"]),
         .testTarget(name: "SmrtJobsMemoryTests", dependencies: ["SmrtJobsMemory", "SmrtJobs"]),
         .testTarget(
             name: "SmrtSupervisorTests",
