@@ -31,7 +31,7 @@ public enum Backends {
             case "sqlite":
                 return sqlite(String(database.dropFirst("sqlite:".count)), options)
             case "postgres", "postgresql":
-                return try PostgresBackend(url: database)
+                return try PostgresBackend(url: database, lockTimeoutMs: options.busyTimeoutMs)
             default:
                 throw SmrtJobsError.invalidValue(
                     field: "database", value: ArgumentRedaction.redact(text: database),

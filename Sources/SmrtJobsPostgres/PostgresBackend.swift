@@ -24,9 +24,11 @@ public final class PostgresBackend: JobBackend {
 
     /// Checks `url` with libpq's parser; connects nothing.
     ///
+    /// - Parameter lockTimeoutMs: how long a statement waits for a lock another session holds before failing
+    ///   as `busy` (`lock_timeout`).
     /// - Throws: `SmrtJobsError.invalidValue` for a URL libpq cannot parse.
-    public init(url: String) throws {
-        settings = try PostgresSettings(url: url)
+    public init(url: String, lockTimeoutMs: Int32 = 5000) throws {
+        settings = try PostgresSettings(url: url, lockTimeoutMs: lockTimeoutMs)
     }
 
     public var displayName: String { settings.displayName }

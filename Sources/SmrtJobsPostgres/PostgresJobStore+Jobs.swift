@@ -22,18 +22,39 @@ extension PostgresJobStore {
         }
     }
 
+    /// Every job of a batch in one statement: one array parameter per column, unnested in batch order; the
+    /// notification goes with it (one per statement, however many rows).
+    private static let insertBatchSQL = """
+        WITH inserted AS (INSERT INTO _smrt_jobs (tenant_id, queue, object_type, object_id, method, args, run_at, \
+        priority, status, attempts, max_attempts, timeout, timeout_behavior, result_pointer, retry_strategy, created_at, \
+        updated_at) \
+        SELECT b.tenant_id, b.queue, b.object_type, b.object_id, b.method, b.args::jsonb, b.run_at::timestamptz, \
+        b.priority, 'pending', 0, b.max_attempts, b.timeout, b.timeout_behavior, b.result_pointer, \
+        b.retry_strategy::jsonb, $14::timestamptz, $14::timestamptz \
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], \
+        $9::integer[], $10::bigint[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY \
+        AS b(tenant_id, queue, object_type, object_id, method, args, run_at, priority, max_attempts, timeout, \
+        timeout_behavior, result_pointer, retry_strategy, n) ORDER BY b.n RETURNING id) \
+        SELECT array_agg(id ORDER BY id)::text, pg_notify($15::text, '') FROM inserted
+        """
+
     public func enqueue(batch: [JobSpec], now: Date) throws -> [Int64] {
         // Validate everything first: a bad spec must not leave half a batch behind.
         for spec in batch { try spec.validate() }
         if batch.isEmpty { return [] }
+        let rows = batch.map { insertParameters($0, now: now) }
+        var parameters: [String?] = (0..<13).map { column in Self.array(rows.map { $0[column] }) }
+        parameters.append(Self.text(now))
+        parameters.append(channel)
         return try locked { connection in
-            try connection.transaction {
-                var ids: [Int64] = []
-                ids.reserveCapacity(batch.count)
-                for spec in batch { ids.append(try insert(spec, now: now, connection).id) }
-                try notify(connection)
-                return ids
+            // One statement: the rows are numbered in batch order and take their ids in that order.
+            let text = try connection.query(Self.insertBatchSQL, parameters).row(0).string(0) ?? "{}"
+            let ids = text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
+            guard ids.count == batch.count else {
+                throw SmrtJobsError.database(
+                    kind: .other, message: "a batch of \(batch.count) jobs was inserted as \(ids.count) rows")
             }
+            return ids
         }
     }
 

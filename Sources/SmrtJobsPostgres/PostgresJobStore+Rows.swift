@@ -42,11 +42,25 @@ extension PostgresJobStore {
     static func text(_ value: Bool?) -> String? { value.map { $0 ? "t" : "f" } }
     static func text(_ value: JSONValue?) -> String? { value?.jsonText }
 
-    /// A `text[]` parameter: `{"a","b\"c"}`.
-    static func array(_ values: [String]) -> String {
-        "{" + values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }.joined(separator: ",") + "}"
+    /// An array parameter (`text[]`, `bigint[]`, …): `{"a","b\"c",NULL}`.
+    static func array(_ values: [String?]) -> String {
+        var text = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { text.append(",") }
+            guard let value else {
+                text.append("NULL")
+                continue
+            }
+            text.unicodeScalars.append("\"")
+            // By scalar: a quote followed by a combining mark is one Character, and must still be escaped.
+            for scalar in value.unicodeScalars {
+                if scalar == "\"" || scalar == "\\" { text.unicodeScalars.append("\\") }
+                text.unicodeScalars.append(scalar)
+            }
+            text.unicodeScalars.append("\"")
+        }
+        text.append("}")
+        return text
     }
 
     /// Decodes a row selecting `jobColumns`.

@@ -35,7 +35,14 @@ public final class PostgresJobStore: JobStore, ScheduleStore, @unchecked Sendabl
     public init(settings: PostgresSettings, access: StoreAccess = .createAnywhere) throws {
         self.settings = settings
         self.access = access
-        let connection = try PostgresConnection(settings: settings, readOnly: !access.writes)
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection(settings: settings, readOnly: !access.writes)
+        } catch SmrtJobsError.noSuchDatabase(let name) where access.mode == .create {
+            // Schemas and tables are created on demand; a database never is (it needs its owner, encoding, ...).
+            throw SmrtJobsError.noSuchDatabase(
+                name: "\(name) (smrt-jobs creates its schema and tables but never a PostgreSQL database: create it first, e.g. with createdb)")
+        }
         schema = try PostgresSchema.prepare(connection, access: access, displayName: settings.displayName)
         channel = PostgresSchema.channel(forSchema: schema)
         self.connection = connection

@@ -11,6 +11,9 @@ public struct PostgresSettings: Sendable, Equatable {
     public let displayName: String
     /// The password given in the string (as libpq decoded it), so messages can be scrubbed of it.
     let password: String?
+    /// How long a statement waits for a row or table lock another session holds before failing as `busy`
+    /// (`lock_timeout`; 0 waits for ever). Claims never wait: they skip locked rows.
+    public var lockTimeoutMs: Int32 = 5000
     /// How long a connect may take, unless the string or `PGCONNECT_TIMEOUT` says otherwise.
     static let defaultConnectTimeoutSeconds = 5
     /// What replaces a secret in text (as `ArgumentRedaction` writes it).
@@ -19,8 +22,9 @@ public struct PostgresSettings: Sendable, Equatable {
     /// Parses `url` with `PQconninfoParse`.
     ///
     /// - Throws: `SmrtJobsError.invalidValue` (field "database") for a string libpq cannot parse.
-    public init(url: String) throws {
+    public init(url: String, lockTimeoutMs: Int32 = 5000) throws {
         connectionString = url
+        self.lockTimeoutMs = lockTimeoutMs
         var message: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &message) else {
             var reason = message.map { String(cString: $0) } ?? "cannot parse it"

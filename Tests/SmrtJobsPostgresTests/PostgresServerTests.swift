@@ -64,8 +64,17 @@ struct PostgresServerTests {
 
     @Test func missingDatabaseIsNoSuchDatabaseForEveryAccess() throws {
         let backend = try PostgresBackend(url: try Self.variant(password: "Pw2secretX", database: "smrt_no_such_db_7f3a"))
-        for access in [StoreAccess.readOnly, .readWrite, .create, .createAnywhere] {
+        for access in [StoreAccess.readOnly, .readWrite, .readWrite.addingToForeignDatabase()] {
             #expect(throws: SmrtJobsError.noSuchDatabase(name: backend.displayName)) { try backend.openStore(access) }
+        }
+        for access in [StoreAccess.create, .createAnywhere] {
+            do {
+                _ = try backend.openStore(access)
+                Issue.record("\(access) opened a missing database")
+            } catch SmrtJobsError.noSuchDatabase(let name) {
+                #expect(name.hasPrefix(backend.displayName))
+                #expect(name.contains("never a PostgreSQL database"), "\(name)")
+            }
         }
         #expect(!backend.displayName.contains("Pw2secretX"))
     }
@@ -218,6 +227,40 @@ struct PostgresServerTests {
             let exists = try PostgresTestServer.adminConnection().queryOnce(
                 "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [schema])
             #expect(exists.row(0).int(0) == 0)
+        }
+    }
+
+    @Test func batchRoundTripsAwkwardTextInOrder() throws {
+        try PostgresTestServer.withBackend { backend, _, _ in
+            let store = try backend.openStore()
+            let awkward = ["a\"b", "back\\slash", "{brace,comma}", "NULL", "\"\u{301}quote-combining", "é 😀", ""]
+            var specs = awkward.enumerated().map { index, text in
+                JobSpec(
+                    objectType: "Doc", method: "run", objectId: text.isEmpty ? nil : text, args: ["text": .string(text)],
+                    queue: "q\(index)", runAt: Self.t0 + Double(index), tenantId: index % 2 == 0 ? nil : text)
+            }
+            specs += (0..<500).map { JobSpec(objectType: "Bulk\($0)", method: "run") }
+            let ids = try store.enqueue(batch: specs, now: Self.t0)
+            #expect(ids == ids.sorted() && ids.count == specs.count)
+            for (id, spec) in zip(ids, specs) {
+                let job = try #require(try store.get(id: id))
+                #expect(job.objectType == spec.objectType && job.objectId == spec.objectId && job.args == spec.args)
+                #expect(job.tenantId == spec.tenantId && job.queue == spec.queue && job.runAt == (spec.runAt ?? Self.t0))
+            }
+        }
+    }
+
+    @Test func aRowLockHeldTooLongIsBusy() throws {
+        try PostgresTestServer.withBackend { _, url, _ in
+            let backend = try PostgresBackend(url: url, lockTimeoutMs: 200)
+            let store = try backend.openPostgresStore()
+            let job = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Self.t0)
+            let holder = try PostgresConnection(settings: backend.settings)
+            try holder.exec("BEGIN")
+            try holder.queryOnce("SELECT 1 FROM _smrt_jobs WHERE id = $1::bigint FOR UPDATE", [String(job.id)])
+            _ = Self.expectDatabaseError(.busy, hiding: "\u{0}") { _ = try store.cancel(id: job.id, now: Self.t0) }
+            try holder.exec("ROLLBACK")
+            #expect(try store.cancel(id: job.id, now: Self.t0).status == .cancelled)
         }
     }
 }
