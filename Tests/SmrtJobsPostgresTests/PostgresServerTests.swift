@@ -263,4 +263,18 @@ struct PostgresServerTests {
             #expect(try store.cancel(id: job.id, now: Self.t0).status == .cancelled)
         }
     }
+
+    @Test func connectionsNameThemselvesUnlessTheURLDoes() throws {
+        try PostgresTestServer.withBackend { backend, url, _ in
+            func applicationName(_ backend: PostgresBackend) throws -> String? {
+                try backend.openPostgresStore().withConnection { connection in
+                    try connection.query("SELECT current_setting('application_name')").row(0).string(0)
+                }
+            }
+            let defaultName = try applicationName(backend)
+            let givenName = try applicationName(PostgresBackend(url: url + "&application_name=billing"))
+            #expect(defaultName == "smrt-jobs")
+            #expect(givenName == "billing")
+        }
+    }
 }
