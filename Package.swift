@@ -5,7 +5,7 @@ let package = Package(
     name: "smrt-jobs",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "SmrtJobs", targets: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtBackends"]),
+        .library(name: "SmrtJobs", targets: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsPostgres", "SmrtJobsMemory", "SmrtBackends"]),
         // The store conformance suite, for packages that bring their own backend (imports Testing).
         .library(name: "SmrtJobsConformance", targets: ["SmrtJobsConformance"]),
         .library(name: "SmrtSupervisor", targets: ["SmrtSupervisor"]),
@@ -23,18 +23,20 @@ let package = Package(
         // C shims: system libraries through pkg-config, and the variadic/macro calls Swift cannot make.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CSmrtShims"),
 
         // Core: model, store and backend protocols, builder, registry, runner, cron. No libuv, no SQL.
         .target(name: "SmrtJobs", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Backends: one target each (store, change signal, error classes, health check, migrations).
         .target(name: "SmrtJobsSQLite", dependencies: ["SmrtJobs", "CSQLite", "CSmrtShims"]),
+        .target(name: "SmrtJobsPostgres", dependencies: ["SmrtJobs", "CLibPQ"]),
         // A queue in the memory of one process: for unit tests of apps, and the proof that the seam holds.
         .target(name: "SmrtJobsMemory", dependencies: ["SmrtJobs"]),
         // The behaviour every store must have, as checks any backend's tests run (Swift Testing).
         .target(name: "SmrtJobsConformance", dependencies: ["SmrtJobs"]),
-        // Opens the backend a `--db` string names (a path: SQLite).
-        .target(name: "SmrtBackends", dependencies: ["SmrtJobs", "SmrtJobsSQLite"]),
+        // Opens the backend a `--db` string names (a path: SQLite; `postgres://`: PostgreSQL).
+        .target(name: "SmrtBackends", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsPostgres"]),
         // The supervisor <-> worker wire format, shared by both sides. No libuv.
         .target(name: "SmrtProtocol"),
         // Worker runtime for Swift programs.
@@ -84,10 +86,15 @@ let package = Package(
         // Every conformance check against every store in this package.
         .testTarget(
             name: "SmrtJobsConformanceTests",
-            dependencies: ["SmrtJobsConformance", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory"]),
+            dependencies: ["SmrtJobsConformance", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsPostgres", "SmrtJobsMemory"]),
         // What only SQLite promises: schema, plans, pragmas, locking, error codes, change signal, health.
         .testTarget(
             name: "SmrtJobsSQLiteTests", dependencies: ["SmrtJobsSQLite", "SmrtJobs", "SmrtJobsConformance", "CSQLite"]),
+        // What only PostgreSQL promises: URLs and redaction, error classes, reconnects, concurrent opens and claims,
+        // LISTEN/NOTIFY.
+        .testTarget(
+            name: "SmrtJobsPostgresTests",
+            dependencies: ["SmrtJobsPostgres", "SmrtJobs", "SmrtJobsConformance", "SmrtBackends", "CLibPQ"]),
         .testTarget(name: "SmrtJobsMemoryTests", dependencies: ["SmrtJobsMemory", "SmrtJobs"]),
         .testTarget(
             name: "SmrtSupervisorTests",

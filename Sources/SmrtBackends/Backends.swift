@@ -1,4 +1,5 @@
 import SmrtJobs
+import SmrtJobsPostgres
 import SmrtJobsSQLite
 
 /// How a backend opens its database: the few settings that are not part of the `--db` string.
@@ -17,19 +18,24 @@ public struct BackendOptions: Sendable, Equatable {
 /// Opens the backend a `--db` string names: the one place that knows every backend.
 ///
 /// - a file path (`jobs.sqlite`, `/var/lib/app/jobs.db`), or `sqlite:PATH`: SQLite.
+/// - `postgres://…` or `postgresql://…` (libpq's URL): PostgreSQL; the queue lives in the first schema of the
+///   search path (`?options=-csearch_path%3Dqueue`). A URL libpq cannot parse is `invalidValue`, before any
+///   connection. The password may also come from `PGPASSWORD` or `~/.pgpass`.
 public enum Backends {
     public static func open(_ database: String, options: BackendOptions = .init()) throws -> any JobBackend {
         guard !database.isEmpty else {
-            throw SmrtJobsError.invalidValue(field: "database", value: database, reason: "must name a SQLite file")
+            throw SmrtJobsError.invalidValue(field: "database", value: database, reason: "must name a SQLite file or a postgres:// URL")
         }
         if let scheme = scheme(of: database) {
             switch scheme {
             case "sqlite":
                 return sqlite(String(database.dropFirst("sqlite:".count)), options)
+            case "postgres", "postgresql":
+                return try PostgresBackend(url: database, lockTimeoutMs: options.busyTimeoutMs)
             default:
                 throw SmrtJobsError.invalidValue(
                     field: "database", value: ArgumentRedaction.redact(text: database),
-                    reason: "unknown kind of database '\(scheme):'; expected a SQLite file path")
+                    reason: "unknown kind of database '\(scheme):'; expected a SQLite file path or a postgres:// URL")
             }
         }
         return sqlite(database, options)

@@ -1,0 +1,376 @@
+import Foundation
+import SmrtJobs
+
+/// Job state transitions: enqueue, claim, finish, release, cancel, retry, heartbeat, recovery.
+extension PostgresJobStore {
+    private static let insertColumns = """
+        INSERT INTO _smrt_jobs (tenant_id, queue, object_type, object_id, method, args, run_at, priority, status, \
+        attempts, max_attempts, timeout, timeout_behavior, result_pointer, retry_strategy, created_at, updated_at) \
+        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::timestamptz, $8::integer, 'pending', 0, \
+        $9::integer, $10::bigint, $11::text, $12::text, $13::jsonb, $14::timestamptz, $14::timestamptz) RETURNING id
+        """
+    /// Inside a transaction that notifies on its own.
+    private static let insertSQL = insertColumns
+    /// One job in one statement: the insert and its notification commit together.
+    private static let insertNotifySQL = "WITH inserted AS (\(insertColumns)) SELECT id, pg_notify($15::text, '') FROM inserted"
+
+    public func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob {
+        try spec.validate()
+        return try locked { connection in
+            let id = try connection.query(Self.insertNotifySQL, insertParameters(spec, now: now) + [channel]).row(0).int64(0)
+            return job(spec, id: id, now: now)
+        }
+    }
+
+    /// Every job of a batch in one statement: one array parameter per column, unnested in batch order; the
+    /// notification goes with it (one per statement, however many rows).
+    private static let insertBatchSQL = """
+        WITH inserted AS (INSERT INTO _smrt_jobs (tenant_id, queue, object_type, object_id, method, args, run_at, \
+        priority, status, attempts, max_attempts, timeout, timeout_behavior, result_pointer, retry_strategy, created_at, \
+        updated_at) \
+        SELECT b.tenant_id, b.queue, b.object_type, b.object_id, b.method, b.args::jsonb, b.run_at::timestamptz, \
+        b.priority, 'pending', 0, b.max_attempts, b.timeout, b.timeout_behavior, b.result_pointer, \
+        b.retry_strategy::jsonb, $14::timestamptz, $14::timestamptz \
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], \
+        $9::integer[], $10::bigint[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY \
+        AS b(tenant_id, queue, object_type, object_id, method, args, run_at, priority, max_attempts, timeout, \
+        timeout_behavior, result_pointer, retry_strategy, n) ORDER BY b.n RETURNING id) \
+        SELECT array_agg(id ORDER BY id)::text, pg_notify($15::text, '') FROM inserted
+        """
+
+    public func enqueue(batch: [JobSpec], now: Date) throws -> [Int64] {
+        // Validate everything first: a bad spec must not leave half a batch behind.
+        for spec in batch { try spec.validate() }
+        if batch.isEmpty { return [] }
+        let rows = batch.map { insertParameters($0, now: now) }
+        var parameters: [String?] = (0..<13).map { column in Self.array(rows.map { $0[column] }) }
+        parameters.append(Self.text(now))
+        parameters.append(channel)
+        return try locked { connection in
+            // One statement: the rows are numbered in batch order and take their ids in that order.
+            let text = try connection.query(Self.insertBatchSQL, parameters).row(0).string(0) ?? "{}"
+            let ids = text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0) }
+            guard ids.count == batch.count else {
+                throw SmrtJobsError.database(
+                    kind: .other, message: "a batch of \(batch.count) jobs was inserted as \(ids.count) rows")
+            }
+            return ids
+        }
+    }
+
+    /// Inserts one validated spec inside the caller's transaction (which notifies); the job is built from the
+    /// spec rather than read back, with dates rounded to what the store keeps.
+    func insert(_ spec: JobSpec, now: Date, _ connection: PostgresConnection) throws -> SmrtJob {
+        let id = try connection.query(Self.insertSQL, insertParameters(spec, now: now)).row(0).int64(0)
+        return job(spec, id: id, now: now)
+    }
+
+    private func insertParameters(_ spec: JobSpec, now: Date) -> [String?] {
+        let argsText = spec.args.isEmpty ? "{}" : JSONValue.object(spec.args).jsonText
+        let strategyText = spec.retryStrategy == .default
+            ? Self.defaultRetryStrategyText : spec.retryStrategy.jsonValue.jsonText
+        return [
+            spec.tenantId, spec.queue, spec.objectType, spec.objectId, spec.method, argsText, Self.text(spec.runAt ?? now),
+            Self.text(spec.priority), Self.text(spec.maxAttempts), Self.text(spec.timeout), spec.timeoutBehavior.rawValue,
+            spec.resultPointer, strategyText, Self.text(now),
+        ]
+    }
+
+    private func job(_ spec: JobSpec, id: Int64, now: Date) -> SmrtJob {
+        let created = Self.stored(now)
+        return SmrtJob(
+            id: id, tenantId: spec.tenantId, queue: spec.queue, objectType: spec.objectType, objectId: spec.objectId,
+            method: spec.method, args: spec.args, runAt: Self.stored(spec.runAt ?? now), priority: spec.priority,
+            status: .pending, attempts: 0, maxAttempts: spec.maxAttempts, timeout: spec.timeout,
+            timeoutBehavior: spec.timeoutBehavior, resultPointer: spec.resultPointer, retryStrategy: spec.retryStrategy,
+            createdAt: created, updatedAt: created)
+    }
+
+    /// The claim: one statement. The CTE picks due pending rows in claim order and locks them, skipping rows
+    /// another claimer holds, and stops at LIMIT (the CTE is a fence: the planner cannot lock more rows than
+    /// it returns); the UPDATE takes exactly those. One queue compares with `=` so the claim index's order
+    /// serves ORDER BY; several use `= ANY`.
+    private static func claimSQL(queues: Int) -> String {
+        let filter: String
+        switch queues {
+        case 0: filter = ""
+        case 1: filter = " AND queue = $4::text"
+        default: filter = " AND queue = ANY($4::text[])"
+        }
+        return """
+            WITH picked AS (SELECT id FROM _smrt_jobs WHERE status = 'pending' AND run_at <= $2::timestamptz\(filter) \
+            ORDER BY priority DESC, run_at, id LIMIT $3::bigint FOR UPDATE SKIP LOCKED) \
+            UPDATE _smrt_jobs AS j SET status = 'running', worker_id = $1::text, worker_heartbeat = $2::timestamptz, \
+            started_at = $2::timestamptz, attempts = j.attempts + 1, updated_at = $2::timestamptz \
+            FROM picked WHERE j.id = picked.id RETURNING \(jobColumns(of: "j"))
+            """
+    }
+
+    private static let claimSQL = (any: claimSQL(queues: 0), one: claimSQL(queues: 1), many: claimSQL(queues: 2))
+
+    public func claim(workerId: String, limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
+        if limit <= 0 { return [] }
+        if let queues, queues.isEmpty { return [] }
+        return try locked { connection in try claimRows(workerId: workerId, limit: limit, queues: queues, now: now, connection) }
+    }
+
+    /// The claim (in the caller's transaction, if any), sorted in claim order.
+    func claimRows(
+        workerId: String, limit: Int, queues: [String]?, now: Date, _ connection: PostgresConnection
+    ) throws -> [SmrtJob] {
+        if limit <= 0 { return [] }
+        if let queues, queues.isEmpty { return [] }
+        var parameters: [String?] = [workerId, Self.text(now), Self.text(limit)]
+        let sql: String
+        switch queues {
+        case nil: sql = Self.claimSQL.any
+        case let queues? where queues.count == 1:
+            sql = Self.claimSQL.one
+            parameters.append(queues[0])
+        case let queues?:
+            sql = Self.claimSQL.many
+            parameters.append(Self.array(queues))
+        }
+        var jobs = try selectJobs(connection, sql, parameters)
+        // RETURNING gives rows in no promised order.
+        jobs.sort { a, b in
+            if a.priority != b.priority { return a.priority > b.priority }
+            if a.runAt != b.runAt { return a.runAt < b.runAt }
+            return a.id < b.id
+        }
+        return jobs
+    }
+
+    /// The schedule that fired a job (`_scheduleId` of its args), or NULL.
+    private static let scheduleIdColumn = """
+        CASE WHEN jsonb_typeof(args -> '\(ReservedArgs.scheduleId)') = 'number' \
+        THEN (args ->> '\(ReservedArgs.scheduleId)')::numeric::bigint END
+        """
+
+    private static let completeSQL = """
+        UPDATE _smrt_jobs SET status = 'completed', result = $1::jsonb, result_pointer = COALESCE($2::text, result_pointer), \
+        completed_at = $3::timestamptz, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at) \
+        WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running' \
+        RETURNING \(scheduleIdColumn)
+        """
+
+    /// A failed attempt: back to pending at $1 when a retry time is given and attempts remain, else failed.
+    /// SET expressions all see the row as it was, so the CASEs agree with each other.
+    private static func failSQL(returning: String) -> String {
+        let retrying = "$1::timestamptz IS NOT NULL AND attempts < max_attempts"
+        return """
+            UPDATE _smrt_jobs SET \
+            status = CASE WHEN \(retrying) THEN 'pending' ELSE 'failed' END, \
+            run_at = CASE WHEN \(retrying) THEN $1::timestamptz ELSE run_at END, \
+            completed_at = CASE WHEN \(retrying) THEN NULL ELSE $3::timestamptz END, \
+            worker_id = CASE WHEN \(retrying) THEN NULL ELSE worker_id END, \
+            worker_heartbeat = CASE WHEN \(retrying) THEN NULL ELSE worker_heartbeat END, \
+            last_error = $2::text, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at) \
+            WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running' \
+            RETURNING \(returning)
+            """
+    }
+
+    private static let failSQL = failSQL(returning: "status, run_at, \(scheduleIdColumn)")
+    private static let recoverSQL = failSQL(returning: jobColumns)
+
+    public func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult] {
+        if reports.isEmpty { return [] }
+        return try locked { connection in
+            try connection.transaction { try finishRows(reports, workerId: workerId, now: now, connection) }
+        }
+    }
+
+    /// One transaction: the results, then the claim (group commit for a supervisor that claims ahead).
+    public func finish(
+        _ reports: [AttemptReport], workerId: String, now: Date, thenClaim limit: Int, queues: [String]?
+    ) throws -> (finished: [FinishResult], claimed: [SmrtJob]) {
+        if reports.isEmpty && limit <= 0 { return ([], []) }
+        if reports.isEmpty { return ([], try claim(workerId: workerId, limit: limit, queues: queues, now: now)) }
+        return try locked { connection in
+            try connection.transaction {
+                let finished = try finishRows(reports, workerId: workerId, now: now, connection)
+                let claimed = try claimRows(workerId: workerId, limit: limit, queues: queues, now: now, connection)
+                return (finished, claimed)
+            }
+        }
+    }
+
+    /// The results inside the caller's transaction; a job that ends for good is counted on its schedule. Notifies
+    /// when any job changed.
+    func finishRows(
+        _ reports: [AttemptReport], workerId: String, now: Date, _ connection: PostgresConnection
+    ) throws -> [FinishResult] {
+        var results: [FinishResult] = []
+        results.reserveCapacity(reports.count)
+        let nowText = Self.text(now)
+        for report in reports {
+            let written: (result: FinishResult, scheduleId: Int64?)
+            switch report.outcome {
+            case .completed(let result, let resultPointer):
+                let rows = try connection.query(
+                    Self.completeSQL,
+                    [Self.text(result), resultPointer, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt)])
+                if rows.rowCount == 0 {
+                    written = (.notOwned, nil)
+                } else {
+                    let row = rows.row(0)
+                    written = (.completed, row.isNull(0) ? nil : row.int64(0))
+                }
+            case .failed(let error, let retryAt):
+                let rows = try connection.query(
+                    Self.failSQL,
+                    [Self.text(retryAt), error, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt)])
+                if rows.rowCount == 0 {
+                    written = (.notOwned, nil)
+                } else {
+                    let row = rows.row(0)
+                    if row.string(0) == JobStatus.pending.rawValue, let runAt = row.date(1) {
+                        written = (.retrying(at: runAt), nil)
+                    } else {
+                        written = (.failed, row.isNull(2) ? nil : row.int64(2))
+                    }
+                }
+            }
+            if let scheduleId = written.scheduleId {
+                let message: String? = if case .failed(let error, _) = report.outcome { error } else { nil }
+                try countScheduleRun(
+                    scheduleId: scheduleId, success: written.result == .completed, message: message, now: now, connection)
+            }
+            results.append(written.result)
+        }
+        if results.contains(where: { $0 != .notOwned }) { try notify(connection) }
+        return results
+    }
+
+    private static let releaseSQL = """
+        UPDATE _smrt_jobs SET status = 'pending', attempts = GREATEST(attempts - 1, 0), worker_id = NULL, \
+        worker_heartbeat = NULL, started_at = NULL, updated_at = $1::timestamptz \
+        WHERE id = ANY($2::bigint[]) AND worker_id = $3::text AND status = 'running'
+        """
+
+    @discardableResult
+    public func release(jobIds: [Int64], workerId: String, now: Date) throws -> Int {
+        if jobIds.isEmpty { return 0 }
+        let ids = "{" + jobIds.map(String.init).joined(separator: ",") + "}"
+        return try locked { connection in
+            try connection.transaction {
+                let released = try connection.query(Self.releaseSQL, [Self.text(now), ids, workerId]).affectedRows
+                if released > 0 { try notify(connection) }
+                return released
+            }
+        }
+    }
+
+    private static let cancelSQL = """
+        UPDATE _smrt_jobs SET status = 'cancelled', completed_at = $1::timestamptz, updated_at = $1::timestamptz \
+        WHERE id = $2::bigint AND status IN ('pending', 'running', 'failed') RETURNING \(jobColumns)
+        """
+
+    public func cancel(id: Int64, now: Date) throws -> SmrtJob {
+        try transition(id: id, action: "cancel", sql: Self.cancelSQL, now: now) { cancelled, before, connection in
+            // A scheduled job that never finished holds one of its schedule's max_concurrent slots: free it,
+            // or a cancel would block the schedule for good. (A failed job was counted when it failed.)
+            if let scheduleId = cancelled.scheduleId, before == .pending || before == .running {
+                try countScheduleRun(scheduleId: scheduleId, success: false, message: "cancelled", now: now, connection)
+            }
+        }
+    }
+
+    private static let retrySQL = """
+        UPDATE _smrt_jobs SET status = 'pending', attempts = 0, run_at = $1::timestamptz, last_error = NULL, \
+        started_at = NULL, completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = $1::timestamptz \
+        WHERE id = $2::bigint AND status <> 'completed' RETURNING \(jobColumns)
+        """
+
+    public func retry(id: Int64, now: Date) throws -> SmrtJob {
+        try transition(id: id, action: "retry", sql: Self.retrySQL, now: now)
+    }
+
+    /// Locks the job's row, runs a conditional UPDATE of it (now as $1, id as $2) and notifies; when it
+    /// matches nothing, tells a missing job from one in the wrong state.
+    private func transition(
+        id: Int64, action: String, sql: String, now: Date,
+        afterwards: (_ updated: SmrtJob, _ before: JobStatus?, PostgresConnection) throws -> Void = { _, _, _ in }
+    ) throws -> SmrtJob {
+        try locked { connection in
+            try connection.transaction {
+                let rows = try connection.query("SELECT status FROM _smrt_jobs WHERE id = $1::bigint FOR UPDATE", [Self.text(id)])
+                guard rows.rowCount > 0 else { throw SmrtJobsError.jobNotFound(id) }
+                let before = rows.row(0).string(0).flatMap(JobStatus.init(rawValue:))
+                guard let updated = try selectJobs(connection, sql, [Self.text(now), Self.text(id)]).first else {
+                    throw SmrtJobsError.invalidTransition(jobId: id, from: before ?? .pending, action: action)
+                }
+                try afterwards(updated, before, connection)
+                try notify(connection)
+                return updated
+            }
+        }
+    }
+
+    public func heartbeat(workerId: String, now: Date) throws {
+        try locked { connection in
+            try connection.query(
+                "UPDATE _smrt_jobs SET worker_heartbeat = $1::timestamptz WHERE worker_id = $2::text AND status = 'running'",
+                [Self.text(now), workerId])
+        }
+    }
+
+    public func recoverJobs(
+        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob] {
+        if workerIds.isEmpty { return [] }
+        return try locked { connection in
+            try connection.transaction {
+                var running: [SmrtJob] = []
+                for workerId in workerIds {
+                    running += try selectJobs(
+                        connection,
+                        """
+                        SELECT \(Self.jobColumns) FROM _smrt_jobs WHERE worker_id = $1::text AND status = 'running' \
+                        ORDER BY id FOR UPDATE
+                        """, [workerId])
+                }
+                return try recover(running, reason: reason, now: now, nextRunAt: nextRunAt, connection)
+            }
+        }
+    }
+
+    public func recoverJobs(
+        heartbeatBefore: Date, reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob] {
+        try locked { connection in
+            try connection.transaction {
+                let running = try selectJobs(
+                    connection,
+                    """
+                    SELECT \(Self.jobColumns) FROM _smrt_jobs WHERE status = 'running' \
+                    AND (worker_heartbeat IS NULL OR worker_heartbeat < $1::timestamptz) ORDER BY id FOR UPDATE
+                    """, [Self.text(heartbeatBefore)])
+                return try recover(running, reason: reason, now: now, nextRunAt: nextRunAt, connection)
+            }
+        }
+    }
+
+    /// Fails the attempt of each job as its owner would have (same conditional UPDATE as `finish`), with the
+    /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule.
+    private func recover(
+        _ jobs: [SmrtJob], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?, _ connection: PostgresConnection
+    ) throws -> [RecoveredJob] {
+        var recovered: [RecoveredJob] = []
+        for job in jobs {
+            let retryAt = nextRunAt(job)
+            guard let updated = try selectJobs(
+                connection, Self.recoverSQL,
+                [Self.text(retryAt), reason, Self.text(now), Self.text(job.id), job.workerId, nil]
+            ).first else { continue }
+            let result: FinishResult = updated.status == .pending ? .retrying(at: updated.runAt) : .failed
+            if result == .failed, let scheduleId = updated.scheduleId {
+                try countScheduleRun(scheduleId: scheduleId, success: false, message: reason, now: now, connection)
+            }
+            recovered.append(RecoveredJob(job: updated, result: result))
+        }
+        if !recovered.isEmpty { try notify(connection) }
+        return recovered
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import SmrtJobs
+
+/// The lease rows of `_smrt_workers`.
+extension PostgresJobStore {
+    public func registerWorker(_ record: WorkerRecord) throws {
+        try locked { connection in
+            try connection.query(
+                """
+                INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat, expires_at) \
+                VALUES ($1::text, $2::integer, $3::text, $4::timestamptz, $5::timestamptz, $6::timestamptz) \
+                ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, \
+                started_at = excluded.started_at, heartbeat = excluded.heartbeat, expires_at = excluded.expires_at
+                """,
+                [record.id, String(record.pid), record.host, Self.text(record.startedAt), Self.text(record.heartbeat),
+                 Self.text(record.expiresAt)])
+        }
+    }
+
+    /// Renews the lease with the expiry its owner computed; a worker without a row (already removed as dead)
+    /// stays removed.
+    public func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws {
+        try locked { connection in
+            try connection.query(
+                "UPDATE _smrt_workers SET heartbeat = $1::timestamptz, expires_at = $2::timestamptz WHERE id = $3::text",
+                [Self.text(now), Self.text(expiresAt), id])
+        }
+    }
+
+    public func removeWorker(id: String) throws {
+        try locked { connection in try connection.query("DELETE FROM _smrt_workers WHERE id = $1::text", [id]) }
+    }
+
+    /// By id.
+    public func listWorkers() throws -> [WorkerRecord] {
+        try locked { connection in
+            try connection.query("SELECT id, pid, host, started_at, heartbeat, expires_at FROM _smrt_workers ORDER BY id COLLATE \"C\"")
+                .rows.map { row in
+                    WorkerRecord(
+                        id: row.string(0) ?? "", pid: Int32(truncatingIfNeeded: row.int64(1)), host: row.string(2) ?? "",
+                        startedAt: row.date(3) ?? Date(timeIntervalSince1970: 0),
+                        heartbeat: row.date(4) ?? Date(timeIntervalSince1970: 0), expiresAt: row.date(5))
+                }
+        }
+    }
+}
