@@ -59,6 +59,12 @@ public final class PostgresConnection {
             keywords.append("connect_timeout")
             values.append(String(PostgresSettings.defaultConnectTimeoutSeconds))
         }
+        // A link that goes dead (a partition, a host gone) is noticed in about 10 s instead of the kernel's
+        // minutes, so a call waiting on it fails as unavailable and the next one reconnects.
+        for (keyword, value) in Self.deadLinkDefaults {
+            keywords.append(keyword)
+            values.append(value)
+        }
         keywords.append("dbname")
         values.append(settings.connectionString)
         let connection = withCStringArray(keywords) { keywordPointers in
@@ -72,6 +78,12 @@ public final class PostgresConnection {
         PQfinish(connection)
         throw error
     }
+
+    /// TCP keepalives and a user timeout (ms) for unacknowledged data; the URL may set others.
+    static let deadLinkDefaults: [(String, String)] = [
+        ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
+        ("tcp_user_timeout", "10000"),
+    ]
 
     /// `host:port/dbname` of a connection (also of one that failed to connect).
     static func serverName(_ connection: OpaquePointer) -> String {

@@ -2,6 +2,10 @@ import Foundation
 import SmrtBackends
 import SmrtJobs
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The PostgreSQL server of the tests (`SMRT_TEST_POSTGRES_URL`; scripts/test.sh starts a throwaway one and sets
 /// `SMRT_TEST_POSTGRES_DIR` to its folder, which `scripts/pg-server.sh restart` takes).
 enum PostgresTestServer {
@@ -41,12 +45,18 @@ enum PostgresTestServer {
     /// Restarts the server (fast shutdown: every connection is cut), on the same port.
     static func restart() throws {
         guard let directory else { throw HarnessError(description: "SMRT_TEST_POSTGRES_DIR is not set: the server is not the tests' own") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [WorkerHarness.packageRoot.appendingPathComponent("scripts/pg-server.sh").path, "restart", directory]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HarnessError(description: "pg-server.sh restart failed") }
+        // Spawned and reaped by the harness itself: Foundation's `Process` misses the end of a script whose child
+        // (the restarted server) lives on.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("smrt-pg-restart-\(getpid()).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let script = try SupervisorProcess(
+            executable: "/bin/bash",
+            arguments: [WorkerHarness.packageRoot.appendingPathComponent("scripts/pg-server.sh").path, "restart", directory],
+            logPath: log)
+        let exit = try script.waitForExit(timeout: 60)
+        guard exit == .exited(0) else {
+            throw HarnessError(description: "pg-server.sh restart: \(exit): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
     }
 
     /// `base` with `options=-csearch_path=<schema>` added (libpq's URL syntax, percent-encoded).
@@ -77,7 +87,7 @@ final class PostgresTestDatabase: QueueTestDatabase {
     }
 
     deinit {
-        try? PostgresTestServer.psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+        _ = try? PostgresTestServer.psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
         try? FileManager.default.removeItem(at: directory)
     }
 
