@@ -29,6 +29,8 @@ final class PostgresBench {
         self.keep = keep
         runPrefix = "smrt_bench_\(getpid())"
         admin = try PostgresConnection(settings: try PostgresSettings(url: url))
+        // DROP SCHEMA … CASCADE lists every table as a NOTICE on stderr otherwise.
+        try admin.exec("SET client_min_messages = warning")
     }
 
     /// A fresh schema's name and URL (`?options=-csearch_path%3D<schema>`).
