@@ -318,8 +318,10 @@ enum RawPostgresBench {
     /// the previous claim, one `pg_notify`, the store's claim of `batch` jobs, `COMMIT` (what
     /// `finish(_:thenClaim:)` runs), on `connections` connections at once sharing one pre-filled table of
     /// `count` jobs. Returns jobs per second (all connections together).
-    static func claimComplete(_ pg: PostgresBench, count: Int, batch: Int, connections: Int) throws -> Double {
-        let (store, url, schema) = try pg.freshStore("raw_claim_b\(batch)_c\(connections)")
+    static func claimComplete(
+        _ pg: PostgresBench, count: Int, batch: Int, connections: Int, setBased: Bool = false
+    ) throws -> Double {
+        let (store, url, schema) = try pg.freshStore("raw_claim_b\(batch)_c\(connections)\(setBased ? "_set" : "")")
         defer { pg.drop(schema) }
         let settings = try PostgresSettings(url: url)
         do {
@@ -341,7 +343,9 @@ enum RawPostgresBench {
                     let connection = try PostgresConnection(settings: settings)
                     ready.signal()
                     go.wait()
-                    try claimCompleteLoop(connection, channel: channel, worker: "bench-worker-\(index + 1)", jobs: share, batch: batch)
+                    try claimCompleteLoop(
+                        connection, channel: channel, worker: "bench-worker-\(index + 1)", jobs: share, batch: batch,
+                        setBased: setBased)
                 } catch {
                     ready.signal()
                     outcome.update { $0.append("\(error)") }
@@ -358,15 +362,34 @@ enum RawPostgresBench {
         return Double(share * connections) / elapsed
     }
 
-    static func claimCompleteLoop(_ connection: PostgresConnection, channel: String, worker: String, jobs: Int, batch: Int) throws {
+    /// The store's complete `UPDATE` for a set of jobs: `id = ANY($4::bigint[])` instead of `id = $4::bigint`,
+    /// the rest unchanged. The store has no such statement yet (`finish` runs one `UPDATE` per report); this is
+    /// the ceiling a batched `finish` could reach.
+    static let completeManySQL: String = {
+        let sql = PostgresJobStore.completeSQL.replacingOccurrences(of: "WHERE id = $4::bigint", with: "WHERE id = ANY($4::bigint[])")
+        precondition(sql != PostgresJobStore.completeSQL, "the store's complete statement changed shape")
+        return sql
+    }()
+
+    /// With `setBased`, the jobs of the previous claim are completed by one `completeManySQL` instead of one
+    /// `completeSQL` each.
+    static func claimCompleteLoop(
+        _ connection: PostgresConnection, channel: String, worker: String, jobs: Int, batch: Int, setBased: Bool
+    ) throws {
         var held: [Int64] = []
         var claimed = 0
         while true {
             let now = Timestamp.format(Date())
             try connection.exec("BEGIN")
-            for id in held {
-                let rows = try connection.query(PostgresJobStore.completeSQL, [nil, nil, now, String(id), worker, nil])
-                if rows.rowCount != 1 { throw BenchError("complete of job \(id) changed \(rows.rowCount) rows") }
+            if setBased && !held.isEmpty {
+                let rows = try connection.query(
+                    completeManySQL, [nil, nil, now, "{" + held.map(String.init).joined(separator: ",") + "}", worker, nil])
+                if rows.rowCount != held.count { throw BenchError("complete of \(held.count) jobs changed \(rows.rowCount) rows") }
+            } else {
+                for id in held {
+                    let rows = try connection.query(PostgresJobStore.completeSQL, [nil, nil, now, String(id), worker, nil])
+                    if rows.rowCount != 1 { throw BenchError("complete of job \(id) changed \(rows.rowCount) rows") }
+                }
             }
             if !held.isEmpty { try connection.query("SELECT pg_notify($1, '')", [channel]) }
             held = []

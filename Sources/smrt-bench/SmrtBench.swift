@@ -203,7 +203,8 @@ struct Run: ParsableCommand {
         if limits { try measurePingpong(c, results) }
         var raw: [Double] = [], single: [Double] = []
         var rawBatch: [Double] = [], batch: [Double] = []
-        var claim1: [Double] = [], claim2: [Double] = [], claim64: [Double] = [], storeClaim: [Double] = []
+        var claim1: [Double] = [], claim2: [Double] = [], claim64: [Double] = [], claim64Rows: [Double] = []
+        var storeClaim: [Double] = []
         for round in 1...c.reps {
             if limits { raw.append(try RawPostgresBench.insertSingle(pg, count: c.pgInserts)) }
             if enqueue { single.append(try PostgresStoreBench.single(pg, count: c.pgInserts)) }
@@ -212,7 +213,9 @@ struct Run: ParsableCommand {
             if limits {
                 claim1.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimCompletes, batch: 1, connections: 1))
                 claim2.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimCompletes, batch: 1, connections: 2))
-                claim64.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimBatchRows, batch: c.batchSize, connections: 1))
+                claim64.append(try RawPostgresBench.claimComplete(
+                    pg, count: c.pgClaimBatchRows, batch: c.batchSize, connections: 1, setBased: true))
+                claim64Rows.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimBatchRows, batch: c.batchSize, connections: 1))
             }
             if enqueue { storeClaim.append(try PostgresStoreBench.claimComplete(pg, count: c.pgClaimCompletes)) }
             Progress.say("postgres limits and enqueue round \(round) of \(c.reps) done")
@@ -228,7 +231,12 @@ struct Run: ParsableCommand {
         report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
         report("limits.pg_claim_complete_per_s", claim1, "raw libpq complete + claim, 1 job/transaction, 1 connection")
         report("limits.pg_claim_complete_2conn_per_s", claim2, "raw libpq complete + claim, 1 job/transaction, 2 connections")
-        report("limits.pg_claim_complete_batch64_per_s", claim64, "raw libpq complete + claim, \(c.batchSize) jobs/transaction")
+        report("limits.pg_claim_complete_batch64_per_s", claim64, "raw libpq complete (one UPDATE … id = ANY) + claim, \(c.batchSize) jobs/transaction")
+        if !claim64Rows.isEmpty {
+            // Context: the same with the store's one complete UPDATE per job (what `finish` runs today).
+            results.setInfo("context.pg_claim_complete_batch64_rowwise_per_s", .number(median(claim64Rows)!))
+            Progress.say("raw libpq complete (one UPDATE per job) + claim, \(c.batchSize) jobs/transaction: \(formatNumber(median(claim64Rows)!))/s (runs \(claim64Rows.map(formatNumber).joined(separator: ", ")))")
+        }
         if !storeClaim.isEmpty {
             results.setInfo("store.claim_complete_per_s", .number(median(storeClaim)!))
             Progress.say("store claim 1 + complete: \(formatNumber(median(storeClaim)!))/s (runs \(storeClaim.map(formatNumber).joined(separator: ", ")))")
