@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "smrt-bench",
             dependencies: [
-                "SmrtJobs", "SmrtJobsSQLite", "SmrtProtocol", "CSQLite",
+                "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsPostgres", "SmrtProtocol", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -12,7 +12,7 @@ extension PostgresJobStore {
     /// Inside a transaction that notifies on its own.
     private static let insertSQL = insertColumns
     /// One job in one statement: the insert and its notification commit together.
-    private static let insertNotifySQL = "WITH inserted AS (\(insertColumns)) SELECT id, pg_notify($15::text, '') FROM inserted"
+    package static let insertNotifySQL = "WITH inserted AS (\(insertColumns)) SELECT id, pg_notify($15::text, '') FROM inserted"
 
     public func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob {
         try spec.validate()
@@ -24,7 +24,7 @@ extension PostgresJobStore {
 
     /// Every job of a batch in one statement: one array parameter per column, unnested in batch order; the
     /// notification goes with it (one per statement, however many rows).
-    private static let insertBatchSQL = """
+    package static let insertBatchSQL = """
         WITH inserted AS (INSERT INTO _smrt_jobs (tenant_id, queue, object_type, object_id, method, args, run_at, \
         priority, status, attempts, max_attempts, timeout, timeout_behavior, result_pointer, retry_strategy, created_at, \
         updated_at) \
@@ -106,7 +106,7 @@ extension PostgresJobStore {
             """
     }
 
-    private static let claimSQL = (any: claimSQL(queues: 0), one: claimSQL(queues: 1), many: claimSQL(queues: 2))
+    package static let claimSQL = (any: claimSQL(queues: 0), one: claimSQL(queues: 1), many: claimSQL(queues: 2))
 
     public func claim(workerId: String, limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
         if limit <= 0 { return [] }
@@ -147,7 +147,7 @@ extension PostgresJobStore {
         THEN (args ->> '\(ReservedArgs.scheduleId)')::numeric::bigint END
         """
 
-    private static let completeSQL = """
+    package static let completeSQL = """
         UPDATE _smrt_jobs SET status = 'completed', result = $1::jsonb, result_pointer = COALESCE($2::text, result_pointer), \
         completed_at = $3::timestamptz, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at) \
         WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running' \

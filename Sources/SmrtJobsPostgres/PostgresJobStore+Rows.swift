@@ -43,7 +43,7 @@ extension PostgresJobStore {
     static func text(_ value: JSONValue?) -> String? { value?.jsonText }
 
     /// An array parameter (`text[]`, `bigint[]`, …): `{"a","b\"c",NULL}`.
-    static func array(_ values: [String?]) -> String {
+    package static func array(_ values: [String?]) -> String {
         var text = "{"
         for (index, value) in values.enumerated() {
             if index > 0 { text.append(",") }

@@ -35,6 +35,11 @@ struct BenchConfig {
     var churnSleepMs = 60
     var idleSeconds: Double = 10
     var idleWorkers = 4
+    // PostgreSQL (--db): rows per measurement of the raw limits and the store loops.
+    var pgInserts = 2_000
+    var pgBatchRows = 32_000
+    var pgClaimCompletes = 2_000
+    var pgClaimBatchRows = 32_000
 
     static let quick = BenchConfig(
         reps: 3, pingpongRounds: 30_000, sqliteInserts: 5_000, sqliteBatchRows: 64_000, claimCompletes: 5_000,
@@ -44,7 +49,8 @@ struct BenchConfig {
     static let full = BenchConfig(
         reps: 5, pingpongRounds: 100_000, sqliteInserts: 20_000, sqliteBatchRows: 320_000, claimCompletes: 20_000,
         enqueueSingle: 20_000, enqueueBatchRows: 320_000, e2eJobs: 50_000, pickupSamples: 200, killJobs: 100,
-        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 1_000_000)
+        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 1_000_000,
+        pgInserts: 10_000, pgBatchRows: 128_000, pgClaimCompletes: 10_000, pgClaimBatchRows: 128_000)
 }
 
 struct Run: ParsableCommand {
@@ -68,27 +74,43 @@ struct Run: ParsableCommand {
     @Option(help: "libuv version for the report (scripts/bench.sh passes it).")
     var libuvVersion: String?
 
-    @Flag(help: "Keep the temporary directory (databases, supervisor logs).")
+    @Flag(help: "Keep the temporary directory (databases, supervisor logs) and, with --db, the PostgreSQL schemas.")
     var keep = false
+
+    @Option(help: "Measure the PostgreSQL backend of this database (postgresql://…, no `options`): each measurement in a fresh schema of its own, dropped at the end unless --keep. Without it: SQLite.")
+    var db: String?
 
     func run() throws {
         Children.installSignalHandlers()
         fixHeapTrim()
         Progress.startNs = monotonicNs()
         let config = quick ? BenchConfig.quick : BenchConfig.full
-        let phases = Set(
-            (only ?? "limits,enqueue,e2e,latency,kill,churn,scaling,idle").split(separator: ",").map(String.init))
+        let defaultPhases = db == nil ? "limits,enqueue,e2e,latency,kill,churn,scaling,idle" : "limits,enqueue,e2e,latency,kill,churn,idle"
+        var phases = Set((only ?? defaultPhases).split(separator: ",").map(String.init))
         let machine = Machine.current(swiftVersion: swiftVersion, libuvVersion: libuvVersion)
-        let results = Results(mode: quick ? "quick" : "full")
+        let results = Results(mode: quick ? "quick" : "full", postgres: db != nil)
         let dir = try makeTempDir(prefix: "smrt-bench")
         Progress.say("smrt-bench (\(results.mode)) on \(machine.summary); load \(machine.loadAverage); temp \(dir)")
+        let pg = try db.map { try PostgresBench(url: $0, keep: keep) }
         defer {
             Children.killAll()
+            pg?.dropAll()
             if keep { Progress.say("kept \(dir)") } else { try? FileManager.default.removeItem(atPath: dir) }
+        }
+        if let pg {
+            let info = pg.serverInfo()
+            results.setInfo("postgres", info)
+            Progress.say("PostgreSQL \(pg.displayName): \(info.render().split(separator: "\n").joined(separator: " "))")
+            if pg.serverPid == nil { results.note("the PostgreSQL server is not a local process: server CPU per job not measured") }
+            if phases.remove("scaling") != nil { results.note("scaling: not run on PostgreSQL (SQLite only)") }
         }
 
         if phases.contains("limits") || phases.contains("enqueue") {
-            try runLimitsAndEnqueue(config, phases, results, dir)
+            if let pg {
+                try runPostgresLimitsAndEnqueue(config, phases, results, pg)
+            } else {
+                try runLimitsAndEnqueue(config, phases, results, dir)
+            }
         }
         let supervisorPhases = ["e2e", "latency", "kill", "churn", "scaling", "idle"].filter(phases.contains)
         if !supervisorPhases.isEmpty {
@@ -98,7 +120,9 @@ struct Run: ParsableCommand {
             if let problem = SupervisorCheck.problem(supervisor: supervisor, worker: worker) {
                 results.note("supervisor phases (\(supervisorPhases.joined(separator: ", "))) not run: \(problem)")
             } else {
-                try runSupervisorPhases(config, phases, results, SupervisorBench(supervisor: supervisor, worker: worker, dir: dir))
+                let queues: QueueSource = pg.map { .postgres($0) } ?? .sqlite(dir: dir)
+                try runSupervisorPhases(
+                    config, phases, results, SupervisorBench(supervisor: supervisor, worker: worker, dir: dir, queues: queues))
             }
         }
 
@@ -111,32 +135,35 @@ struct Run: ParsableCommand {
         }
     }
 
+    func measurePingpong(_ c: BenchConfig, _ results: Results) throws {
+        func median(_ xs: [Double]) -> Double? { percentile(xs, 50) }
+        var rates: [Double] = []
+        var sizes = (0, 0)
+        for _ in 0..<c.reps {
+            let r = try Pingpong.measure(rounds: c.pingpongRounds)
+            rates.append(r.perSecond)
+            sizes = (r.runBytes, r.replyBytes)
+        }
+        results.set("limits.pingpong_rt_per_s", median(rates))
+        results.setInfo("limits.pingpong_frame_bytes", .object([("run", .int(Int64(sizes.0))), ("reply", .int(Int64(sizes.1)))]))
+        Progress.say("pingpong: \(formatNumber(median(rates) ?? 0)) round trips/s (\(sizes.0)-byte RUN, \(sizes.1)-byte reply; runs \(rates.map(formatNumber).joined(separator: ", ")))")
+        // Context, not a target: the same loop against the real demo worker.
+        let worker = (binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent) + "/smrt-demo-worker"
+        if FileManager.default.isExecutableFile(atPath: worker) {
+            var workerRates: [Double] = []
+            for _ in 0..<c.reps { workerRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2)) }
+            results.setInfo("context.worker_noop_rt_per_s", .number(median(workerRates)!))
+            Progress.say("demo worker round trips (RUN noop -> RESULT_OK, no supervisor): \(formatNumber(median(workerRates)!))/s (runs \(workerRates.map(formatNumber).joined(separator: ", ")))")
+        }
+    }
+
     /// Median of `reps` runs of each measurement, interleaved so a store figure and its raw limit see the
     /// same machine load.
     func runLimitsAndEnqueue(_ c: BenchConfig, _ phases: Set<String>, _ results: Results, _ dir: String) throws {
         func median(_ xs: [Double]) -> Double? { percentile(xs, 50) }
         let limits = phases.contains("limits")
         let enqueue = phases.contains("enqueue")
-        if limits {
-            var rates: [Double] = []
-            var sizes = (0, 0)
-            for _ in 0..<c.reps {
-                let r = try Pingpong.measure(rounds: c.pingpongRounds)
-                rates.append(r.perSecond)
-                sizes = (r.runBytes, r.replyBytes)
-            }
-            results.set("limits.pingpong_rt_per_s", median(rates))
-            results.setInfo("limits.pingpong_frame_bytes", .object([("run", .int(Int64(sizes.0))), ("reply", .int(Int64(sizes.1)))]))
-            Progress.say("pingpong: \(formatNumber(median(rates) ?? 0)) round trips/s (\(sizes.0)-byte RUN, \(sizes.1)-byte reply; runs \(rates.map(formatNumber).joined(separator: ", ")))")
-            // Context, not a target: the same loop against the real demo worker.
-            let worker = (binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent) + "/smrt-demo-worker"
-            if FileManager.default.isExecutableFile(atPath: worker) {
-                var workerRates: [Double] = []
-                for _ in 0..<c.reps { workerRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2)) }
-                results.setInfo("context.worker_noop_rt_per_s", .number(median(workerRates)!))
-                Progress.say("demo worker round trips (RUN noop -> RESULT_OK, no supervisor): \(formatNumber(median(workerRates)!))/s (runs \(workerRates.map(formatNumber).joined(separator: ", ")))")
-            }
-        }
+        if limits { try measurePingpong(c, results) }
         var raw: [Double] = [], single: [Double] = []
         var rawBatch: [Double] = [], batch: [Double] = []
         var claim: [Double] = [], storeClaim: [Double] = []
@@ -167,11 +194,106 @@ struct Run: ParsableCommand {
         if enqueue { results.setInfo("enqueue.batch_size", .int(Int64(c.batchSize))) }
     }
 
+    /// The PostgreSQL limits (raw libpq loops with the store's statements) and the store's enqueue, interleaved
+    /// as on SQLite; median of each.
+    func runPostgresLimitsAndEnqueue(_ c: BenchConfig, _ phases: Set<String>, _ results: Results, _ pg: PostgresBench) throws {
+        func median(_ xs: [Double]) -> Double? { percentile(xs, 50) }
+        let limits = phases.contains("limits")
+        let enqueue = phases.contains("enqueue")
+        if limits { try measurePingpong(c, results) }
+        var raw: [Double] = [], single: [Double] = []
+        var rawBatch: [Double] = [], batch: [Double] = []
+        var claim1: [Double] = [], claim2: [Double] = [], claim64: [Double] = [], claim64Rows: [Double] = []
+        var storeClaim: [Double] = []
+        for round in 1...c.reps {
+            if limits { raw.append(try RawPostgresBench.insertSingle(pg, count: c.pgInserts)) }
+            if enqueue { single.append(try PostgresStoreBench.single(pg, count: c.pgInserts)) }
+            if limits { rawBatch.append(try RawPostgresBench.insertBatch(pg, count: c.pgBatchRows, batch: c.batchSize)) }
+            if enqueue { batch.append(try PostgresStoreBench.batch(pg, count: c.pgBatchRows, batch: c.batchSize)) }
+            if limits {
+                claim1.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimCompletes, batch: 1, connections: 1))
+                claim2.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimCompletes, batch: 1, connections: 2))
+                claim64.append(try RawPostgresBench.claimComplete(
+                    pg, count: c.pgClaimBatchRows, batch: c.batchSize, connections: 1, setBased: true))
+                claim64Rows.append(try RawPostgresBench.claimComplete(pg, count: c.pgClaimBatchRows, batch: c.batchSize, connections: 1))
+            }
+            if enqueue { storeClaim.append(try PostgresStoreBench.claimComplete(pg, count: c.pgClaimCompletes)) }
+            Progress.say("postgres limits and enqueue round \(round) of \(c.reps) done")
+        }
+        func report(_ key: String, _ xs: [Double], _ what: String) {
+            guard !xs.isEmpty else { return }
+            results.set(key, median(xs))
+            Progress.say("\(what): \(formatNumber(median(xs) ?? 0))/s (runs \(xs.map(formatNumber).joined(separator: ", ")))")
+        }
+        report("limits.pg_insert_per_s", raw, "raw libpq insert, 1 row/statement")
+        report("enqueue.single_per_s", single, "store.enqueue, 1 job/transaction")
+        report("limits.pg_batch_insert_per_s", rawBatch, "raw libpq insert, \(c.batchSize) rows/statement")
+        report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
+        report("limits.pg_claim_complete_per_s", claim1, "raw libpq complete + claim, 1 job/transaction, 1 connection")
+        report("limits.pg_claim_complete_2conn_per_s", claim2, "raw libpq complete + claim, 1 job/transaction, 2 connections")
+        report("limits.pg_claim_complete_batch64_per_s", claim64, "raw libpq complete (one UPDATE … id = ANY) + claim, \(c.batchSize) jobs/transaction")
+        if !claim64Rows.isEmpty {
+            // Context: the same with the store's one complete UPDATE per job (what `finish` runs today).
+            results.setInfo("context.pg_claim_complete_batch64_rowwise_per_s", .number(median(claim64Rows)!))
+            Progress.say("raw libpq complete (one UPDATE per job) + claim, \(c.batchSize) jobs/transaction: \(formatNumber(median(claim64Rows)!))/s (runs \(claim64Rows.map(formatNumber).joined(separator: ", ")))")
+        }
+        if !storeClaim.isEmpty {
+            results.setInfo("store.claim_complete_per_s", .number(median(storeClaim)!))
+            Progress.say("store claim 1 + complete: \(formatNumber(median(storeClaim)!))/s (runs \(storeClaim.map(formatNumber).joined(separator: ", ")))")
+        }
+        if enqueue { results.setInfo("enqueue.batch_size", .int(Int64(c.batchSize))) }
+    }
+
+    /// PostgreSQL's own cost per job of an e2e run (enqueue in batches of 1,000, then the burn-down); the w2 run
+    /// gives the `pg_cost.*` figures and the capacity estimate.
+    func reportCost(_ results: Results, workers: Int, enqueue: PostgresBench.Cost, run: PostgresBench.Cost) {
+        func sum(_ a: Double?, _ b: Double?) -> Double? { a.flatMap { x in b.map { x + $0 } } }
+        let total: [(String, Double?)] = [
+            ("statements_per_job", sum(enqueue.statementsPerJob, run.statementsPerJob)),
+            ("commits_per_job", sum(enqueue.commitsPerJob, run.commitsPerJob)),
+            ("exec_us_per_job", sum(enqueue.execUsPerJob, run.execUsPerJob)),
+            ("wal_bytes_per_job", enqueue.walBytesPerJob + run.walBytesPerJob),
+            ("server_cpu_us_per_job", sum(enqueue.serverCPUUsPerJob, run.serverCPUUsPerJob)),
+        ]
+        results.setInfo("pg_cost.by_workers.w\(workers)", .object([
+            ("enqueue", enqueue.json), ("run", run.json),
+            ("total", .object(total.map { ($0.0, $0.1.map(JSONOut.number) ?? .null) })),
+            ("run_statements", .array(run.topStatements.map { s in
+                .object([("query", .string(s.query)), ("per_job", .number(s.perJob)), ("exec_us_per_job", .number(s.execUs))])
+            })),
+        ]))
+        Progress.say("postgres cost w\(workers) per job: enqueue \(costLine(enqueue)); run \(costLine(run))")
+        for s in run.topStatements.prefix(8) {
+            Progress.say("  \(String(format: "%6.3f", s.perJob))/job \(String(format: "%7.1f", s.execUs)) µs/job  \(s.query)")
+        }
+        guard workers == 2 else { return }
+        for (key, value) in total { results.set("pg_cost.\(key)", value) }
+        // Capacity: server CPU per job (whole life: enqueue + claim + complete) at 70 % of every core.
+        if let cpu = total[4].1, cpu > 0 {
+            results.set("capacity.jobs_per_s_8_cores", 8 * 0.7 * 1e6 / cpu)
+            results.set("capacity.jobs_per_s_32_cores", 32 * 0.7 * 1e6 / cpu)
+            results.setInfo("capacity.assumptions", .string(
+                "server CPU per job of the e2e w2 run (enqueue by 1,000 + burn-down) at 70 % of each core; clients elsewhere; "
+                    + "WAL device and commit flushes not the bottleneck; per-job cost unchanged at scale"))
+            results.setInfo("capacity.wal_mb_per_s_8_cores", .number(8 * 0.7 * 1e6 / cpu * (total[3].1 ?? 0) / 1e6))
+            results.setInfo("capacity.wal_mb_per_s_32_cores", .number(32 * 0.7 * 1e6 / cpu * (total[3].1 ?? 0) / 1e6))
+        }
+    }
+
+    func costLine(_ c: PostgresBench.Cost) -> String {
+        func f(_ x: Double?) -> String { x.map(formatNumber) ?? "?" }
+        return "\(f(c.statementsPerJob)) statements, \(f(c.commitsPerJob)) commits, \(f(c.execUsPerJob)) µs exec, "
+            + "\(formatNumber(c.walBytesPerJob)) WAL bytes, \(f(c.serverCPUUsPerJob)) µs server CPU (\(f(c.serverCPUPercent)) % of a core)"
+    }
+
     func runSupervisorPhases(_ c: BenchConfig, _ phases: Set<String>, _ results: Results, _ bench: SupervisorBench) throws {
         if phases.contains("e2e") {
             for workers in [1, 2, 4] {
-                let r = try bench.e2e(workers: workers, jobs: c.e2eJobs)
+                let (r, enqueueCost, runCost) = try bench.e2e(workers: workers, jobs: c.e2eJobs, cost: bench.queues.postgres != nil)
                 results.set("e2e.noop_per_s.w\(workers)", r.perSecond)
+                if let enqueueCost, let runCost {
+                    reportCost(results, workers: workers, enqueue: enqueueCost, run: runCost)
+                }
                 Progress.say("e2e w\(workers): \(formatNumber(r.perSecond)) jobs/s (\(r.completed) completed, \(r.failed) failed)")
                 if r.timedOut { results.note("e2e w\(workers) timed out after \(r.completed) of \(c.e2eJobs) jobs") }
                 if r.failed > 0 { results.note("e2e w\(workers): \(r.failed) noop jobs failed") }

@@ -1,12 +1,80 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsPostgres
 import SmrtJobsSQLite
+
+/// Where a supervisor phase's jobs live: a fresh SQLite file, or a fresh schema of the `--db` PostgreSQL
+/// database.
+final class BenchQueue {
+    /// What the supervisor gets as `--db`.
+    let db: String
+    let store: any JobStore
+    let isPostgres: Bool
+    private let scalar: (String) throws -> String?
+    private let remove: () -> Void
+
+    init(db: String, store: any JobStore, isPostgres: Bool, scalar: @escaping (String) throws -> String?, remove: @escaping () -> Void) {
+        self.db = db
+        self.store = store
+        self.isPostgres = isPostgres
+        self.scalar = scalar
+        self.remove = remove
+    }
+
+    /// The first column of the first row of a query (text).
+    func text(_ sql: String) throws -> String? { try scalar(sql) }
+
+    /// Deletes the file or drops the schema (unless --keep).
+    func close() { remove() }
+
+    /// Jobs still pending or running. On PostgreSQL one query over the two partial indexes (pending, running),
+    /// marked so the cost figures leave it out; on SQLite `stats`.
+    func unfinished() throws -> Int {
+        if isPostgres {
+            return Int(try text(
+                "SELECT /* smrt-bench */ (SELECT count(*) FROM _smrt_jobs WHERE status = 'pending') + (SELECT count(*) FROM _smrt_jobs WHERE status = 'running')"
+            ) ?? "") ?? 0
+        }
+        let stats = try store.stats(queue: nil)
+        return stats.pending + stats.running
+    }
+}
+
+/// Makes the queue of each supervisor phase.
+enum QueueSource {
+    case sqlite(dir: String)
+    case postgres(PostgresBench)
+
+    func make(_ name: String) throws -> BenchQueue {
+        switch self {
+        case .sqlite(let dir):
+            let path = "\(dir)/\(name).sqlite"
+            let store = try SQLiteJobStore(path: path)
+            return BenchQueue(
+                db: path, store: store, isPostgres: false, scalar: { sql in try store.withConnection { try $0.scalarText(sql) } },
+                remove: { removeDatabase(path) })
+        case .postgres(let pg):
+            let (store, url, schema) = try pg.freshStore(name.replacingOccurrences(of: "-", with: "_"))
+            return BenchQueue(
+                db: url, store: store, isPostgres: true,
+                scalar: { sql in try store.withConnection { try $0.queryOnce(sql).rows.first?.string(0) } },
+                remove: { pg.drop(schema) })
+        }
+    }
+
+    var postgres: PostgresBench? {
+        if case .postgres(let pg) = self { return pg }
+        return nil
+    }
+}
 
 /// The parts that run the real `smrt-supervisor` with the demo worker (release builds).
 struct SupervisorBench {
     let supervisor: String
     let worker: String
+    /// Logs and SQLite files.
     let dir: String
+    let queues: QueueSource
 
     // MARK: Helpers
 
@@ -20,7 +88,7 @@ struct SupervisorBench {
             logPath: "\(dir)/\(name).log")
     }
 
-    static func enqueueNoops(_ store: SQLiteJobStore, count: Int, method: String = "noop") throws {
+    static func enqueueNoops(_ store: any JobStore, count: Int, method: String = "noop") throws {
         var done = 0
         let now = Date()
         while done < count {
@@ -31,7 +99,7 @@ struct SupervisorBench {
         }
     }
 
-    static func terminalCount(_ store: SQLiteJobStore) throws -> (terminal: Int, completed: Int, failed: Int) {
+    static func terminalCount(_ store: any JobStore) throws -> (terminal: Int, completed: Int, failed: Int) {
         let stats = try store.stats(queue: nil)
         return (stats.completed + stats.failed + stats.cancelled, stats.completed, stats.failed)
     }
@@ -54,7 +122,9 @@ struct SupervisorBench {
 
     /// Milliseconds between two stored timestamps.
     static func spanMs(_ from: String?, _ to: String?) -> Double? {
-        guard let from, let to, let a = Timestamp.parse(from), let b = Timestamp.parse(to) else { return nil }
+        // PostgreSQL's text form ends in the session's zone, "+00".
+        func parse(_ text: String) -> Date? { Timestamp.parse(text.hasSuffix("+00") ? String(text.dropLast(3)) : text) }
+        guard let from, let to, let a = parse(from), let b = parse(to) else { return nil }
         return (b.timeIntervalSince1970 - a.timeIntervalSince1970) * 1000
     }
 
@@ -68,27 +138,42 @@ struct SupervisorBench {
     }
 
     /// Burn-down of `jobs` pre-enqueued Demo.noop jobs with `workers` workers; throughput from the database:
-    /// completed / (last completed_at − first started_at).
-    func e2e(workers: Int, jobs: Int) throws -> Throughput {
-        let path = "\(dir)/e2e-w\(workers).sqlite"
-        defer { removeDatabase(path) }
-        let store = try SQLiteJobStore(path: path)
+    /// completed / (last completed_at − first started_at). On PostgreSQL with `cost`, also the server's cost
+    /// per job: statistics reset before the enqueue, read after the enqueue and after the burn-down.
+    func e2e(workers: Int, jobs: Int, cost: Bool = false) throws -> (Throughput, enqueue: PostgresBench.Cost?, run: PostgresBench.Cost?) {
+        let queue = try queues.make("e2e-w\(workers)")
+        defer { queue.close() }
+        let store = queue.store
+        let pg = cost ? queues.postgres : nil
+        let statements = pg.map { $0.enableStatements() == nil } ?? false
+        pg?.resetStatistics(statements: statements)
+        let before = try pg?.snapshot(statements: statements)
         try SupervisorBench.enqueueNoops(store, count: jobs)
-        let process = try start(db: path, workers: workers, name: "e2e-w\(workers)")
+        let enqueued = try pg?.snapshot(statements: statements)
+        let process = try start(db: queue.db, workers: workers, name: "e2e-w\(workers)")
         defer { process.stop() }
         let finished = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: max(60_000, jobs / 100 * 1_000)) {
-            try SupervisorBench.terminalCount(store).terminal >= jobs
+            try queue.unfinished() == 0
         }
         process.stop()
+        var enqueueCost: PostgresBench.Cost?, runCost: PostgresBench.Cost?
+        if let pg, let before, let enqueued {
+            // Backends report WAL statistics at exit; the postmaster reaps them (their CPU moves to its cutime).
+            sleepMs(300)
+            let after = try pg.snapshot(statements: statements)
+            enqueueCost = try pg.cost(from: before, to: enqueued, jobs: jobs)
+            runCost = try pg.cost(from: enqueued, to: after, jobs: jobs)
+        }
         let counts = try SupervisorBench.terminalCount(store)
-        let first = try SupervisorBench.text(store, "SELECT MIN(started_at) FROM _smrt_jobs WHERE started_at IS NOT NULL")
-        let last = try SupervisorBench.text(store, "SELECT MAX(completed_at) FROM _smrt_jobs WHERE status = 'completed'")
+        let first = try queue.text("SELECT MIN(started_at) FROM _smrt_jobs WHERE started_at IS NOT NULL")
+        let last = try queue.text("SELECT MAX(completed_at) FROM _smrt_jobs WHERE status = 'completed'")
         guard let ms = SupervisorBench.spanMs(first, last), ms > 0, counts.completed > 0 else {
             throw BenchError("e2e w\(workers): no completed jobs; log tail:\n\(process.logTail())")
         }
-        return Throughput(
+        let throughput = Throughput(
             perSecond: Double(counts.completed) / (ms / 1000), completed: counts.completed, failed: counts.failed,
             timedOut: !finished)
+        return (throughput, enqueueCost, runCost)
     }
 
     // MARK: churn
@@ -104,15 +189,15 @@ struct SupervisorBench {
     /// pending (`job_released` lines) before every job completed. (Claiming ahead on every full claim, whatever
     /// the jobs' length, held 16 jobs for 480 ms here: 31 releases per 200 jobs before the second session.)
     func churn(jobs: Int, sleepMs: Int) throws -> Churn {
-        let path = "\(dir)/churn.sqlite"
-        defer { removeDatabase(path) }
-        let store = try SQLiteJobStore(path: path)
+        let queue = try queues.make("churn")
+        defer { queue.close() }
+        let store = queue.store
         let specs = (0..<jobs).map { _ in
             JobSpec(objectType: "Demo", method: "sleep", args: ["ms": .int(Int64(sleepMs))])
         }
         _ = try store.enqueue(batch: specs, now: Date())
         let started = Date()
-        let process = try start(db: path, workers: 2, name: "churn", extra: ["--poll-interval", "300"])
+        let process = try start(db: queue.db, workers: 2, name: "churn", extra: ["--poll-interval", "300"])
         defer { process.stop() }
         _ = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: 60_000 + jobs * sleepMs) {
             try SupervisorBench.terminalCount(store).terminal >= jobs
@@ -120,7 +205,7 @@ struct SupervisorBench {
         let seconds = Date().timeIntervalSince(started)
         process.stop()
         let releases = process.events.filter { $0.name == "job_released" }.count
-        let attempts = Int(try SupervisorBench.text(store, "SELECT SUM(attempts) FROM _smrt_jobs") ?? "") ?? jobs
+        let attempts = Int(try queue.text("SELECT SUM(attempts) FROM _smrt_jobs") ?? "") ?? jobs
         return Churn(jobs: jobs, releases: releases, retriedAttempts: attempts - jobs, seconds: seconds)
     }
 
@@ -174,10 +259,10 @@ struct SupervisorBench {
     /// An idle supervisor (default poll interval); this process enqueues one Demo.timestamp job at a time and
     /// takes CLOCK_REALTIME right after the commit; the job returns CLOCK_REALTIME at its start.
     func pickup(samples: Int) throws -> Latency {
-        let path = "\(dir)/pickup.sqlite"
-        defer { removeDatabase(path) }
-        let store = try SQLiteJobStore(path: path)
-        let process = try start(db: path, workers: 2, name: "pickup")
+        let queue = try queues.make("pickup")
+        defer { queue.close() }
+        let store = queue.store
+        let process = try start(db: queue.db, workers: 2, name: "pickup")
         defer { process.stop() }
         try process.waitReady(workers: 2)
         sleepMs(500)
@@ -220,15 +305,15 @@ struct SupervisorBench {
 
     /// `count` Demo.spin jobs with a 300 ms timeout and the kill behaviour, 2 workers.
     func kills(count: Int) throws -> Kills {
-        let path = "\(dir)/kill.sqlite"
-        defer { removeDatabase(path) }
-        let store = try SQLiteJobStore(path: path)
+        let queue = try queues.make("kill")
+        defer { queue.close() }
+        let store = queue.store
         let now = Date()
         let specs = (0..<count).map { _ in
             JobSpec(objectType: "Demo", method: "spin", maxAttempts: 1, timeout: 300, timeoutBehavior: .kill)
         }
         _ = try store.enqueue(batch: specs, now: now)
-        let process = try start(db: path, workers: 2, name: "kill")
+        let process = try start(db: queue.db, workers: 2, name: "kill")
         defer { process.stop() }
         _ = try SupervisorBench.poll(process, everyMs: 100, timeoutMs: 30_000 + count * 1_000) {
             try SupervisorBench.terminalCount(store).terminal >= count
@@ -246,7 +331,7 @@ struct SupervisorBench {
             }
         }
         var source = "supervisor log (late_ms)"
-        if late.isEmpty {
+        if late.isEmpty, let store = store as? SQLiteJobStore {
             // Fallback: completed_at − started_at − timeout, whole milliseconds, includes the database write.
             source = "database (completed_at - started_at - 300, ms resolution)"
             try store.withConnection { connection in
@@ -301,10 +386,9 @@ struct SupervisorBench {
 
     /// Supervisor CPU (utime + stime from /proc) over `seconds` with `workers` workers and an empty queue.
     func idle(workers: Int, seconds: Double) throws -> Idle {
-        let path = "\(dir)/idle.sqlite"
-        defer { removeDatabase(path) }
-        _ = try SQLiteJobStore(path: path)
-        let process = try start(db: path, workers: workers, name: "idle")
+        let queue = try queues.make("idle")
+        defer { queue.close() }
+        let process = try start(db: queue.db, workers: workers, name: "idle")
         defer { process.stop() }
         try process.waitReady(workers: workers)
         sleepMs(1_000)
