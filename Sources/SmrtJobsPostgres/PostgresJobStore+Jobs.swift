@@ -154,6 +154,17 @@ extension PostgresJobStore {
         RETURNING \(scheduleIdColumn)
         """
 
+    /// Every completed attempt of a `finish` in one statement (one round trip however many): one array parameter
+    /// per column, joined on id; a row not running under the worker is left alone and absent from RETURNING.
+    package static let completeBatchSQL = """
+        UPDATE _smrt_jobs AS j SET status = 'completed', result = r.result::jsonb, \
+        result_pointer = COALESCE(r.result_pointer, j.result_pointer), completed_at = $1::timestamptz, \
+        updated_at = $1::timestamptz, started_at = COALESCE(r.started_at::timestamptz, j.started_at) \
+        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS r(id, result, result_pointer, started_at) \
+        WHERE j.id = r.id AND j.worker_id = $6::text AND j.status = 'running' \
+        RETURNING j.id, \(scheduleIdColumn.replacingOccurrences(of: "args", with: "j.args"))
+        """
+
     /// A failed attempt: back to pending at $1 when a retry time is given and attempts remain, else failed.
     /// SET expressions all see the row as it was, so the CASEs agree with each other.
     private static func failSQL(returning: String) -> String {
@@ -201,44 +212,52 @@ extension PostgresJobStore {
     func finishRows(
         _ reports: [AttemptReport], workerId: String, now: Date, _ connection: PostgresConnection
     ) throws -> [FinishResult] {
-        var results: [FinishResult] = []
-        results.reserveCapacity(reports.count)
         let nowText = Self.text(now)
-        for report in reports {
-            let written: (result: FinishResult, scheduleId: Int64?)
-            switch report.outcome {
-            case .completed(let result, let resultPointer):
-                let rows = try connection.query(
-                    Self.completeSQL,
-                    [Self.text(result), resultPointer, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt)])
-                if rows.rowCount == 0 {
-                    written = (.notOwned, nil)
-                } else {
-                    let row = rows.row(0)
-                    written = (.completed, row.isNull(0) ? nil : row.int64(0))
-                }
-            case .failed(let error, let retryAt):
-                let rows = try connection.query(
-                    Self.failSQL,
-                    [Self.text(retryAt), error, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt)])
-                if rows.rowCount == 0 {
-                    written = (.notOwned, nil)
-                } else {
-                    let row = rows.row(0)
-                    if row.string(0) == JobStatus.pending.rawValue, let runAt = row.date(1) {
-                        written = (.retrying(at: runAt), nil)
-                    } else {
-                        written = (.failed, row.isNull(2) ? nil : row.int64(2))
-                    }
-                }
-            }
-            if let scheduleId = written.scheduleId {
-                let message: String? = if case .failed(let error, _) = report.outcome { error } else { nil }
-                try countScheduleRun(
-                    scheduleId: scheduleId, success: written.result == .completed, message: message, now: now, connection)
-            }
-            results.append(written.result)
+        var written = [(result: FinishResult, scheduleId: Int64?)](repeating: (.notOwned, nil), count: reports.count)
+        // Completions: one statement for all of them. A job id given twice is written once (the first report).
+        var completedAt: [Int64: Int] = [:]
+        for (index, report) in reports.enumerated() {
+            if case .completed = report.outcome, completedAt[report.jobId] == nil { completedAt[report.jobId] = index }
         }
+        if !completedAt.isEmpty {
+            let completions = completedAt.values.sorted().map { reports[$0] }
+            var results: [String?] = [], pointers: [String?] = []
+            for report in completions {
+                guard case .completed(let result, let pointer) = report.outcome else { continue }
+                results.append(Self.text(result))
+                pointers.append(pointer)
+            }
+            let rows = try connection.query(
+                Self.completeBatchSQL,
+                [
+                    nowText, Self.array(completions.map { String($0.jobId) }), Self.array(results), Self.array(pointers),
+                    Self.array(completions.map { Self.text($0.startedAt) }), workerId,
+                ])
+            for index in 0..<rows.rowCount {
+                let row = rows.row(index)
+                if let position = completedAt[row.int64(0)] {
+                    written[position] = (.completed, row.isNull(1) ? nil : row.int64(1))
+                }
+            }
+        }
+        for (index, report) in reports.enumerated() {
+            guard case .failed(let error, let retryAt) = report.outcome else { continue }
+            let rows = try connection.query(
+                Self.failSQL, [Self.text(retryAt), error, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt)])
+            guard rows.rowCount > 0 else { continue }
+            let row = rows.row(0)
+            if row.string(0) == JobStatus.pending.rawValue, let runAt = row.date(1) {
+                written[index] = (.retrying(at: runAt), nil)
+            } else {
+                written[index] = (.failed, row.isNull(2) ? nil : row.int64(2))
+            }
+        }
+        for (report, outcome) in zip(reports, written) {
+            guard let scheduleId = outcome.scheduleId else { continue }
+            let message: String? = if case .failed(let error, _) = report.outcome { error } else { nil }
+            try countScheduleRun(scheduleId: scheduleId, success: outcome.result == .completed, message: message, now: now, connection)
+        }
+        let results = written.map(\.result)
         if results.contains(where: { $0 != .notOwned }) { try notify(connection) }
         return results
     }
