@@ -109,7 +109,7 @@ chmod 666 "$LEDGER" 2>/dev/null || true
 START=$(now_ms)
 for ((i = 1; i <= HOSTS; i++)); do
     url="postgresql://postgres@10.77.$i.1:$PORT/postgres"
-    ip netns exec "smrt-h$i" unshare --uts /bin/sh -c 'hostname "$0"; shift; exec "$@"' "h$i" \
+    ip netns exec "smrt-h$i" unshare --uts /bin/sh -c 'hostname "$0" && exec "$@"' "h$i" \
         "$BIN_DIR/smrt-supervisor" --db "$url" --workers "$WORKERS" --worker-exec "$BIN_DIR/smrt-demo-worker" \
         --log-format json --lease-ttl "$LEASE_TTL" --poll-interval 1000 --shutdown-timeout 10000 \
         </dev/null >/dev/null 2>"$WORK/h$i.log" &

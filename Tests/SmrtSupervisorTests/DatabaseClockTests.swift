@@ -44,4 +44,16 @@ import Testing
         #expect(throws: Unreachable.self) { try clock.synchronize(reading: { throw Unreachable() }) }
         #expect(clock.offsetSeconds == -20)
     }
+
+    /// A read that hung through a partition and returned 8 s later would put the clock 4 s off: it is ignored, and
+    /// the last good offset stays. The first reading is taken whatever its round trip (there is nothing better).
+    @Test func aSlowRoundTripDoesNotMoveTheClock() throws {
+        let slow = SteppingClock(start: Date(timeIntervalSince1970: 1000), step: 8)
+        let clock = DatabaseClock(wallClock: { slow.read() })
+        // First reading: 1000 before, 1008 after, the server said 1004 + 20.
+        #expect(try clock.synchronize(reading: { Date(timeIntervalSince1970: 1024) }) == 20)
+        // Second: 1016 before, 1024 after; the server answered at once, 1016 + 20, then the link went down.
+        #expect(try clock.synchronize(reading: { Date(timeIntervalSince1970: 1036) }) == 20)
+        #expect(clock.offsetSeconds == 20)
+    }
 }
