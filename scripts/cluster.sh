@@ -13,9 +13,10 @@
 #    pid, host and wall time to a ledger, holding an exclusive flock on a lock file of its job meanwhile (an
 #    execution that finds it taken writes "overlap" and fails).
 # 3. Runs `smrt-supervisor --workers W` on each host against the server's address on its link.
-#    --partition: once a fifth of the jobs is done, takes host 2's link down for S seconds (default: twice the
-#    lease TTL), while it runs jobs, then brings it back. Host 2 must fence itself (kill its workers) before its
-#    lease expires; the others take its jobs over; when its link is back it reconnects and runs jobs again.
+#    --partition: also enqueues, at high priority, two long jobs per host (three lease TTLs each), and once host 2
+#    runs one of them, takes host 2's link down for S seconds (default: twice the lease TTL), then brings it
+#    back. Host 2 must fence itself (kill its busy workers) before its lease expires; the others take its jobs
+#    over, the long one included; when its link is back it reconnects and runs jobs again.
 # 4. Waits for every job to complete, stops the supervisors with TERM (exit 0 expected), and checks: every job
 #    completed, every job has an "end", no "overlap" line, and the executions of each job do not overlap in
 #    time. Prints per-host counts and one summary line; exits 0 when every check passes, 1 otherwise.
@@ -103,6 +104,13 @@ awk -v n="$JOBS" -v path="$LEDGER" -v ms="$JOB_MS" 'BEGIN {
     for (i = 0; i < n; i++)
         printf "{\"objectType\":\"Demo\",\"method\":\"exclusive\",\"args\":{\"ledger\":\"%s\",\"line\":\"%d\",\"ms\":%d},\"retries\":10,\"timeout\":\"60s\"}\n", path, i, ms
 }' > "$WORK/batch.jsonl"
+if [[ "$PARTITION" == 1 ]]; then
+    awk -v n="$HOSTS" -v path="$LEDGER" -v ms="$(( LEASE_TTL * 3 ))" -v first="$JOBS" 'BEGIN {
+        for (i = 0; i < 2 * n; i++)
+            printf "{\"objectType\":\"Demo\",\"method\":\"exclusive\",\"args\":{\"ledger\":\"%s\",\"line\":\"%d\",\"ms\":%d},\"retries\":10,\"timeout\":\"120s\",\"priority\":\"high\"}\n", path, first + i, ms
+    }' >> "$WORK/batch.jsonl"
+    JOBS=$(( JOBS + 2 * HOSTS ))
+fi
 "$BIN_DIR/smrt-jobs" enqueue --db "$LOCAL_URL" --batch "$WORK/batch.jsonl" >/dev/null
 chmod 666 "$LEDGER" 2>/dev/null || true
 
@@ -120,9 +128,12 @@ completed() { "$BIN_DIR/smrt-jobs" stats --db "$LOCAL_URL" --json | python3 -c '
 
 PARTITION_AT="" HEALED_AT=""
 if [[ "$PARTITION" == 1 ]]; then
-    while (( $(completed) < JOBS / 5 )); do
+    # Host 2 runs a long job: its lease id (the jobs' worker id) starts with its hostname.
+    until "$BIN_DIR/smrt-jobs" list --db "$LOCAL_URL" --status running --limit 1000 --json | python3 -c '
+import json, sys
+sys.exit(0 if any((j.get("workerId") or "").startswith("h2:") and j["args"].get("ms", 0) > 1000 for j in json.load(sys.stdin)) else 1)'; do
         (( $(now_ms) - START < DEADLINE * 1000 )) || { echo "cluster: deadline before the partition" >&2; exit 1; }
-        sleep 0.2
+        sleep 0.1
     done
     PARTITION_AT=$(now_ms)
     ip link set smrt-h2-a down
@@ -189,19 +200,26 @@ extra = sum(len(r) for r in executions.values()) - jobs
 codes = exits.split()
 if any(c != "0" for c in codes): problems.append(f"supervisor exit codes {codes} (0 expected)")
 events = collections.Counter()
+killed_on_h2 = 0
 for i in range(1, hosts + 1):
     for raw in open(f"{work}/h{i}.log", errors="replace"):
         try: e = json.loads(raw)
         except ValueError: continue
         if e.get("event") in ("lease_lost", "lease_regained", "lease_recovered", "database_failed"):
             events[(f"h{i}", e["event"])] += 1
+        # Host 2's long jobs stop either way: killed when it fences itself, or by their workers' watchdog first.
+        if i == 2 and e.get("event") == "lease_lost": killed_on_h2 += e.get("running_jobs", 0)
+        if i == 2 and e.get("event") == "worker_exited" and e.get("job_id") is not None \
+                and e.get("status") == "exited with code 75": killed_on_h2 += 1
 if int(partition_at):
     if events[("h2", "lease_lost")] == 0: problems.append("host 2 never fenced itself during the partition")
+    if killed_on_h2 == 0: problems.append("host 2 stopped no running job during the partition")
     if sum(events[(f"h{i}", "lease_recovered")] for i in range(1, hosts + 1) if i != 2) == 0:
         problems.append("no other host took host 2's lease over")
     if per_host.get("h2", 0) == 0: problems.append("host 2 ran nothing")
 print("cluster: per host: " + ", ".join(f"{h}={per_host[h]}" for h in sorted(per_host)), file=sys.stderr)
-print("cluster: lease events: " + ", ".join(f"{h} {e}={n}" for (h, e), n in sorted(events.items())), file=sys.stderr)
+print("cluster: lease events: " + ", ".join(f"{h} {e}={n}" for (h, e), n in sorted(events.items()))
+      + (f"; host 2 stopped {killed_on_h2} running job(s) (fence or watchdog)" if int(partition_at) else ""), file=sys.stderr)
 rate = jobs / (elapsed_ms / 1000) if elapsed_ms else 0
 summary = (f"cluster: {'OK' if not problems else 'FAILED'} jobs={jobs} completed={stats['completed']} "
            f"executions={jobs + extra} extra={extra} overlaps={len(overlaps) + len(timed_overlaps)} "
