@@ -201,6 +201,31 @@ extension IntegrationTests {
             }
         }
 
+        /// A transient outage is waited out (the restart test above); a fatal one is not: the database dropped under
+        /// a running supervisor stops it with exit 1 and a `database_failed` line.
+        @Test func aDroppedDatabaseStopsTheSupervisorWithExitOne() throws {
+            let base = try PostgresTestServer.requireURL()
+            let name = "smrt_drop_\(UUID().uuidString.prefix(8).lowercased())"
+            try PostgresTestServer.psql("CREATE DATABASE \(name)")
+            defer { _ = try? PostgresTestServer.psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+            // The server's URL names the database last (…/postgres): the same server, another database.
+            let slash = try #require(base.lastIndex(of: "/"))
+            let url = String(base[..<slash]) + "/\(name)"
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smrt-it-\(name)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let supervisor = try SupervisorProcess(
+                executable: SupervisorProcess.binaryPath,
+                arguments: ["--db", url, "--workers", "1", "--worker-exec", WorkerHarness.demoWorkerPath, "--log-format", "json",
+                    "--heartbeat-interval", "500", "--db-check-interval", "500"],
+                logPath: directory.appendingPathComponent("drop.log").path)
+            try supervisor.waitFor("supervisor_started")
+            try PostgresTestServer.psql("DROP DATABASE \(name) WITH (FORCE)")
+            let failed = try supervisor.waitFor("database_failed", timeout: 20)
+            #expect((failed["error"] as? String)?.isEmpty == false)
+            #expect(try supervisor.waitForExit(timeout: 20) == .exited(1))
+        }
+
         /// A supervisor whose host clock is 20 s ahead (libfaketime) beside one on time, with a 10 s lease TTL: judged
         /// on its own clock the other's lease would look expired; judged on the server's, neither takes a live lease.
         @Test(.enabled(if: FakeTime.path != nil, "faketime is not installed (Debian: apt-get install faketime)"))
