@@ -203,7 +203,7 @@ bad_lines = 0
 with open(ledger) as f:
     for line in f:
         parts = line.split()
-        if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= jobs:
+        if len(parts) != 5 or not parts[1].isdigit() or int(parts[1]) >= jobs:
             bad_lines += 1
         elif parts[0] == "end":
             ends[int(parts[1])] += 1

@@ -6,13 +6,14 @@
 #   scripts/pg-server.sh start DIR    starts it; prints its URL (postgresql://postgres@127.0.0.1:PORT/postgres)
 #   scripts/pg-server.sh stop DIR     stops it (fast shutdown) and removes DIR
 #   scripts/pg-server.sh restart DIR  restarts it on the same port (what the outage tests do by hand)
+#   scripts/pg-server.sh halt DIR     stops it, keeping its data (an outage); `resume DIR` starts it again
 #
 # The server refuses to run as root, so as root it runs as the `postgres` user (created by Debian's package).
 # SMRT_PG_LISTEN (default 127.0.0.1) and SMRT_PG_TRUST_NET (a CIDR also trusted, e.g. 10.77.0.0/16) open it to
 # other network namespaces (scripts/cluster.sh).
 set -euo pipefail
 
-usage() { echo "usage: pg-server.sh start|stop|restart DIR" >&2; exit 2; }
+usage() { echo "usage: pg-server.sh start|stop|restart|halt|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 command="$1"
 dir="$2"
@@ -61,6 +62,10 @@ CONF
         echo "$port" >"$dir/port"
         as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
             || { cat "$dir/server.log" >&2; exit 1; }
+        # The password role's password, through the socket in $dir (trusted).
+        as_owner psql -X -q -h "$dir" -p "$port" -U postgres -d postgres \
+            -c "CREATE ROLE smrt_password_test LOGIN PASSWORD 'right'" >/dev/null \
+            || { echo "pg-server.sh: cannot create the role smrt_password_test" >&2; exit 1; }
         echo "postgresql://postgres@127.0.0.1:$port/postgres"
         ;;
     stop)
@@ -69,6 +74,12 @@ CONF
         ;;
     restart)
         as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
+        ;;
+    halt)
+        as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+        ;;
+    resume)
+        as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
         ;;
     *) usage ;;
 esac

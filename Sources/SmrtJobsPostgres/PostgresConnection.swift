@@ -41,6 +41,8 @@ public final class PostgresConnection {
         // From here on deinit finishes the handle, also when a call below throws.
         try checkServerVersion()
         Self.closeOnExec(PQsocket(handle))
+        // libpq prints NOTICEs (e.g. "drop cascades to …") on stderr by default: not ours to print.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         var setup = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; "
             + "SET lock_timeout = \(max(0, settings.lockTimeoutMs))"
         if readOnly { setup += "; SET default_transaction_read_only = on" }

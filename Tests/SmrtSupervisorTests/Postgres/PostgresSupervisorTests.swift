@@ -201,6 +201,55 @@ extension IntegrationTests {
             }
         }
 
+        /// While the server is down, a `kill` deadline is still a SIGKILL on time (the loop never waits for the
+        /// database); the attempt's end is written once the server is back, and the supervisor never exits.
+        @Test(.enabled(if: PostgresTestServer.directory != nil, "the server is not the tests' own (SMRT_TEST_POSTGRES_DIR)"))
+        func killDeadlinesHoldWhileTheServerIsDown() throws {
+            let db = try PostgresTestDatabase()
+            let id = try db.enqueue("spin", ["pidFile": .string(db.file("spin.pid"))], timeout: 1500, behavior: .kill)
+            let supervisor = try SupervisorProcess(database: db, workers: 1)
+            _ = try supervisor.waitFor("job_started") { $0["job_id"] as? Int == Int(id) }
+            try PostgresTestServer.halt()
+            var resumed = false
+            defer { if !resumed { try? PostgresTestServer.resume() } }
+            let kill = try supervisor.waitFor("job_timeout", timeout: 10) { $0["job_id"] as? Int == Int(id) }
+            let late = try #require(kill["late_ms"] as? Double)
+            #expect(late >= 0 && late < 100, "killed \(late) ms late with the server down")
+            try supervisor.waitForWorkers(1)
+            try PostgresTestServer.resume()
+            resumed = true
+            _ = try eventually("a connection after the outage", timeout: 30) { (try? db.queueStore.stats(queue: nil)).map { _ in true } }
+            let job = try db.waitFor(id, .failed, timeout: 30, log: supervisor)
+            #expect(job.lastError?.hasPrefix("timed out after 1500 ms") == true)
+            #expect(supervisor.isRunning)
+            supervisor.signal(SIGTERM)
+            #expect(try supervisor.waitForExit(timeout: 20) == .exited(0))
+        }
+
+        /// Three supervisors started at the same moment on a schema that does not exist yet: the first creates it,
+        /// the tables come once (the advisory lock), and all three run jobs.
+        @Test func threeSupervisorsStartedAtOnceOnAnEmptyDatabase() throws {
+            let base = try PostgresTestServer.requireURL()
+            let schema = "smrt_it_\(UUID().uuidString.prefix(8).lowercased())"
+            defer { _ = try? PostgresTestServer.psql("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+            let url = PostgresTestServer.url(base, schema: schema)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smrt-it-\(schema)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let supervisors = try (1...3).map { n in
+                try SupervisorProcess(
+                    executable: SupervisorProcess.binaryPath,
+                    arguments: ["--db", url, "--workers", "1", "--worker-exec", WorkerHarness.demoWorkerPath, "--log-format", "json"],
+                    logPath: directory.appendingPathComponent("start\(n).log").path)
+            }
+            for supervisor in supervisors { try supervisor.waitFor("supervisor_started") }
+            #expect(try PostgresTestServer.psql("SELECT count(*) FROM \(schema)._smrt_schema_version") == "1")
+            for supervisor in supervisors {
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
         /// A transient outage is waited out (the restart test above); a fatal one is not: the database dropped under
         /// a running supervisor stops it with exit 1 and a `database_failed` line.
         @Test func aDroppedDatabaseStopsTheSupervisorWithExitOne() throws {

@@ -43,7 +43,15 @@ enum PostgresTestServer {
     }
 
     /// Restarts the server (fast shutdown: every connection is cut), on the same port.
-    static func restart() throws {
+    static func restart() throws { try control("restart") }
+
+    /// Stops the server, keeping its data (an outage), until `resume()`.
+    static func halt() throws { try control("halt") }
+
+    static func resume() throws { try control("resume") }
+
+    /// `scripts/pg-server.sh <command> <the tests' server>`.
+    private static func control(_ command: String) throws {
         guard let directory else { throw HarnessError(description: "SMRT_TEST_POSTGRES_DIR is not set: the server is not the tests' own") }
         // Spawned and reaped by the harness itself: Foundation's `Process` misses the end of a script whose child
         // (the restarted server) lives on.
@@ -51,11 +59,11 @@ enum PostgresTestServer {
         defer { try? FileManager.default.removeItem(atPath: log) }
         let script = try SupervisorProcess(
             executable: "/bin/bash",
-            arguments: [WorkerHarness.packageRoot.appendingPathComponent("scripts/pg-server.sh").path, "restart", directory],
+            arguments: [WorkerHarness.packageRoot.appendingPathComponent("scripts/pg-server.sh").path, command, directory],
             logPath: log)
         let exit = try script.waitForExit(timeout: 60)
         guard exit == .exited(0) else {
-            throw HarnessError(description: "pg-server.sh restart: \(exit): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            throw HarnessError(description: "pg-server.sh \(command): \(exit): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
     }
 
