@@ -124,7 +124,8 @@ struct CLIBackendParityTests {
         #expect(result("schedule", "remove", "1")?.stdout == "schedule 1 removed\n")
         #expect(result("cron", "next", "*/15 * * * *", "--from", "2026-11-29T10:05:00Z", "--count", "3")?.lines
             == ["2026-11-29T10:15:00Z", "2026-11-29T10:30:00Z", "2026-11-29T10:45:00Z"])
-        let secrets = results.values.map { $0.stdout + $0.stderr }.joined()
+        #expect(result("show", "1", "--reveal")?.stdout.contains("hunter2") == true)
+        let secrets = results.filter { !$0.key.contains("--reveal") }.values.map { $0.stdout + $0.stderr }.joined()
         #expect(!secrets.contains("hunter2") && !secrets.contains("abc\""), "secrets are redacted without --reveal")
     }
 

@@ -43,24 +43,6 @@ struct CLIPostgresErrorTests {
             sourceLocation: sourceLocation)
     }
 
-    // MARK: Malformed URLs: exit 2 before anything connects
-
-    static let malformed: [(url: String, fragment: String)] = [
-        ("postgresql://host:notaport/db", "notaport"),
-        ("postgresql://[bad", "postgresql://[bad"),
-        ("postgresql://u:\(secret)@[bad", "[REDACTED]"),
-        ("postgresql://u:\(secret)@127.0.0.1:notaport/db", "notaport"),
-        ("postgresql://u@127.0.0.1:99999/db?password=\(secret)", "99999"),
-        ("postgresql://u@127.0.0.1/db?sslmode=bogus&password=\(secret)", "sslmode"),
-        ("postgresql://u:\(secret)@127.0.0.1/db?connect_timeout=soon", "connect_timeout"),
-        ("postgres://u@127.0.0.1/db?nosuchoption=1", "nosuchoption"),
-    ]
-
-    @Test(arguments: malformed)
-    func malformedURLIsAUsageError(url: String, fragment: String) throws {
-        try Self.expectEveryBinaryFails(url, status: 2, mentioning: [fragment])
-    }
-
     // MARK: The server cannot be used: exit 1
 
     @Test func refusedConnection() throws {
@@ -130,5 +112,27 @@ struct CLIPostgresErrorTests {
         expectFailure(try sandbox.run(["list"]), mentioning: ["\(sandbox.url) is not a smrt-jobs database yet (it has no tables)"])
         #expect(try sandbox.run(["enqueue", "A", "m"]).stdout == "1\n")
         #expect(try sandbox.run(["list"]).lines.count == 2)
+    }
+}
+
+/// Malformed URLs need no server: these run everywhere.
+@Suite("CLI PostgreSQL URLs")
+struct CLIPostgresURLTests {
+    // MARK: Malformed URLs: exit 2 before anything connects
+
+    static let malformed: [(url: String, fragment: String)] = [
+        ("postgresql://host:notaport/db", "notaport"),
+        ("postgresql://[bad", "postgresql://[bad"),
+        ("postgresql://u:\(CLIPostgresErrorTests.secret)@[bad", "[REDACTED]"),
+        ("postgresql://u:\(CLIPostgresErrorTests.secret)@127.0.0.1:notaport/db", "notaport"),
+        ("postgresql://u@127.0.0.1:99999/db?password=\(CLIPostgresErrorTests.secret)", "99999"),
+        ("postgresql://u@127.0.0.1/db?sslmode=bogus&password=\(CLIPostgresErrorTests.secret)", "sslmode"),
+        ("postgresql://u:\(CLIPostgresErrorTests.secret)@127.0.0.1/db?connect_timeout=soon", "connect_timeout"),
+        ("postgres://u@127.0.0.1/db?nosuchoption=1", "nosuchoption"),
+    ]
+
+    @Test(arguments: malformed)
+    func malformedURLIsAUsageError(url: String, fragment: String) throws {
+        try CLIPostgresErrorTests.expectEveryBinaryFails(url, status: 2, mentioning: [fragment])
     }
 }
