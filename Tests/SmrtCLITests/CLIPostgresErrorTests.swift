@@ -74,6 +74,19 @@ struct CLIPostgresErrorTests {
         expectFailure(try CLI.run(["enqueue", "A", "m", "--db", url]), mentioning: ["createdb"])
     }
 
+    /// A setting libpq checks only when it connects, from its environment: a usage error on both binaries too.
+    @Test func badSettingInTheEnvironmentIsAUsageError() throws {
+        let url = try CLIPostgres.variant(password: Self.secret)
+        let env = ["PGSSLMODE": "bogus"]
+        let jobs = try CLI.run(["list", "--db", url], env: env)
+        expectFailure(jobs, status: 2, mentioning: ["sslmode", "[REDACTED]"])
+        Self.expectNoSecret(jobs, "smrt-jobs list")
+        let supervisor = try Supervisor.run(db: url, ["--debug"], env: env)
+        #expect(!supervisor.crashed && supervisor.status == 2, "\(supervisor)")
+        #expect(supervisor.stderr.contains("sslmode"), "\(supervisor)")
+        Self.expectNoSecret(supervisor, "smrt-supervisor")
+    }
+
     // MARK: A missing schema, as a missing SQLite file
 
     @Test(arguments: CLIDatabaseAccessTests.readCommands + CLIDatabaseAccessTests.updateCommands)

@@ -95,7 +95,7 @@ enum Supervisor {
     static var binary: String { CLI.productsFolder.appendingPathComponent("smrt-supervisor").path }
 
     /// Runs `smrt-supervisor --db <db> --worker-exec /bin/true args...` (it must exit by itself).
-    static func run(db: String, _ args: [String] = []) throws -> CLIResult {
-        try CLI.run(["--db", db, "--worker-exec", "/bin/true", "--workers", "1"] + args, deadline: 30, binary: binary)
+    static func run(db: String, _ args: [String] = [], env: [String: String] = [:]) throws -> CLIResult {
+        try CLI.run(["--db", db, "--worker-exec", "/bin/true", "--workers", "1"] + args, env: env, deadline: 30, binary: binary)
     }
 }
