@@ -66,6 +66,13 @@ enum PostgresError {
         if lowered.contains("database \""), lowered.contains("\" does not exist") {
             return .noSuchDatabase(name: settings.displayName)
         }
+        // An option libpq checks only now (from the environment, e.g. PGSSLMODE, or one `PostgresSettings` does not
+        // know): the settings are wrong, not the server.
+        if lowered.contains("invalid integer value") || lowered.contains("invalid port number")
+            || lowered.range(of: #"invalid [a-z_]+ value"#, options: .regularExpression) != nil
+        {
+            return .invalidValue(field: "database", value: settings.displayName, reason: message)
+        }
         let authentication = [
             "password authentication failed", "no password supplied", "authentication failed", "pg_hba.conf",
             "permission denied", "role \"", "password is required", "does not support",

@@ -35,16 +35,57 @@ public struct PostgresSettings: Sendable, Equatable {
                 field: "database", value: shown, reason: Self.scrub(reason, url: url, password: nil))
         }
         defer { PQconninfoFree(options) }
-        var password: String?
+        var values: [String: String] = [:]
         var entry = options
         while let keyword = entry.pointee.keyword {
-            if String(cString: keyword) == "password", let value = entry.pointee.val {
-                password = String(cString: value)
-            }
+            if let value = entry.pointee.val { values[String(cString: keyword)] = String(cString: value) }
             entry += 1
         }
+        let password = values["password"]
         self.password = password.flatMap { $0.isEmpty ? nil : $0 }
         displayName = Self.redact(url)
+        if let reason = Self.invalidOption(values) {
+            throw SmrtJobsError.invalidValue(
+                field: "database", value: displayName, reason: Self.scrub(reason, url: url, password: self.password))
+        }
+    }
+
+    /// Options libpq parses but checks only when it connects (a port that is not a number, an unknown
+    /// `sslmode`): checked here so a mistyped URL is a usage error before anything connects, never a
+    /// connection failure. Nil when every option given is valid.
+    static func invalidOption(_ values: [String: String]) -> String? {
+        func isInteger(_ text: String) -> Bool {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let digits = trimmed.first == "-" || trimmed.first == "+" ? trimmed.dropFirst() : Substring(trimmed)
+            return !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && digits.count < 10
+        }
+        // One port per host (a comma-separated list); an empty one means the default.
+        if let ports = values["port"] {
+            for port in ports.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+                let trimmed = port.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty { continue }
+                guard isInteger(trimmed), let number = Int(trimmed), (1...65535).contains(number) else {
+                    return "invalid port \"\(port)\" (expected a number from 1 to 65535)"
+                }
+            }
+        }
+        for keyword in ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"] {
+            if let value = values[keyword], !isInteger(value) {
+                return "invalid \(keyword) \"\(value)\" (expected a whole number)"
+            }
+        }
+        let choices: [(String, [String])] = [
+            ("sslmode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+            ("gssencmode", ["disable", "prefer", "require"]),
+            ("channel_binding", ["disable", "prefer", "require"]),
+            ("target_session_attrs", ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]),
+        ]
+        for (keyword, allowed) in choices {
+            if let value = values[keyword], !value.isEmpty, !allowed.contains(value) {
+                return "invalid \(keyword) \"\(value)\" (expected one of \(allowed.joined(separator: ", ")))"
+            }
+        }
+        return nil
     }
 
     /// `url` with the password of `user:password@` and of a `password=` parameter replaced by `[REDACTED]`.

@@ -123,6 +123,10 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
             self.backend = backend
             store = try backend.openStore(StoreAccess.create.addingToForeignDatabase(configuration.addsToForeignDatabase))
             try clock.synchronize(with: store)
+        } catch SmrtJobsError.invalidValue(let field, let value, let reason) {
+            // A setting libpq rejects only when it connects (e.g. PGSSLMODE=bogus): a configuration error.
+            throw SupervisorError.invalidConfiguration(
+                option: "--db", reason: SmrtJobsError.invalidValue(field: field, value: value, reason: reason).description)
         } catch {
             let name = self.backend?.displayName ?? ArgumentRedaction.redact(text: configuration.database)
             throw SupervisorError.database("cannot open database \(name): \(error)")

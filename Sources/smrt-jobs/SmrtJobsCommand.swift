@@ -92,6 +92,8 @@ struct DatabaseOptions: ParsableArguments {
     private static func openFailure(_ error: SmrtJobsError, _ backend: any JobBackend) -> CLIError {
         switch error {
         case .noSuchDatabase, .notAQueueDatabase: return CLIError(error.description)
+        // A setting libpq rejects only when it connects (e.g. PGSSLMODE=bogus): a usage error, as a malformed --db.
+        case .invalidValue: return CLIError("cannot open database '\(backend.displayName)': \(error)", exitCode: 2)
         default: return CLIError("cannot open database '\(backend.displayName)': \(error)")
         }
     }

@@ -173,6 +173,10 @@ do {
 
 do {
     exit(try Supervisor(configuration: configuration).run())
+} catch let error as SupervisorError {
+    // A bad setting found only when the database is opened (e.g. PGSSLMODE=bogus) is a usage error, as a bad flag.
+    if case .invalidConfiguration = error { fail("\(error)", code: 2) }
+    fail("\(error)", code: 1)
 } catch {
     fail("\(error)", code: 1)
 }
