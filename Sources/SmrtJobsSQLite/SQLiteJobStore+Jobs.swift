@@ -125,7 +125,7 @@ extension SQLiteJobStore {
             for (i, queue) in (queues ?? []).enumerated() { try s.bind(queue, Int32(i + 4)) }
             var jobs: [SmrtJob] = []
             jobs.reserveCapacity(min(limit, 256))
-            while try s.step() { jobs.append(try decodeJob(s)) }
+            while try s.step() { jobs.append(try s.decodeJob(strategies: &retryStrategies)) }
             return jobs
         }
         // RETURNING gives rows in no promised order.
@@ -301,7 +301,7 @@ extension SQLiteJobStore {
                 let updated = try connection.withStatement(sql) { s -> SmrtJob? in
                     try s.bind(now, 1)
                     try s.bind(id, 2)
-                    return try s.step() ? try decodeJob(s) : nil
+                    return try s.step() ? try s.decodeJob(strategies: &retryStrategies) : nil
                 }
                 guard let updated else { throw SmrtJobsError.invalidTransition(jobId: id, from: before, action: action) }
                 try afterwards(updated, before, connection)
@@ -376,7 +376,7 @@ extension SQLiteJobStore {
                 try s.bind(now, 3)
                 try s.bind(job.id, 4)
                 try s.bind(job.workerId, 5)
-                return try s.step() ? try decodeJob(s) : nil
+                return try s.step() ? try s.decodeJob(strategies: &retryStrategies) : nil
             }
             guard let updated else { continue }
             let result: FinishResult = updated.status == .pending ? .retrying(at: updated.runAt) : .failed
@@ -395,7 +395,7 @@ extension SQLiteJobStore {
         try connection.withStatement(sql) { s in
             try bind(s)
             var jobs: [SmrtJob] = []
-            while try s.step() { jobs.append(try decodeJob(s)) }
+            while try s.step() { jobs.append(try s.decodeJob(strategies: &retryStrategies)) }
             return jobs
         }
     }

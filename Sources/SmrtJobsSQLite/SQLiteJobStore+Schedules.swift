@@ -35,7 +35,7 @@ extension SQLiteJobStore {
                 guard try s.step() else {
                     throw SmrtJobsError.database(kind: .other, message: "INSERT of a schedule returned no row")
                 }
-                return try decodeSchedule(s)
+                return try s.decodeSchedule()
             }
         }
     }
@@ -213,7 +213,7 @@ extension SQLiteJobStore {
         try connection.withStatement(sql) { s in
             try bind(s)
             var schedules: [AgentSchedule] = []
-            while try s.step() { schedules.append(try decodeSchedule(s)) }
+            while try s.step() { schedules.append(try s.decodeSchedule()) }
             return schedules
         }
     }
