@@ -101,6 +101,6 @@ let package = Package(
             dependencies: [
                 "SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtBackends", "CSQLite",
             ]),
-        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite"]),
+        .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsConformance"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SmrtJobsConformance
 import SmrtJobs
 import Testing
 
@@ -79,72 +80,81 @@ struct CLIBackendParityTests {
                 of: #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z"#, with: "<TIME>", options: .regularExpression)
     }
 
-    @Test func everyCommandSaysTheSameOnBothBackends() throws {
-        let sqlite = try Sandbox()
-        let postgres = try PostgresSandbox()
-        var differences = 0
-        for step in Self.steps {
-            let onSQLite = try sqlite.run(step.args, stdin: step.stdin)
-            let onPostgres = try postgres.run(step.args, stdin: step.stdin)
-            for result in [onSQLite, onPostgres] {
-                #expect(!result.crashed, "\(step): \(result)")
-                #expect(!result.stderr.contains("Fatal error"), "\(step): \(result)")
+    @Test func everyCommandSaysTheSameOnBothBackends() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let sqlite = try Sandbox()
+            let postgres = try PostgresSandbox()
+            var differences = 0
+            for step in Self.steps {
+                let onSQLite = try sqlite.run(step.args, stdin: step.stdin)
+                let onPostgres = try postgres.run(step.args, stdin: step.stdin)
+                for result in [onSQLite, onPostgres] {
+                    #expect(!result.crashed, "\(step): \(result)")
+                    #expect(!result.stderr.contains("Fatal error"), "\(step): \(result)")
+                }
+                let left = (onSQLite.status, Self.normalised(onSQLite.stdout, database: sqlite.dbPath),
+                    Self.normalised(onSQLite.stderr, database: sqlite.dbPath))
+                let right = (onPostgres.status, Self.normalised(onPostgres.stdout, database: postgres.url),
+                    Self.normalised(onPostgres.stderr, database: postgres.url))
+                if left != right { differences += 1 }
+                #expect(left.0 == right.0, "\(step): exit \(left.0) on SQLite, \(right.0) on PostgreSQL")
+                #expect(left.1 == right.1, "\(step): stdout differs\nSQLite:\n\(left.1)\nPostgreSQL:\n\(right.1)")
+                #expect(left.2 == right.2, "\(step): stderr differs\nSQLite:\n\(left.2)\nPostgreSQL:\n\(right.2)")
+                if differences > 5 { break }  // enough to go on; the rest would only repeat the first difference
             }
-            let left = (onSQLite.status, Self.normalised(onSQLite.stdout, database: sqlite.dbPath),
-                Self.normalised(onSQLite.stderr, database: sqlite.dbPath))
-            let right = (onPostgres.status, Self.normalised(onPostgres.stdout, database: postgres.url),
-                Self.normalised(onPostgres.stderr, database: postgres.url))
-            if left != right { differences += 1 }
-            #expect(left.0 == right.0, "\(step): exit \(left.0) on SQLite, \(right.0) on PostgreSQL")
-            #expect(left.1 == right.1, "\(step): stdout differs\nSQLite:\n\(left.1)\nPostgreSQL:\n\(right.1)")
-            #expect(left.2 == right.2, "\(step): stderr differs\nSQLite:\n\(left.2)\nPostgreSQL:\n\(right.2)")
-            if differences > 5 { break }  // enough to go on; the rest would only repeat the first difference
         }
     }
 
     /// The sequence does what it says (so the comparison above compares something): a few outcomes, on PostgreSQL.
-    @Test func theSequenceReachesEveryOutcome() throws {
-        let postgres = try PostgresSandbox()
-        var results: [String: CLIResult] = [:]
-        for step in Self.steps {
-            let result = try postgres.run(step.args, stdin: step.stdin)
-            if results[step.description] == nil { results[step.description] = result }  // the first of repeated steps
+    @Test func theSequenceReachesEveryOutcome() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let postgres = try PostgresSandbox()
+            var results: [String: CLIResult] = [:]
+            for step in Self.steps {
+                let result = try postgres.run(step.args, stdin: step.stdin)
+                if results[step.description] == nil { results[step.description] = result }  // the first of repeated steps
+            }
+            func result(_ args: String...) -> CLIResult? { results[args.joined(separator: " ")] }
+            #expect(result("list")?.stderr == "smrt-jobs: error: no such database: \(postgres.url)\n")
+            #expect(result("enqueue", "--batch", "-")?.stdout == "4\n5\n6\n")
+            #expect(result("enqueue", "Bad", "job", "--priority", "urgent")?.status == 1)
+            #expect(result("list", "--status", "bogus")?.status == 1)
+            #expect(result("wait", "3")?.status == 1)
+            #expect(result("wait", "1", "--timeout", "200")?.status == 3)
+            #expect(result("wait", "99")?.status == 1)
+            #expect(result("cancel", "3")?.stdout == "job 3 cancelled\n")
+            #expect(result("prune", "--cancelled-before", "2099-01-01T00:00:00Z")?.stdout == "deleted 1 job\n")
+            #expect(result("schedule", "add", "--cron", "@reboot", "--type", "Bad")?.status == 1)
+            #expect(result("schedule", "remove", "1")?.stdout == "schedule 1 removed\n")
+            #expect(result("cron", "next", "*/15 * * * *", "--from", "2026-11-29T10:05:00Z", "--count", "3")?.lines
+                == ["2026-11-29T10:15:00Z", "2026-11-29T10:30:00Z", "2026-11-29T10:45:00Z"])
+            #expect(result("show", "1", "--reveal")?.stdout.contains("hunter2") == true)
+            let secrets = results.filter { !$0.key.contains("--reveal") }.values.map { $0.stdout + $0.stderr }.joined()
+            #expect(!secrets.contains("hunter2") && !secrets.contains("abc\""), "secrets are redacted without --reveal")
         }
-        func result(_ args: String...) -> CLIResult? { results[args.joined(separator: " ")] }
-        #expect(result("list")?.stderr == "smrt-jobs: error: no such database: \(postgres.url)\n")
-        #expect(result("enqueue", "--batch", "-")?.stdout == "4\n5\n6\n")
-        #expect(result("enqueue", "Bad", "job", "--priority", "urgent")?.status == 1)
-        #expect(result("list", "--status", "bogus")?.status == 1)
-        #expect(result("wait", "3")?.status == 1)
-        #expect(result("wait", "1", "--timeout", "200")?.status == 3)
-        #expect(result("wait", "99")?.status == 1)
-        #expect(result("cancel", "3")?.stdout == "job 3 cancelled\n")
-        #expect(result("prune", "--cancelled-before", "2099-01-01T00:00:00Z")?.stdout == "deleted 1 job\n")
-        #expect(result("schedule", "add", "--cron", "@reboot", "--type", "Bad")?.status == 1)
-        #expect(result("schedule", "remove", "1")?.stdout == "schedule 1 removed\n")
-        #expect(result("cron", "next", "*/15 * * * *", "--from", "2026-11-29T10:05:00Z", "--count", "3")?.lines
-            == ["2026-11-29T10:15:00Z", "2026-11-29T10:30:00Z", "2026-11-29T10:45:00Z"])
-        #expect(result("show", "1", "--reveal")?.stdout.contains("hunter2") == true)
-        let secrets = results.filter { !$0.key.contains("--reveal") }.values.map { $0.stdout + $0.stderr }.joined()
-        #expect(!secrets.contains("hunter2") && !secrets.contains("abc\""), "secrets are redacted without --reveal")
     }
 
     /// Times are kept as given on both (normalised away above): a delay is the same span from the enqueue.
-    @Test func delaysAndScheduleTimesAgree() throws {
-        let sqlite = try Sandbox()
-        let postgres = try PostgresSandbox()
-        var spans: [Double] = []
-        for run in [{ try sqlite.run($0) }, { try postgres.run($0) }] as [([String]) throws -> CLIResult] {
-            #expect(try run(["enqueue", "A", "m", "--delay", "90m"]).status == 0)
-            let job = try #require(try parseJSON(try run(["show", "1", "--json"]).stdout) as? [String: Any])
-            let runAt = try #require((job["runAt"] as? String).flatMap { Timestamp.parse($0) })
-            let createdAt = try #require((job["createdAt"] as? String).flatMap { Timestamp.parse($0) })
-            spans.append(runAt.timeIntervalSince(createdAt))
-            #expect(try run(["schedule", "add", "--cron", "0 0 1 1 *", "--type", "A", "--tz", "Asia/Tokyo"]).status == 0)
-            let schedules = try #require(try parseJSON(try run(["schedule", "list", "--json"]).stdout) as? [[String: Any]])
-            let nextRun = try #require(schedules.first?["nextRun"] as? String)
-            #expect(nextRun.hasSuffix("-12-31T15:00:00.000Z"), "\(nextRun)")
+    @Test func delaysAndScheduleTimesAgree() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let sqlite = try Sandbox()
+            let postgres = try PostgresSandbox()
+            var spans: [Double] = []
+            for run in [{ try sqlite.run($0) }, { try postgres.run($0) }] as [([String]) throws -> CLIResult] {
+                #expect(try run(["enqueue", "A", "m", "--delay", "90m"]).status == 0)
+                let job = try #require(try parseJSON(try run(["show", "1", "--json"]).stdout) as? [String: Any])
+                let runAt = try #require((job["runAt"] as? String).flatMap { Timestamp.parse($0) })
+                let createdAt = try #require((job["createdAt"] as? String).flatMap { Timestamp.parse($0) })
+                spans.append(runAt.timeIntervalSince(createdAt))
+                #expect(try run(["schedule", "add", "--cron", "0 0 1 1 *", "--type", "A", "--tz", "Asia/Tokyo"]).status == 0)
+                let schedules = try #require(try parseJSON(try run(["schedule", "list", "--json"]).stdout) as? [[String: Any]])
+                let nextRun = try #require(schedules.first?["nextRun"] as? String)
+                #expect(nextRun.hasSuffix("-12-31T15:00:00.000Z"), "\(nextRun)")
+            }
+            #expect(spans.count == 2 && spans.allSatisfy { abs($0 - 5400) < 0.01 }, "\(spans)")
         }
-        #expect(spans.count == 2 && spans.allSatisfy { abs($0 - 5400) < 0.01 }, "\(spans)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SmrtJobsConformance
 import Testing
 
 /// What `smrt-jobs` and `smrt-supervisor` say when a PostgreSQL URL is wrong or its server will not have them:
@@ -45,10 +46,13 @@ struct CLIPostgresErrorTests {
 
     // MARK: The server cannot be used: exit 1
 
-    @Test func refusedConnection() throws {
-        let port = try CLIPostgres.closedPort()
-        let url = try CLIPostgres.variant(password: Self.secret, port: port)
-        try Self.expectEveryBinaryFails(url, status: 1, mentioning: ["cannot connect to PostgreSQL at 127.0.0.1:\(port)/", "refused"])
+    @Test func refusedConnection() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let port = try CLIPostgres.closedPort()
+            let url = try CLIPostgres.variant(password: Self.secret, port: port)
+            try Self.expectEveryBinaryFails(url, status: 1, mentioning: ["cannot connect to PostgreSQL at 127.0.0.1:\(port)/", "refused"])
+        }
     }
 
     @Test(arguments: [false, true])
@@ -62,29 +66,38 @@ struct CLIPostgresErrorTests {
         expectFailure(try CLI.run(["list", "--db", right]), mentioning: ["no such database"])
     }
 
-    @Test func noPasswordAtAll() throws {
-        let url = try CLIPostgres.variant(user: "smrt_password_test")
-        try Self.expectEveryBinaryFails(url, status: 1, mentioning: ["no password supplied"])
+    @Test func noPasswordAtAll() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let url = try CLIPostgres.variant(user: "smrt_password_test")
+            try Self.expectEveryBinaryFails(url, status: 1, mentioning: ["no password supplied"])
+        }
     }
 
-    @Test func missingDatabase() throws {
-        let url = try CLIPostgres.variant(password: Self.secret, database: "no_such_db")
-        try Self.expectEveryBinaryFails(url, status: 1, mentioning: ["no such database", "/no_such_db"])
-        // A writing command says that it will not create the database.
-        expectFailure(try CLI.run(["enqueue", "A", "m", "--db", url]), mentioning: ["createdb"])
+    @Test func missingDatabase() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let url = try CLIPostgres.variant(password: Self.secret, database: "no_such_db")
+            try Self.expectEveryBinaryFails(url, status: 1, mentioning: ["no such database", "/no_such_db"])
+            // A writing command says that it will not create the database.
+            expectFailure(try CLI.run(["enqueue", "A", "m", "--db", url]), mentioning: ["createdb"])
+        }
     }
 
     /// A setting libpq checks only when it connects, from its environment: a usage error on both binaries too.
-    @Test func badSettingInTheEnvironmentIsAUsageError() throws {
-        let url = try CLIPostgres.variant(password: Self.secret)
-        let env = ["PGSSLMODE": "bogus"]
-        let jobs = try CLI.run(["list", "--db", url], env: env)
-        expectFailure(jobs, status: 2, mentioning: ["sslmode", "[REDACTED]"])
-        Self.expectNoSecret(jobs, "smrt-jobs list")
-        let supervisor = try Supervisor.run(db: url, ["--debug"], env: env)
-        #expect(!supervisor.crashed && supervisor.status == 2, "\(supervisor)")
-        #expect(supervisor.stderr.contains("sslmode"), "\(supervisor)")
-        Self.expectNoSecret(supervisor, "smrt-supervisor")
+    @Test func badSettingInTheEnvironmentIsAUsageError() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let url = try CLIPostgres.variant(password: Self.secret)
+            let env = ["PGSSLMODE": "bogus"]
+            let jobs = try CLI.run(["list", "--db", url], env: env)
+            expectFailure(jobs, status: 2, mentioning: ["sslmode", "[REDACTED]"])
+            Self.expectNoSecret(jobs, "smrt-jobs list")
+            let supervisor = try Supervisor.run(db: url, ["--debug"], env: env)
+            #expect(!supervisor.crashed && supervisor.status == 2, "\(supervisor)")
+            #expect(supervisor.stderr.contains("sslmode"), "\(supervisor)")
+            Self.expectNoSecret(supervisor, "smrt-supervisor")
+        }
     }
 
     // MARK: A missing schema, as a missing SQLite file
@@ -96,35 +109,44 @@ struct CLIPostgresErrorTests {
         #expect(try !CLIPostgres.schemaExists(sandbox.schema), "\(args) created the schema")
     }
 
-    @Test func writingCommandsCreateTheSchema() throws {
-        for args in CLIDatabaseAccessTests.createCommands {
-            let sandbox = try PostgresSandbox()
-            let result = try sandbox.run(args)
-            #expect(result.status == 0 && result.stdout == "1\n", "\(args): \(result)")
-            #expect(try CLIPostgres.schemaExists(sandbox.schema))
+    @Test func writingCommandsCreateTheSchema() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            for args in CLIDatabaseAccessTests.createCommands {
+                let sandbox = try PostgresSandbox()
+                let result = try sandbox.run(args)
+                #expect(result.status == 0 && result.stdout == "1\n", "\(args): \(result)")
+                #expect(try CLIPostgres.schemaExists(sandbox.schema))
+            }
         }
     }
 
     /// Another application's schema is refused as another application's SQLite file, and `--init` adds the tables.
-    @Test func foreignSchemaIsRefusedUnlessInit() throws {
-        let sandbox = try PostgresSandbox()
-        try CLIPostgres.psql("CREATE SCHEMA \(sandbox.schema); CREATE TABLE \(sandbox.schema).users (id int)")
-        for args in CLIDatabaseAccessTests.readCommands {
-            expectFailure(try sandbox.run(args), mentioning: ["\(sandbox.url) is not a smrt-jobs database (it has other tables)"])
+    @Test func foreignSchemaIsRefusedUnlessInit() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let sandbox = try PostgresSandbox()
+            try CLIPostgres.psql("CREATE SCHEMA \(sandbox.schema); CREATE TABLE \(sandbox.schema).users (id int)")
+            for args in CLIDatabaseAccessTests.readCommands {
+                expectFailure(try sandbox.run(args), mentioning: ["\(sandbox.url) is not a smrt-jobs database (it has other tables)"])
+            }
+            for args in CLIDatabaseAccessTests.createCommands + CLIDatabaseAccessTests.updateCommands {
+                expectFailure(try sandbox.run(args), mentioning: ["not a smrt-jobs database (it has other tables); pass --init"])
+            }
+            #expect(try sandbox.run(["enqueue", "A", "m", "--init"]).stdout == "1\n")
+            #expect(try sandbox.run(["stats", "--json"]).stdout.hasPrefix(#"{"pending":1,"#))
         }
-        for args in CLIDatabaseAccessTests.createCommands + CLIDatabaseAccessTests.updateCommands {
-            expectFailure(try sandbox.run(args), mentioning: ["not a smrt-jobs database (it has other tables); pass --init"])
-        }
-        #expect(try sandbox.run(["enqueue", "A", "m", "--init"]).stdout == "1\n")
-        #expect(try sandbox.run(["stats", "--json"]).stdout.hasPrefix(#"{"pending":1,"#))
     }
 
-    @Test func emptySchemaIsRefusedByAReaderAndFilledByAWriter() throws {
-        let sandbox = try PostgresSandbox()
-        try CLIPostgres.psql("CREATE SCHEMA \(sandbox.schema)")
-        expectFailure(try sandbox.run(["list"]), mentioning: ["\(sandbox.url) is not a smrt-jobs database yet (it has no tables)"])
-        #expect(try sandbox.run(["enqueue", "A", "m"]).stdout == "1\n")
-        #expect(try sandbox.run(["list"]).lines.count == 2)
+    @Test func emptySchemaIsRefusedByAReaderAndFilledByAWriter() async throws {
+        // Off the cooperative pool: it runs processes and waits on the database server.
+        try await BlockingWork.run {
+            let sandbox = try PostgresSandbox()
+            try CLIPostgres.psql("CREATE SCHEMA \(sandbox.schema)")
+            expectFailure(try sandbox.run(["list"]), mentioning: ["\(sandbox.url) is not a smrt-jobs database yet (it has no tables)"])
+            #expect(try sandbox.run(["enqueue", "A", "m"]).stdout == "1\n")
+            #expect(try sandbox.run(["list"]).lines.count == 2)
+        }
     }
 }
 
