@@ -147,6 +147,8 @@ extension PostgresJobStore {
         THEN (args ->> '\(ReservedArgs.scheduleId)')::numeric::bigint END
         """
 
+    /// One job's completion, the raw limit smrt-bench measures the store against (one job per transaction); the
+    /// store itself completes every job of a commit at once (`completeBatchSQL`).
     package static let completeSQL = """
         UPDATE _smrt_jobs SET status = 'completed', result = $1::jsonb, result_pointer = COALESCE($2::text, result_pointer), \
         completed_at = $3::timestamptz, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at) \
