@@ -10,7 +10,23 @@ import SmrtJobs
 /// first, then find the schema current.
 enum PostgresSchema {
     /// `migrations[i]` takes the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [version1]
+    static let migrations: [String] = [version1, version2]
+
+    /// Version 2: unique keys (at most one pending or running job per key, by a partial unique index) and queues
+    /// as objects (paused, a global concurrency limit; a queue without a row is running and unlimited).
+    static let version2 = """
+        ALTER TABLE _smrt_jobs ADD COLUMN unique_key text;
+        CREATE UNIQUE INDEX _smrt_jobs_unique_active ON _smrt_jobs (unique_key)
+            WHERE unique_key IS NOT NULL AND status IN ('pending', 'running');
+        CREATE INDEX _smrt_jobs_unique_finished ON _smrt_jobs (unique_key, completed_at)
+            WHERE unique_key IS NOT NULL AND completed_at IS NOT NULL;
+        CREATE TABLE _smrt_queues (
+            name text PRIMARY KEY,
+            paused boolean NOT NULL DEFAULT false,
+            concurrency integer CHECK (concurrency IS NULL OR concurrency >= 0),
+            updated_at timestamptz NOT NULL
+        );
+        """
 
     /// The version this library writes and understands.
     static var currentVersion: Int64 { Int64(migrations.count) }

@@ -8,10 +8,26 @@ import SmrtJobs
 /// re-reads the version there, so two processes opening a new file at once apply each step exactly once.
 enum SQLiteSchema {
     /// `migrations[i]` takes the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [version1, version2]
+    static let migrations: [String] = [version1, version2, version3]
 
     /// Version 2: a lease carries its own expiry, written by its owner at each renewal.
     static let version2 = "ALTER TABLE _smrt_workers ADD COLUMN expires_at TEXT;"
+
+    /// Version 3: unique keys (at most one pending or running job per key, by a partial unique index) and queues
+    /// as objects (paused, a global concurrency limit; a queue without a row is running and unlimited).
+    static let version3 = """
+        ALTER TABLE _smrt_jobs ADD COLUMN unique_key TEXT;
+        CREATE UNIQUE INDEX _smrt_jobs_unique_active ON _smrt_jobs (unique_key)
+            WHERE unique_key IS NOT NULL AND status IN ('pending', 'running');
+        CREATE INDEX _smrt_jobs_unique_finished ON _smrt_jobs (unique_key, completed_at)
+            WHERE unique_key IS NOT NULL AND completed_at IS NOT NULL;
+        CREATE TABLE _smrt_queues (
+            name TEXT PRIMARY KEY,
+            paused INTEGER NOT NULL DEFAULT 0,
+            concurrency INTEGER CHECK (concurrency IS NULL OR concurrency >= 0),
+            updated_at TEXT NOT NULL
+        );
+        """
 
     /// The version this library writes and understands.
     static var currentVersion: Int64 { Int64(migrations.count) }

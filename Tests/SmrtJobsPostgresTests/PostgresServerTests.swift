@@ -2,7 +2,7 @@ import CLibPQ
 import Foundation
 import SmrtJobs
 import SmrtJobsConformance
-import SmrtJobsPostgres
+@testable import SmrtJobsPostgres
 import Testing
 
 #if canImport(Glibc)
@@ -100,7 +100,7 @@ struct PostgresServerTests {
                 }
                 #expect(failures.withLock { $0 } == [])
                 let version = try backend.openPostgresStore().schemaVersion()
-                #expect(version == 1)
+                #expect(version == PostgresSchema.currentVersion)
             }
         }
     }

@@ -58,7 +58,7 @@ struct SQLiteJobStoreTests {
                 "INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat) VALUES "
                     + "('old', 1, 'h', '2027-01-15T08:00:00.000Z', '2027-01-15T08:00:00.000Z')")
             let store = try SQLiteJobStore(path: path)
-            #expect(try store.schemaVersion() == 2)
+            #expect(try store.schemaVersion() == SQLiteSchema.currentVersion)
             #expect(try store.listWorkers().map(\.id) == ["old"])
             #expect(try store.listWorkers().first?.expiresAt == nil)
             try store.heartbeatWorker(id: "old", now: t0, expiresAt: t0 + 30)
