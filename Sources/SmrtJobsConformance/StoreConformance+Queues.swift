@@ -155,7 +155,7 @@ extension StoreConformance {
             let a = try store.enqueue(
                 batch: [
                     spec(queue: "a", runAt: t0 - 30), spec(queue: "a", runAt: t0 - 10), spec(queue: "a", runAt: t0 + 60),
-                    spec(queue: "a"), spec(queue: "a"),
+                    spec(queue: "a", runAt: t0 - 5), spec(queue: "a", runAt: t0 - 5),
                 ], now: t0 - 60)
             let b = try store.enqueue(spec(queue: "b", runAt: t0 + 10), now: t0 - 60)
             let claimed = try store.claim(workerId: "w", limit: 2, queues: ["a"], now: t0)
@@ -166,7 +166,7 @@ extension StoreConformance {
             let list = try q.listQueues(now: t0)
             #expect(list.map(\.name) == ["a", "b", "idle"])
             #expect(list[0] == QueueInfo(
-                name: "a", counts: JobStats(pending: 2, running: 1, completed: 1, cancelled: 1), oldestReadyRunAt: t0 - 60))
+                name: "a", counts: JobStats(pending: 2, running: 1, completed: 1, cancelled: 1), oldestReadyRunAt: t0 - 5))
             #expect(list[1] == QueueInfo(name: "b", counts: JobStats(pending: 1)))
             #expect(list[2] == QueueInfo(name: "idle", paused: true, concurrency: 4, updatedAt: t0))
             _ = b
