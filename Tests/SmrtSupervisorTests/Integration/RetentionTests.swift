@@ -28,8 +28,10 @@ extension IntegrationTests {
             _ = try eventually("the completed jobs pruned", timeout: 10, context: { supervisor.logTail() }) { () -> Bool? in
                 try completed.allSatisfy { try db.queueStore.get(id: $0) == nil } ? true : nil
             }
-            let pruned = supervisor.events("jobs_pruned").compactMap { $0["jobs"] as? Int }.reduce(0, +)
-            #expect(pruned == completed.count)
+            // The log line follows the delete.
+            _ = try eventually("jobs_pruned lines counting \(completed.count) jobs", timeout: 10, context: { supervisor.logTail() }) {
+                supervisor.events("jobs_pruned").compactMap { $0["jobs"] as? Int }.reduce(0, +) == completed.count ? true : nil
+            }
             #expect(try db.job(failed).status == .failed, "failed jobs are kept (failed=never)")
             supervisor.signal(SIGTERM)
             #expect(try supervisor.waitForExit() == .exited(0))
