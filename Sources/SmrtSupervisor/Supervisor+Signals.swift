@@ -14,6 +14,13 @@ import Darwin
 extension Supervisor {
     static let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU]
 
+    /// Holds back the signals the supervisor handles, on the calling thread, until `run()` (on the same thread) has
+    /// installed its handlers: a program's first statement, so that a TERM that comes while it parses its options or
+    /// opens the database is a graceful stop rather than death by the default action.
+    public static func holdSignalsUntilRunning() {
+        _ = BlockedSignals.block(handledSignals)
+    }
+
     func installSignalHandlers() throws {
         for number in Self.handledSignals {
             let watcher = try UVSignal(loop: loop)

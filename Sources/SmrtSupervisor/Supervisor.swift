@@ -68,6 +68,8 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// Whether `changeSignal` is active (it is paused while no worker waits for work).
     var watching = false
     var signalWatchers: [UVSignal] = []
+    /// Signals held back from the start of `run()` until their handlers are installed.
+    var startupSignals: BlockedSignals?
     /// Claims, held jobs and the next group commit (Supervisor+Dispatch.swift).
     var planner: ClaimPlanner
     /// What the lease allows (Supervisor+Leases.swift).
@@ -112,6 +114,9 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// be started at all.
     public func run() throws -> Int32 {
         precondition(phase == .created, "Supervisor.run() can be called once")
+        // A TERM while the database opens waits for the handlers instead of killing the process (exit 143).
+        startupSignals = BlockedSignals.block(Self.handledSignals)
+        defer { startupSignals?.unblock() }
         // Bounded: a log destination that does not read must not keep the process from ending.
         defer { LogWriter.flushAll(timeout: Self.logFlushTimeout) }
         try configuration.validate()
@@ -189,6 +194,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         phase = .running
         // First, so a TERM that comes while the rest starts is a graceful stop, not the default action's death.
         try installSignalHandlers()
+        startupSignals?.unblock()
         registerLease()
         recoverDeadSupervisors()
         try startWorkers()

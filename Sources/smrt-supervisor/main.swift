@@ -174,6 +174,9 @@ func fail(_ message: String, code: Int32) -> Never {
     exit(code)
 }
 
+// First: a TERM from here on waits for the supervisor's handlers instead of killing the process.
+Supervisor.holdSignalsUntilRunning()
+
 let configuration: SupervisorConfiguration
 do {
     let command = try SupervisorCommand.parse()

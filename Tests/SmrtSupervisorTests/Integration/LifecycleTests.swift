@@ -28,6 +28,24 @@ extension IntegrationTests {
             #expect(try db.store.listWorkers().count == 1)
         }
 
+        /// A TERM that comes while the supervisor is still starting (options parsed, database not yet open) waits for
+        /// its handlers: a graceful stop, exit 0, not death by the default action (143).
+        @Test func termDuringStartUpIsAGracefulStop() throws {
+            let db = try TestDatabase()
+            let supervisor = try SupervisorProcess(database: db)
+            // As soon as the main thread holds SIGTERM back (its first statement), before the loop exists.
+            _ = try eventually("the supervisor to hold SIGTERM back", timeout: 10) { () -> Bool? in
+                guard let status = try? String(contentsOfFile: "/proc/\(supervisor.pid)/status", encoding: .utf8),
+                    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }),
+                    let mask = UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+                else { return nil }
+                return mask & (1 << (UInt64(SIGTERM) - 1)) != 0 ? true : nil
+            }
+            supervisor.signal(SIGTERM)
+            #expect(try supervisor.waitForExit() == .exited(0))
+            #expect(!supervisor.events("signal").isEmpty, "\(supervisor.logTail())")
+        }
+
         @Test func termLetsARunningJobFinishAndExitsZero() throws {
             let db = try TestDatabase()
             let id = try db.enqueue("sleep", ["ms": 600])
