@@ -111,7 +111,7 @@ extension StoreConformance {
             #expect(again[0] == jobs[4].id && again[1] == jobs[0].id && !jobs.map(\.id).contains(again[2]))
             // A bad key rejects the whole batch.
             #expect(throws: SmrtJobsError.self) { try store.enqueue(batch: [unique("c"), unique("")], now: t0 + 3) }
-            #expect(try store.list(JobQuery()).count == 7)
+            #expect(try store.list(JobQuery()).count == 6)
         }
     }
 
