@@ -48,14 +48,17 @@ extension MemoryJobStore {
     ) -> [SmrtJob] {
         if limit <= 0 { return [] }
         if let queues, queues.isEmpty { return [] }
-        let lists = queues.map { Set($0).compactMap { tables.pending[$0] } } ?? Array(tables.pending.values)
+        let names = queues.map { Array(Set($0)) } ?? Array(tables.pending.keys)
+        let plan = queuePlan(tables)  // nil: no queue is paused or limited
         var candidates: [ClaimKey] = []
-        for list in lists {
+        for name in names {
+            guard let list = tables.pending[name], plan?.excluded.contains(name) != true else { continue }
+            let most = min(limit, plan?.budgets[name] ?? limit)
             var taken = 0
             for key in list where key.runAt <= now {
                 candidates.append(key)
                 taken += 1
-                if taken == limit { break }
+                if taken == most { break }
             }
         }
         candidates.sort()

@@ -134,6 +134,16 @@ struct MemoryTables {
         if changed { revision += 1 }
     }
 
+    // MARK: Queues
+
+    /// Rows of `_smrt_queues`: a queue without one is running and unlimited.
+    private(set) var queues: [String: QueueInfo] = [:]
+
+    mutating func setQueue(_ row: QueueInfo) {
+        queues[row.name] = row
+        revision += 1
+    }
+
     // MARK: Workers
 
     mutating func setWorker(_ record: WorkerRecord) {

@@ -124,6 +124,12 @@ extension PostgresJobStore {
     ) throws -> [SmrtJob] {
         if limit <= 0 { return [] }
         if let queues, queues.isEmpty { return [] }
+        // Some queue paused or limited: the restricted claim (PostgresJobStore+Queues.swift).
+        if try hasQueueControls(connection) {
+            return try connection.transaction {
+                try claimRestricted(workerId: workerId, limit: limit, queues: queues, now: now, connection)
+            }
+        }
         var parameters: [String?] = [workerId, Self.text(now), Self.text(limit)]
         let sql: String
         switch queues {

@@ -125,6 +125,10 @@ extension SQLiteJobStore {
     ) throws -> [SmrtJob] {
         if limit <= 0 { return [] }
         if let queues, queues.isEmpty { return [] }
+        // Some queue paused or limited: the restricted claim (SQLiteJobStore+Queues.swift).
+        if let controls = try queueControls(connection) {
+            return try claimRestricted(workerId: workerId, limit: limit, queues: queues, now: now, controls, connection)
+        }
         let sql = claimStatement(queueCount: queues?.count ?? 0)
         var jobs = try connection.withStatement(sql) { s in
             try s.bind(workerId, 1)

@@ -45,6 +45,7 @@ extension Supervisor {
         scheduleChecks?.stop()
         wakeupTimer?.stop()
         healthChecks?.stop()
+        retentionChecks?.stop()
         // A claim not yet handed to the database thread is dropped; held jobs go back, attempt uncounted.
         let held = planner.stop()
         if !held.isEmpty { release(held, reason: "supervisor stopping") }
@@ -71,7 +72,7 @@ extension Supervisor {
 
     private func closeHandles() {
         for timer in [pollTimer, wakeupTimer, shutdownTimer, keepaliveTimer] as [UVTimer?] { timer?.close() }
-        for task in [heartbeats, scheduleChecks, healthChecks] as [PeriodicTask?] { task?.close() }
+        for task in [heartbeats, scheduleChecks, healthChecks, retentionChecks] as [PeriodicTask?] { task?.close() }
         flushCheck?.close()
         changeSignal?.stop()
         for watcher in signalWatchers { watcher.close() }

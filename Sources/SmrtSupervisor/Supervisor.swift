@@ -58,6 +58,8 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     var scheduleChecks: PeriodicTask!
     /// The backend's health check (Supervisor+DatabaseHealth.swift).
     var healthChecks: PeriodicTask!
+    /// Pruning finished jobs past their retention (Supervisor+Retention.swift).
+    var retentionChecks: PeriodicTask!
     /// Fires when the soonest retry comes due (`wakeups`).
     var wakeupTimer: UVTimer!
     var shutdownTimer: UVTimer!
@@ -230,6 +232,9 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         try healthChecks.start(firstAfterMs: checkEvery, everyMs: checkEvery) { [unowned self] done in
             checkDatabaseHealth(then: done)
         }
+        retentionChecks = try PeriodicTask(loop: loop)
+        let pruneEvery = UInt64(configuration.retentionInterval)
+        try retentionChecks.start(firstAfterMs: pruneEvery, everyMs: pruneEvery) { [unowned self] done in pruneFinishedJobs(then: done) }
         watchDatabase()
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtBackends
+import SmrtJobs
 
 /// Everything a `Supervisor` needs to know. Durations are milliseconds.
 public struct SupervisorConfiguration: Sendable, Equatable {
@@ -72,6 +73,10 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     /// instead of being turned into a queue. A missing or empty database is created either way.
     public var addsToForeignDatabase = false
     public static let defaultCommitWindowMs = 1.0
+    /// How long finished jobs are kept (`--retain`); the supervisor prunes older ones in small batches.
+    public var retention: RetentionPolicy = .standard
+    /// How often the supervisor prunes finished jobs past `retention` (ms).
+    public var retentionInterval = 60_000
 
     public init(
         database: String, workerExec: [String], environment: [String: String] = [:], workers: Int = 2,
@@ -117,6 +122,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         for (option, value) in [
             ("--poll-interval", pollInterval), ("--heartbeat-interval", heartbeatInterval), ("--lease-ttl", leaseTTL),
             ("worker start timeout", workerStartTimeout), ("cancel grace", cancelGrace),
+            ("--retain-interval", retentionInterval),
         ] where value <= 0 {
             throw fail(option, "must be a positive number of milliseconds")
         }

@@ -20,6 +20,7 @@ struct SmrtJobsCommand: ParsableCommand {
         subcommands: [
             EnqueueCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, RetryCommand.self,
             CancelCommand.self, WaitCommand.self, PruneCommand.self, CronCommand.self, ScheduleCommand.self,
+            QueueCommand.self,
         ])
 }
 

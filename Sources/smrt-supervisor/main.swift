@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SmrtBackends
+import SmrtJobs
 import SmrtSupervisor
 
 #if canImport(Glibc)
@@ -90,6 +91,15 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("db-mode"), help: "Permissions of the database file if it is created (octal).")
     var dbMode: String = "0600"
 
+    @Option(
+        help: ArgumentHelp(
+            "How long finished jobs are kept before they are pruned, per status ('never' keeps them).",
+            valueName: "completed=7d,cancelled=7d,failed=30d"))
+    var retain: String?
+
+    @Option(name: .customLong("retain-interval"), help: .hidden)
+    var retainInterval = 60_000
+
     @Option(name: .customLong("db-check-interval"), help: .hidden)
     var dbCheckInterval: Int = 1000
 
@@ -142,6 +152,12 @@ struct SupervisorCommand: ParsableCommand {
             }
         }
         configuration.clearWorkerEnvironment = workerClearEnv
+        do {
+            configuration.retention = try retain.map(RetentionPolicy.init(parsing:)) ?? .standard
+        } catch {
+            throw ValidationError("--retain: \(error)")
+        }
+        configuration.retentionInterval = retainInterval
         configuration.addsToForeignDatabase = addTables
         do {
             try configuration.validate()
