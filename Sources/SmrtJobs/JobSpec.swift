@@ -21,12 +21,19 @@ public struct JobSpec: Sendable, Equatable {
     public var timeoutBehavior: TimeoutBehavior
     public var retryStrategy: RetryStrategy
     public var resultPointer: String?
+    /// While a job with this key is pending or running, enqueueing another returns that job instead (see
+    /// `JobStore.enqueueReportingExisting`). Non-empty, at most `maxUniqueKeyBytes` bytes of UTF-8.
+    public var uniqueKey: String?
+    /// Milliseconds: a job with `uniqueKey` that finished (completed, failed or cancelled) within this long
+    /// before the enqueue also counts as existing. Nil: only pending or running jobs hold the key.
+    public var uniqueWindow: Int?
 
     public init(
         objectType: String, method: String, objectId: String? = nil, args: [String: JSONValue] = [:],
         queue: String = "default", priority: Int = Priority.normal.rawValue, runAt: Date? = nil,
         maxAttempts: Int = 3, timeout: Int = 300_000, timeoutBehavior: TimeoutBehavior = .fail,
-        retryStrategy: RetryStrategy = .default, tenantId: String? = nil, resultPointer: String? = nil
+        retryStrategy: RetryStrategy = .default, tenantId: String? = nil, resultPointer: String? = nil,
+        uniqueKey: String? = nil, uniqueWindow: Int? = nil
     ) {
         self.tenantId = tenantId
         self.queue = queue
@@ -41,6 +48,8 @@ public struct JobSpec: Sendable, Equatable {
         self.timeoutBehavior = timeoutBehavior
         self.retryStrategy = retryStrategy
         self.resultPointer = resultPointer
+        self.uniqueKey = uniqueKey
+        self.uniqueWindow = uniqueWindow
     }
 
     /// `maxAttempts` as kept: 0 (no retry) is one attempt; anything else as given, for `validate()` to judge.
@@ -62,6 +71,7 @@ public struct JobSpec: Sendable, Equatable {
         if timeout <= 0 {
             throw SmrtJobsError.invalidValue(field: "timeout", value: String(timeout), reason: "must be a positive number of milliseconds")
         }
+        try validateUnique()
         try validateSize()
     }
 }

@@ -127,6 +127,14 @@ public protocol JobStore: AnyObject, Sendable {
     func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob
     /// Inserts all jobs in one transaction, or none of them. Returns their ids in order.
     func enqueue(batch: [JobSpec], now: Date) throws -> [Int64]
+    /// `enqueue`, telling whether the job was there already: a spec with a `uniqueKey` held by a pending or
+    /// running job (or, with `uniqueWindow`, by one finished at or after `now - uniqueWindow`) returns that job
+    /// and inserts nothing. Atomic against concurrent enqueuers: the store's unique index over the keys of
+    /// pending and running jobs decides, not a read before the insert.
+    func enqueueReportingExisting(_ spec: JobSpec, now: Date) throws -> (job: SmrtJob, existing: Bool)
+    /// `enqueue(batch:)`, telling which jobs were there already. A key given twice in the batch resolves to
+    /// the first one's job.
+    func enqueueReportingExisting(batch: [JobSpec], now: Date) throws -> [EnqueuedJob]
     /// Atomically claims up to `limit` pending jobs with `runAt <= now` (of `queues`, or of any queue when
     /// nil), ordered by priority DESC, runAt ASC, id ASC: sets running, workerId, startedAt,
     /// workerHeartbeat, and attempts + 1. Two callers never get the same job.
@@ -152,6 +160,13 @@ public protocol JobStore: AnyObject, Sendable {
     func cancel(id: Int64, now: Date) throws -> SmrtJob
     /// Any status but completed -> pending now, attempts 0, error/timing/owner cleared.
     func retry(id: Int64, now: Date) throws -> SmrtJob
+    /// Retries (as `retry`) at most `limit` jobs matching `filter` (completed ones never match), lowest ids first,
+    /// in one transaction; a job whose unique key another pending or running job holds is skipped. With
+    /// `dryRun` nothing changes and the result says what would.
+    func retryJobs(matching filter: JobFilter, limit: Int, now: Date, dryRun: Bool) throws -> BulkActionResult
+    /// Cancels (as `cancel`, also on their schedules) at most `limit` pending, running or failed jobs matching
+    /// `filter`, lowest ids first, in one transaction. With `dryRun` nothing changes.
+    func cancelJobs(matching filter: JobFilter, limit: Int, now: Date, dryRun: Bool) throws -> BulkActionResult
     /// Touches `workerHeartbeat` of every job running under `workerId`.
     func heartbeat(workerId: String, now: Date) throws
     /// Takes back jobs running under any of `workerIds` (their owners are dead). For each job,

@@ -55,6 +55,8 @@ public struct SmrtJob: Sendable, Equatable, Codable {
     public var workerHeartbeat: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The job's unique key (`JobSpec.uniqueKey`), if it was enqueued with one.
+    public var uniqueKey: String?
 
     public init(
         id: Int64, tenantId: String? = nil, queue: String = "default", objectType: String,
@@ -63,7 +65,7 @@ public struct SmrtJob: Sendable, Equatable, Codable {
         timeout: Int = 300_000, timeoutBehavior: TimeoutBehavior = .fail, startedAt: Date? = nil,
         completedAt: Date? = nil, lastError: String? = nil, resultPointer: String? = nil,
         result: JSONValue? = nil, retryStrategy: RetryStrategy = .default, workerId: String? = nil,
-        workerHeartbeat: Date? = nil, createdAt: Date, updatedAt: Date
+        workerHeartbeat: Date? = nil, createdAt: Date, updatedAt: Date, uniqueKey: String? = nil
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -89,6 +91,7 @@ public struct SmrtJob: Sendable, Equatable, Codable {
         self.workerHeartbeat = workerHeartbeat
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.uniqueKey = uniqueKey
     }
 
     /// `Document#doc-123.generateSummary()`, or `Document.generateSummary()` for a static job.

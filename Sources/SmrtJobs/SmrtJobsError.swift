@@ -12,6 +12,8 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
     case scheduleNotFound(Int64)
     /// A state change that the job's current status does not allow (e.g. cancel a completed job).
     case invalidTransition(jobId: Int64, from: JobStatus, action: String)
+    /// `retry` of a job whose unique key another pending or running job (`heldBy`) holds now.
+    case uniqueKeyHeld(jobId: Int64, key: String, heldBy: Int64)
     /// A database error: its class (what a caller can do about it), chosen by the backend, and the backend's
     /// own message.
     case database(kind: DatabaseErrorKind, message: String)
@@ -49,6 +51,8 @@ public enum SmrtJobsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "schedule \(id) not found"
         case .invalidTransition(let id, let from, let action):
             return "cannot \(action) job \(id): it is \(from.rawValue)"
+        case .uniqueKeyHeld(let id, let key, let holder):
+            return "cannot retry job \(id): its unique key '\(key)' is held by job \(holder), which is pending or running"
         case .database(let kind, let message):
             return "database error (\(kind.rawValue)): \(message)"
         case .noSuchDatabase(let name):

@@ -3,7 +3,7 @@ import Foundation
 /// One result row of a store, read by column index (0-based), as the SQL backends' row types already read it.
 ///
 /// The decoders below read columns by position: a row decoded with `decodeJob` must select the columns of the
-/// stores' `jobColumns` (id, tenant_id, queue, … in `_smrt_jobs` order), one decoded with `decodeSchedule` those
+/// stores' `jobColumns` (id, tenant_id, queue, … in `_smrt_jobs` order, then unique_key), one decoded with `decodeSchedule` those
 /// of their `scheduleColumns`, in exactly that order. Both stores select the same lists.
 package protocol StoredRow {
     func int64(_ column: Int32) -> Int64
@@ -56,7 +56,8 @@ extension StoredRow {
             workerId: string(20),
             workerHeartbeat: date(21),
             createdAt: try requiredDate(22, "created_at"),
-            updatedAt: try requiredDate(23, "updated_at"))
+            updatedAt: try requiredDate(23, "updated_at"),
+            uniqueKey: string(24))
     }
 
     /// Decodes a row selecting the stores' `scheduleColumns`.

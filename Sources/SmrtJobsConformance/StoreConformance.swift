@@ -19,7 +19,7 @@ public enum StoreConformance {
     public static let checks: [ConformanceCheck] =
         enqueueChecks + claimChecks + finishChecks + transitionChecks + recoveryChecks + readingChecks + workerChecks
         + scheduleChecks + scheduleBookkeepingChecks + listingChecks + changeSignalChecks + accessChecks
-        + limitChecks + queueChecks
+        + limitChecks + queueChecks + uniqueChecks + bulkChecks
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 

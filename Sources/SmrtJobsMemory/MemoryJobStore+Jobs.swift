@@ -6,12 +6,16 @@ import SmrtJobs
 /// statement's WHERE names.
 extension MemoryJobStore {
     public func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob {
+        if spec.uniqueKey != nil { return try enqueueReportingExisting(spec, now: now).job }
         try spec.validate()
         let now = Self.stored(now)
         return try database.write { tables in Self.insert(spec, now: now, &tables) }
     }
 
     public func enqueue(batch: [JobSpec], now: Date) throws -> [Int64] {
+        if batch.contains(where: { $0.uniqueKey != nil }) {
+            return try enqueueReportingExisting(batch: batch, now: now).map(\.id)
+        }
         // Validate everything first: a bad spec must not leave half a batch behind.
         for spec in batch { try spec.validate() }
         if batch.isEmpty { return [] }
@@ -26,7 +30,7 @@ extension MemoryJobStore {
                 method: spec.method, args: spec.args, runAt: stored(spec.runAt ?? now), priority: spec.priority,
                 status: .pending, attempts: 0, maxAttempts: spec.maxAttempts, timeout: spec.timeout,
                 timeoutBehavior: spec.timeoutBehavior, resultPointer: spec.resultPointer, retryStrategy: spec.retryStrategy,
-                createdAt: now, updatedAt: now)
+                createdAt: now, updatedAt: now, uniqueKey: spec.uniqueKey)
         }
     }
 
@@ -185,6 +189,9 @@ extension MemoryJobStore {
             guard var job = tables.jobs[id] else { throw SmrtJobsError.jobNotFound(id) }
             guard job.status != .completed else {
                 throw SmrtJobsError.invalidTransition(jobId: id, from: job.status, action: "retry")
+            }
+            if let key = job.uniqueKey, let holder = tables.activeUniqueKeys[key], holder != id {
+                throw SmrtJobsError.uniqueKeyHeld(jobId: id, key: key, heldBy: holder)
             }
             job.status = .pending
             job.attempts = 0

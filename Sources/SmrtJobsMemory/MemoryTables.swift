@@ -16,6 +16,8 @@ struct MemoryTables {
     private(set) var pending: [String: [ClaimKey]] = [:]
     /// Ids of running jobs.
     private(set) var running: Set<Int64> = []
+    /// The pending or running job holding each unique key (the SQL stores' `_smrt_jobs_unique_active`).
+    private(set) var activeUniqueKeys: [String: Int64] = [:]
     /// The last id given to a job or a schedule: ids are never reused, even after deletes.
     private var lastJobId: Int64 = 0
     private var lastScheduleId: Int64 = 0
@@ -60,6 +62,10 @@ struct MemoryTables {
     }
 
     private mutating func index(_ job: SmrtJob) {
+        if let key = job.uniqueKey, job.status == .pending || job.status == .running {
+            precondition(activeUniqueKeys[key] == nil, "unique key of job \(job.id) is held by another job")
+            activeUniqueKeys[key] = job.id
+        }
         switch job.status {
         case .pending:
             let key = ClaimKey(priority: job.priority, runAt: job.runAt, id: job.id)
@@ -73,6 +79,7 @@ struct MemoryTables {
     }
 
     private mutating func unindex(_ job: SmrtJob) {
+        if let key = job.uniqueKey, activeUniqueKeys[key] == job.id { activeUniqueKeys[key] = nil }
         switch job.status {
         case .pending:
             let key = ClaimKey(priority: job.priority, runAt: job.runAt, id: job.id)

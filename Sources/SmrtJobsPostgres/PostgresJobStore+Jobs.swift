@@ -15,6 +15,7 @@ extension PostgresJobStore {
     package static let insertNotifySQL = "WITH inserted AS (\(insertColumns)) SELECT id, pg_notify($15::text, '') FROM inserted"
 
     public func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob {
+        if spec.uniqueKey != nil { return try enqueueReportingExisting(spec, now: now).job }
         try spec.validate()
         return try locked { connection in
             let id = try connection.query(Self.insertNotifySQL, insertParameters(spec, now: now) + [channel]).row(0).int64(0)
@@ -39,6 +40,9 @@ extension PostgresJobStore {
         """
 
     public func enqueue(batch: [JobSpec], now: Date) throws -> [Int64] {
+        if batch.contains(where: { $0.uniqueKey != nil }) {
+            return try enqueueReportingExisting(batch: batch, now: now).map(\.id)
+        }
         // Validate everything first: a bad spec must not leave half a batch behind.
         for spec in batch { try spec.validate() }
         if batch.isEmpty { return [] }
@@ -65,7 +69,7 @@ extension PostgresJobStore {
         return job(spec, id: id, now: now)
     }
 
-    private func insertParameters(_ spec: JobSpec, now: Date) -> [String?] {
+    func insertParameters(_ spec: JobSpec, now: Date) -> [String?] {
         let argsText = spec.args.isEmpty ? "{}" : JSONValue.object(spec.args).jsonText
         let strategyText = spec.retryStrategy == .default
             ? Self.defaultRetryStrategyText : spec.retryStrategy.jsonValue.jsonText
@@ -289,7 +293,7 @@ extension PostgresJobStore {
         }
     }
 
-    private static let cancelSQL = """
+    static let cancelSQL = """
         UPDATE _smrt_jobs SET status = 'cancelled', completed_at = $1::timestamptz, updated_at = $1::timestamptz \
         WHERE id = $2::bigint AND status IN ('pending', 'running', 'failed') RETURNING \(jobColumns)
         """
@@ -304,14 +308,18 @@ extension PostgresJobStore {
         }
     }
 
-    private static let retrySQL = """
+    static let retrySQL = """
         UPDATE _smrt_jobs SET status = 'pending', attempts = 0, run_at = $1::timestamptz, last_error = NULL, \
         started_at = NULL, completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = $1::timestamptz \
         WHERE id = $2::bigint AND status <> 'completed' RETURNING \(jobColumns)
         """
 
     public func retry(id: Int64, now: Date) throws -> SmrtJob {
-        try transition(id: id, action: "retry", sql: Self.retrySQL, now: now)
+        do {
+            return try transition(id: id, action: "retry", sql: Self.retrySQL, now: now)
+        } catch let error as SmrtJobsError where Self.isUniqueConflict(error) {
+            throw try uniqueKeyHeld(jobId: id) ?? error
+        }
     }
 
     /// Locks the job's row, runs a conditional UPDATE of it (now as $1, id as $2) and notifies; when it

@@ -11,11 +11,15 @@ extension SQLiteJobStore {
         """
 
     public func enqueue(_ spec: JobSpec, now: Date) throws -> SmrtJob {
+        if spec.uniqueKey != nil { return try enqueueReportingExisting(spec, now: now).job }
         try spec.validate()
         return try locked { connection in try insert(spec, now: now, connection) }
     }
 
     public func enqueue(batch: [JobSpec], now: Date) throws -> [Int64] {
+        if batch.contains(where: { $0.uniqueKey != nil }) {
+            return try enqueueReportingExisting(batch: batch, now: now).map(\.id)
+        }
         // Validate everything first: a bad spec must not leave half a batch behind.
         for spec in batch { try spec.validate() }
         if batch.isEmpty { return [] }
@@ -33,25 +37,7 @@ extension SQLiteJobStore {
     /// with dates rounded to what the store keeps.
     func insert(_ spec: JobSpec, now: Date, _ connection: SQLiteConnection) throws -> SmrtJob {
         let runAt = spec.runAt ?? now
-        let argsText = spec.args.isEmpty ? "{}" : JSONValue.object(spec.args).jsonText
-        let strategyText = spec.retryStrategy == .default
-            ? SQLiteJobStore.defaultRetryStrategyText : spec.retryStrategy.jsonValue.jsonText
-        try connection.run(SQLiteJobStore.insertSQL) { s in
-            try s.bind(spec.tenantId, 1)
-            try s.bind(spec.queue, 2)
-            try s.bind(spec.objectType, 3)
-            try s.bind(spec.objectId, 4)
-            try s.bind(spec.method, 5)
-            try s.bind(argsText, 6)
-            try s.bind(runAt, 7)
-            try s.bind(spec.priority, 8)
-            try s.bind(spec.maxAttempts, 9)
-            try s.bind(spec.timeout, 10)
-            try s.bind(spec.timeoutBehavior.rawValue, 11)
-            try s.bind(spec.resultPointer, 12)
-            try s.bind(strategyText, 13)
-            try s.bind(now, 14)
-        }
+        try connection.run(SQLiteJobStore.insertSQL) { s in try bindInsert(s, spec, now: now) }
         let created = SQLiteJobStore.stored(now)
         return SmrtJob(
             id: connection.lastInsertRowID, tenantId: spec.tenantId, queue: spec.queue, objectType: spec.objectType,
@@ -59,6 +45,28 @@ extension SQLiteJobStore {
             priority: spec.priority, status: .pending, attempts: 0, maxAttempts: spec.maxAttempts,
             timeout: spec.timeout, timeoutBehavior: spec.timeoutBehavior, resultPointer: spec.resultPointer,
             retryStrategy: spec.retryStrategy, createdAt: created, updatedAt: created)
+    }
+
+    /// Binds a spec's values as ?1...?14 of `insertSQL` (and of the unique insert, which adds ?15).
+    func bindInsert(_ s: SQLiteStatement, _ spec: JobSpec, now: Date) throws {
+        let runAt = spec.runAt ?? now
+        let argsText = spec.args.isEmpty ? "{}" : JSONValue.object(spec.args).jsonText
+        let strategyText = spec.retryStrategy == .default
+            ? SQLiteJobStore.defaultRetryStrategyText : spec.retryStrategy.jsonValue.jsonText
+        try s.bind(spec.tenantId, 1)
+        try s.bind(spec.queue, 2)
+        try s.bind(spec.objectType, 3)
+        try s.bind(spec.objectId, 4)
+        try s.bind(spec.method, 5)
+        try s.bind(argsText, 6)
+        try s.bind(runAt, 7)
+        try s.bind(spec.priority, 8)
+        try s.bind(spec.maxAttempts, 9)
+        try s.bind(spec.timeout, 10)
+        try s.bind(spec.timeoutBehavior.rawValue, 11)
+        try s.bind(spec.resultPointer, 12)
+        try s.bind(strategyText, 13)
+        try s.bind(now, 14)
     }
 
     /// The claim statement for `queueCount` queues (0 = any queue).
@@ -264,7 +272,7 @@ extension SQLiteJobStore {
         }
     }
 
-    private static let cancelSQL = """
+    static let cancelSQL = """
         UPDATE _smrt_jobs SET status = 'cancelled', completed_at = ?1, updated_at = ?1 \
         WHERE id = ?2 AND status IN ('pending', 'running', 'failed') RETURNING \(jobColumns)
         """
@@ -279,14 +287,18 @@ extension SQLiteJobStore {
         }
     }
 
-    private static let retrySQL = """
+    static let retrySQL = """
         UPDATE _smrt_jobs SET status = 'pending', attempts = 0, run_at = ?1, last_error = NULL, started_at = NULL, \
         completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = ?1 \
         WHERE id = ?2 AND status <> 'completed' RETURNING \(jobColumns)
         """
 
     public func retry(id: Int64, now: Date) throws -> SmrtJob {
-        try transition(id: id, action: "retry", sql: SQLiteJobStore.retrySQL, now: now)
+        do {
+            return try transition(id: id, action: "retry", sql: SQLiteJobStore.retrySQL, now: now)
+        } catch let error as SmrtJobsError where Self.isUniqueConflict(error) {
+            throw try uniqueKeyHeld(jobId: id) ?? error
+        }
     }
 
     /// Runs a conditional UPDATE of one job (binding now as ?1, id as ?2); when it matches nothing, tells

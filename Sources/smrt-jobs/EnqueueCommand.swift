@@ -10,10 +10,14 @@ struct EnqueueCommand: ParsableCommand {
         discussion: """
             Every value is checked before the database is opened: a bad value writes nothing.
             With --batch, each non-blank line is a JSON object with the keys objectType, method, objectId, args, \
-            queue, priority, delay, runAt, retries, timeout and timeoutBehavior (priority a name or a number, delay \
-            and timeout a number of milliseconds or text such as "5m"). All jobs are inserted in one transaction; \
+            queue, priority, delay, runAt, retries, timeout, timeoutBehavior, uniqueKey and uniqueWindow (priority a \
+            name or a number, delay, timeout and uniqueWindow a number of milliseconds or text such as "5m"). All jobs are inserted in one transaction; \
             a bad line rejects the whole file, naming the line, and nothing is written. `--batch -` reads stdin. \
             The ids are printed one per line, in file order.
+            With a unique key (--unique-key, or uniqueKey in a batch line), a job whose key a pending or running job \
+            holds (or, with --unique-window, one that finished within that long) is not added again: its id is \
+            printed, stderr says "existing", and the exit status is 0. A key given twice in a batch gives the first \
+            one's id at both positions.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -61,12 +65,25 @@ struct EnqueueCommand: ParsableCommand {
     @Option(help: ArgumentHelp("fail, kill or warn (default: fail).", valueName: "behavior"))
     var timeoutBehavior: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "At most one pending or running job with this key: if one exists, print its id instead (at most 255 bytes).",
+            valueName: "key"))
+    var uniqueKey: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With --unique-key: a job with the key that finished within this long also counts (ms, or 30s, 1h, 1d).",
+            valueName: "window"))
+    var uniqueWindow: String?
+
     @Option(help: ArgumentHelp("Enqueue every job of a JSON Lines file ('-' for stdin).", valueName: "file.jsonl"))
     var batch: String?
 
     private var hasJobOptions: Bool {
         objectId != nil || args != nil || queue != nil || priority != nil || delay != nil || runAt != nil
-            || retries != nil || timeout != nil || timeoutBehavior != nil
+            || retries != nil || timeout != nil || timeoutBehavior != nil || uniqueKey != nil || uniqueWindow != nil
     }
 
     func validate() throws {
@@ -77,6 +94,8 @@ struct EnqueueCommand: ParsableCommand {
             }
         } else if objectType == nil || method == nil {
             throw ValidationError("missing <object-type> and <method> (or --batch FILE)")
+        } else if uniqueWindow != nil && uniqueKey == nil {
+            throw ValidationError("--unique-window needs --unique-key")
         }
     }
 
@@ -85,13 +104,23 @@ struct EnqueueCommand: ParsableCommand {
         if let batch {
             let specs = try BatchFile.read(batch, now: now)
             if specs.isEmpty { return }
-            let ids = try database.openForWriting(creating: true, initOption).enqueue(batch: specs, now: now)
-            print(ids.map(String.init).joined(separator: "\n"))
+            let jobs = try database.openForWriting(creating: true, initOption).enqueueReportingExisting(batch: specs, now: now)
+            print(jobs.map { String($0.id) }.joined(separator: "\n"))
+            for (index, job) in jobs.enumerated() where job.existing {
+                Self.reportExisting(job.id, key: specs[index].uniqueKey, position: "job \(index + 1) of the batch: ")
+            }
             return
         }
         let spec = try JobSpec(jsonObject: try jsonObject(), now: now)
-        let job = try database.openForWriting(creating: true, initOption).enqueue(spec, now: now)
+        let (job, existing) = try database.openForWriting(creating: true, initOption).enqueueReportingExisting(spec, now: now)
         print(job.id)
+        if existing { Self.reportExisting(job.id, key: spec.uniqueKey, position: "") }
+    }
+
+    /// `existing: job 42 holds unique key 'K' (nothing added)` on stderr.
+    private static func reportExisting(_ id: Int64, key: String?, position: String) {
+        let line = "existing: \(position)job \(id) holds unique key '\(key ?? "")' (nothing added)\n"
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     /// The options as the JSON object a batch line would hold, so both paths share one parser.
@@ -108,6 +137,8 @@ struct EnqueueCommand: ParsableCommand {
         object["retries"] = retries.map { .int(Int64($0)) }
         object["timeout"] = timeout.map(JSONValue.string)
         object["timeoutBehavior"] = timeoutBehavior.map(JSONValue.string)
+        object["uniqueKey"] = uniqueKey.map(JSONValue.string)
+        object["uniqueWindow"] = uniqueWindow.map(JSONValue.string)
         return object
     }
 }

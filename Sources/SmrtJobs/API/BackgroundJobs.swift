@@ -42,17 +42,19 @@ extension BackgroundJobs {
 
     /// Enqueues `method` now with the common options and returns its handle. The options take the builder's
     /// forms: `priority` a name or a number, `delay` and `timeout` milliseconds, text (`"5m"`) or a
-    /// `Duration` (`.seconds(30)`).
+    /// `Duration` (`.seconds(30)`). `uniqueKey` makes it a unique job (`JobBuilder.unique`): while a job with
+    /// that key is pending or running, the handle is that job's, with `existing` true.
     ///
     /// - Throws: `SmrtJobsError.invalidValue` naming the first bad option (nothing is written), or what the
     ///   store throws.
     @discardableResult
     public func bg(
         _ method: String, args: [String: JSONValue] = [:], queue: String? = nil, priority: JobPriority? = nil,
-        delay: JobDuration? = nil, retries: Int? = nil, timeout: JobDuration? = nil, now: Date = Date()
+        delay: JobDuration? = nil, retries: Int? = nil, timeout: JobDuration? = nil, uniqueKey: String? = nil,
+        now: Date = Date()
     ) async throws -> JobHandle {
         try await background(method, args: args)
-            .with(queue: queue, priority: priority, delay: delay, retries: retries, timeout: timeout)
+            .with(queue: queue, priority: priority, delay: delay, retries: retries, timeout: timeout, uniqueKey: uniqueKey)
             .enqueue(now: now)
     }
 
@@ -60,10 +62,11 @@ extension BackgroundJobs {
     @discardableResult
     public func bg<Args: Encodable>(
         _ method: String, arguments: Args, queue: String? = nil, priority: JobPriority? = nil,
-        delay: JobDuration? = nil, retries: Int? = nil, timeout: JobDuration? = nil, now: Date = Date()
+        delay: JobDuration? = nil, retries: Int? = nil, timeout: JobDuration? = nil, uniqueKey: String? = nil,
+        now: Date = Date()
     ) async throws -> JobHandle {
         try await background(method, arguments: arguments)
-            .with(queue: queue, priority: priority, delay: delay, retries: retries, timeout: timeout)
+            .with(queue: queue, priority: priority, delay: delay, retries: retries, timeout: timeout, uniqueKey: uniqueKey)
             .enqueue(now: now)
     }
 }

@@ -134,6 +134,22 @@ public struct JobBuilder: Sendable {
         return copy
     }
 
+    /// At most one pending or running job with `key`: while one exists, `enqueue()` returns its handle (with
+    /// `existing` true) instead of inserting another. With `window`, a job with the key that finished (completed,
+    /// failed or cancelled) within that long before the enqueue counts too.
+    ///
+    /// ```swift
+    /// try await doc.background("reindex").unique("reindex:\(doc.id)", for: .hours(1)).enqueue()
+    /// ```
+    /// - Throws: `SmrtJobsError.invalidValue` naming `uniqueKey` (empty, over 255 bytes) or `uniqueWindow`.
+    public func unique(_ key: String, for window: JobDuration? = nil) throws -> JobBuilder {
+        var copy = self
+        copy.spec.uniqueKey = key
+        copy.spec.uniqueWindow = try window?.toMilliseconds(field: "uniqueWindow")
+        try copy.spec.validateUnique()
+        return copy
+    }
+
     /// The spec as it would be inserted at `now` (delay resolved to a run time).
     public func resolvedSpec(now: Date = Date()) -> JobSpec {
         var resolved = spec
@@ -151,9 +167,11 @@ public struct JobBuilder: Sendable {
 extension JobBuilder {
     /// The options of `bg`, each applied (and checked) when given.
     func with(
-        queue: String?, priority: JobPriority?, delay: JobDuration?, retries: Int?, timeout: JobDuration?
+        queue: String?, priority: JobPriority?, delay: JobDuration?, retries: Int?, timeout: JobDuration?,
+        uniqueKey: String? = nil
     ) throws -> JobBuilder {
         var builder = self
+        if let uniqueKey { builder = try builder.unique(uniqueKey) }
         if let queue { builder = try builder.queue(queue) }
         if let priority { builder = builder.priority(try priority.value()) }
         if let delay { builder = try builder.delay(delay.toMilliseconds(field: "delay")) }

@@ -22,6 +22,8 @@ public struct JobDuration: Sendable, Equatable, ExpressibleByIntegerLiteral, Exp
     public static func milliseconds<T: BinaryInteger>(_ value: T) -> JobDuration { JobDuration(.milliseconds(value)) }
     public static func seconds<T: BinaryInteger>(_ value: T) -> JobDuration { JobDuration(.seconds(value)) }
     public static func seconds(_ value: Double) -> JobDuration { JobDuration(.seconds(value)) }
+    public static func minutes<T: BinaryInteger>(_ value: T) -> JobDuration { JobDuration(.seconds(value * 60)) }
+    public static func hours<T: BinaryInteger>(_ value: T) -> JobDuration { JobDuration(.seconds(value * 3600)) }
 
     /// Milliseconds (a `Duration` rounded down).
     ///

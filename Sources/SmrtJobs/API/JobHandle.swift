@@ -9,10 +9,14 @@ import Foundation
 public struct JobHandle: Sendable {
     public let id: Int64
     public let queue: JobQueue
+    /// True when the enqueue found a job with the same unique key (`JobBuilder.unique`) and returned it
+    /// instead of inserting a new one.
+    public let existing: Bool
 
-    public init(id: Int64, queue: JobQueue) {
+    public init(id: Int64, queue: JobQueue, existing: Bool = false) {
         self.id = id
         self.queue = queue
+        self.existing = existing
     }
 
     /// The job as stored now.

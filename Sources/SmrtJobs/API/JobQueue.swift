@@ -58,15 +58,15 @@ public final class JobQueue: Sendable {
     /// Inserts one job (validated first; `spec.runAt == nil` means `now`) and returns its handle.
     @discardableResult
     public func enqueue(_ spec: JobSpec, now: Date = Date()) async throws -> JobHandle {
-        let job = try await withStore { try $0.enqueue(spec, now: now) }
-        return JobHandle(id: job.id, queue: self)
+        let outcome = try await withStore { try $0.enqueueReportingExisting(spec, now: now) }
+        return JobHandle(id: outcome.job.id, queue: self, existing: outcome.existing)
     }
 
     /// Inserts every job in one transaction, or none of them; the handles are in the order of `specs`.
     @discardableResult
     public func enqueue(batch specs: [JobSpec], now: Date = Date()) async throws -> [JobHandle] {
-        let ids = try await withStore { try $0.enqueue(batch: specs, now: now) }
-        return ids.map { JobHandle(id: $0, queue: self) }
+        let jobs = try await withStore { try $0.enqueueReportingExisting(batch: specs, now: now) }
+        return jobs.map { JobHandle(id: $0.id, queue: self, existing: $0.existing) }
     }
 
     /// Inserts the jobs of `builders` (each resolved at `now`) in one transaction, or none of them.

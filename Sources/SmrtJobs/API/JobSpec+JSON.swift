@@ -35,9 +35,11 @@ extension JobSpec {
     /// - `retries`: attempts in all, 0...25 (the spec's `maxAttempts`; 0 runs once, like 1).
     /// - `timeout`: milliseconds as a number, or text such as `"10m"`.
     /// - `timeoutBehavior`: `fail`, `kill` or `warn`.
+    /// - `uniqueKey`: a string (see `uniqueKey`); a job with a key already pending or running is not added again.
+    /// - `uniqueWindow`: milliseconds as a number, or text such as `"1h"`; only with `uniqueKey`.
     public static let jsonKeys = [
         "objectType", "method", "objectId", "args", "queue", "priority", "delay", "runAt", "retries", "timeout",
-        "timeoutBehavior",
+        "timeoutBehavior", "uniqueKey", "uniqueWindow",
     ]
 
     /// Reads a job from a JSON object with the keys in `jsonKeys`, validating everything a store would
@@ -146,6 +148,8 @@ extension JobSpec {
         }) {
             timeoutBehavior = behavior
         }
+        uniqueKey = try string("uniqueKey")
+        uniqueWindow = try milliseconds("uniqueWindow")
         do {
             try validate()
         } catch let error as SmrtJobsError {
