@@ -81,6 +81,15 @@ struct QueueListCommand: ParsableCommand {
     }
 }
 
+extension QueueCommand {
+    /// `queue pause` and `queue resume`.
+    static func setPaused(_ paused: Bool, queue: String, _ database: DatabaseOptions, _ initOption: InitOption) throws {
+        try queueStore(database.openForWriting(creating: false, initOption))
+            .setQueue(name: queue, paused: paused, concurrency: nil, now: Date())
+        print("\(paused ? "paused" : "resumed") queue \(queue)")
+    }
+}
+
 /// `smrt-jobs queue pause Q`.
 struct QueuePauseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -92,11 +101,7 @@ struct QueuePauseCommand: ParsableCommand {
 
     func validate() throws { try QueueCommand.validateName(queue) }
 
-    func run() throws {
-        try QueueCommand.queueStore(database.openForWriting(creating: false, initOption))
-            .setQueue(name: queue, paused: true, concurrency: nil, now: Date())
-        print("paused queue \(queue)")
-    }
+    func run() throws { try QueueCommand.setPaused(true, queue: queue, database, initOption) }
 }
 
 /// `smrt-jobs queue resume Q`.
@@ -109,11 +114,7 @@ struct QueueResumeCommand: ParsableCommand {
 
     func validate() throws { try QueueCommand.validateName(queue) }
 
-    func run() throws {
-        try QueueCommand.queueStore(database.openForWriting(creating: false, initOption))
-            .setQueue(name: queue, paused: false, concurrency: nil, now: Date())
-        print("resumed queue \(queue)")
-    }
+    func run() throws { try QueueCommand.setPaused(false, queue: queue, database, initOption) }
 }
 
 /// `smrt-jobs queue set Q --concurrency N|none`.
