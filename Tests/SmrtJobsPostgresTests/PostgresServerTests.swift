@@ -140,7 +140,8 @@ struct PostgresServerTests {
                 let job = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Self.t0)
                 let pid = try store.withConnection { PQbackendPID($0.handle) }
                 try PostgresTestServer.adminConnection().queryOnce("SELECT pg_terminate_backend($1::integer)", [String(pid)])
-                usleep(100_000)
+                // Termination is asynchronous: wait until the backend is gone.
+                #expect(try PostgresTestServer.eventually(within: 5) { try PostgresTestServer.sessions(pid: String(pid)) == 0 })
                 _ = Self.expectDatabaseError(.unavailable, hiding: "\u{0}") { _ = try store.get(id: job.id) }
                 var read: SmrtJob?
                 let deadline = Date().addingTimeInterval(5)
@@ -196,7 +197,9 @@ struct PostgresServerTests {
                 before = count.withLock { $0 }
                 try admin.queryOnce("SELECT pg_terminate_backend($1::integer)", [listener.row(0).string(0)])
                 #expect(waitAbove(before, seconds: 5), "a reconnected signal reports a change")
-                usleep(100_000)
+                // Listening again on a new session before the next enqueue.
+                let listen = "LISTEN \"smrt_jobs_\(schema)\""
+                #expect(try PostgresTestServer.eventually(within: 5) { try PostgresTestServer.sessions(running: listen) == 1 })
                 before = count.withLock { $0 }
                 _ = try store.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Self.t0)
                 #expect(waitAbove(before, seconds: 1), "the reconnected signal hears enqueues again")
@@ -206,17 +209,23 @@ struct PostgresServerTests {
 
     @Test func queuesInTwoSchemasDoNotWakeEachOther() async throws {
         try await BlockingWork.run {
-            try PostgresTestServer.withBackend { first, _, _ in
+            try PostgresTestServer.withBackend { first, _, firstSchema in
                 try PostgresTestServer.withBackend { second, _, _ in
                     let other = try second.openStore()
-                    _ = try first.openStore()
+                    let own = try first.openStore()
                     let signal = try first.makeChangeSignal()
                     let count = Locked(0)
                     try signal.start { count.withLock { $0 += 1 } }
                     defer { signal.stop() }
+                    // Listening before the other queue's enqueue, so hearing nothing means something.
+                    let listen = "LISTEN \"smrt_jobs_\(firstSchema)\""
+                    #expect(try PostgresTestServer.eventually(within: 5) { try PostgresTestServer.sessions(running: listen) == 1 })
                     _ = try other.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Self.t0)
-                    usleep(300_000)
-                    #expect(count.withLock { $0 } == 0)
+                    // Watched for 300 ms (as long as the other queue's notification needs, many times over): silent.
+                    #expect(!PostgresTestServer.eventually(within: 0.3) { count.withLock { $0 } > 0 })
+                    // The same listener hears its own queue.
+                    _ = try own.enqueue(JobSpec(objectType: "Doc", method: "run"), now: Self.t0)
+                    #expect(PostgresTestServer.eventually(within: 2) { count.withLock { $0 } > 0 })
                 }
             }
         }

@@ -20,6 +20,25 @@ enum PostgresTestServer {
         return baseURL
     }
 
+    /// Polls `condition` every 10 ms until it holds or `seconds` pass; whether it held.
+    static func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if try condition() { return true }
+            if Date() >= deadline { return false }
+            usleep(10_000)
+        }
+    }
+
+    /// How many sessions of the server run `query` now (`pg_stat_activity`), `pid` if given.
+    static func sessions(running query: String? = nil, pid: String? = nil) throws -> Int {
+        let admin = try adminConnection()
+        if let pid {
+            return Int(try admin.queryOnce("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::integer", [pid]).row(0).string(0) ?? "") ?? -1
+        }
+        return Int(try admin.queryOnce("SELECT count(*) FROM pg_stat_activity WHERE query = $1", [query]).row(0).string(0) ?? "") ?? -1
+    }
+
     static func freshSchemaName() -> String {
         "smrt_t_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     }
