@@ -42,20 +42,7 @@ extension IntegrationTests {
         /// An idle supervisor polling once a minute starts a job enqueued on another connection at once: the
         /// enqueue's NOTIFY wakes it.
         @Test func notifyWakesAnIdleSupervisor() throws {
-            let db = try PostgresTestDatabase()
-            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "60000"])
-            try supervisor.waitForWorkers(1)
-            var latencies: [Double] = []
-            for _ in 0..<5 {
-                let enqueued = Date()
-                let id = try db.enqueue("noop")
-                let started = try supervisor.waitFor("job_started", timeout: 5) { $0["job_id"] as? Int == Int(id) }
-                let at = try #require(Timestamp.parse(started["ts"] as? String ?? ""))
-                latencies.append(at.timeIntervalSince(enqueued) * 1000)
-                try db.waitFor(id, .completed, log: supervisor)
-            }
-            print("PostgreSQL pickup latency of an external enqueue: \(latencies.map { String(format: "%.1f ms", $0) })")
-            #expect(latencies.allSatisfy { $0 < 500 }, "\(latencies)")
+            try Wakeups.expectExternalEnqueuesWakeAnIdleSupervisor(try PostgresTestDatabase(), samples: 5)
         }
 
         /// A kill timeout is a SIGKILL on time, a crash takes down only its worker, and the other jobs run.
