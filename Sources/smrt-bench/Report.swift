@@ -127,6 +127,13 @@ final class Results {
         self.postgres = postgres
     }
 
+    /// Records the median of a phase's rounds under `key` and says it with every round's figure.
+    func setMedian(_ key: String, _ rounds: [Double], _ what: String) {
+        guard let median = percentile(rounds, 50) else { return }
+        set(key, median)
+        Progress.say("\(what): \(formatNumber(median))/s (runs \(rounds.map(formatNumber).joined(separator: ", ")))")
+    }
+
     func set(_ key: String, _ value: Double?) {
         if let value, value.isFinite { values[key] = value } else { values[key] = nil }
     }

@@ -176,16 +176,11 @@ struct Run: ParsableCommand {
             if enqueue { storeClaim.append(try StoreClaimBench.claimComplete(dir: dir, count: c.claimCompletes)) }
             Progress.say("sqlite and enqueue round \(round) of \(c.reps) done")
         }
-        func report(_ key: String, _ xs: [Double], _ what: String) {
-            guard !xs.isEmpty else { return }
-            results.set(key, median(xs))
-            Progress.say("\(what): \(formatNumber(median(xs) ?? 0))/s (runs \(xs.map(formatNumber).joined(separator: ", ")))")
-        }
-        report("limits.sqlite_insert_per_s", raw, "raw sqlite insert, 1 row/transaction")
-        report("enqueue.single_per_s", single, "store.enqueue, 1 job/transaction")
-        report("limits.sqlite_batch_insert_per_s", rawBatch, "raw sqlite insert, \(c.batchSize) rows/transaction")
-        report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
-        report("limits.sqlite_claim_complete_per_s", claim, "raw sqlite claim 1 + complete")
+        results.setMedian("limits.sqlite_insert_per_s", raw, "raw sqlite insert, 1 row/transaction")
+        results.setMedian("enqueue.single_per_s", single, "store.enqueue, 1 job/transaction")
+        results.setMedian("limits.sqlite_batch_insert_per_s", rawBatch, "raw sqlite insert, \(c.batchSize) rows/transaction")
+        results.setMedian("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
+        results.setMedian("limits.sqlite_claim_complete_per_s", claim, "raw sqlite claim 1 + complete")
         if !storeClaim.isEmpty {
             // Context, not a target: the store's claim + complete without IPC.
             results.setInfo("store.claim_complete_per_s", .number(median(storeClaim)!))
@@ -220,20 +215,15 @@ struct Run: ParsableCommand {
             if enqueue { storeClaim.append(try PostgresStoreBench.claimComplete(pg, count: c.pgClaimCompletes)) }
             Progress.say("postgres limits and enqueue round \(round) of \(c.reps) done")
         }
-        func report(_ key: String, _ xs: [Double], _ what: String) {
-            guard !xs.isEmpty else { return }
-            results.set(key, median(xs))
-            Progress.say("\(what): \(formatNumber(median(xs) ?? 0))/s (runs \(xs.map(formatNumber).joined(separator: ", ")))")
-        }
-        report("limits.pg_insert_per_s", raw, "raw libpq insert, 1 row/statement")
-        report("enqueue.single_per_s", single, "store.enqueue, 1 job/transaction")
-        report("limits.pg_batch_insert_per_s", rawBatch, "raw libpq insert, \(c.batchSize) rows/statement")
-        report("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
-        report("limits.pg_claim_complete_per_s", claim1, "raw libpq complete + claim, 1 job/transaction, 1 connection")
-        report("limits.pg_claim_complete_2conn_per_s", claim2, "raw libpq complete + claim, 1 job/transaction, 2 connections")
-        report("limits.pg_claim_complete_batch64_per_s", claim64, "raw libpq complete (one UPDATE … id = ANY) + claim, \(c.batchSize) jobs/transaction")
+        results.setMedian("limits.pg_insert_per_s", raw, "raw libpq insert, 1 row/statement")
+        results.setMedian("enqueue.single_per_s", single, "store.enqueue, 1 job/transaction")
+        results.setMedian("limits.pg_batch_insert_per_s", rawBatch, "raw libpq insert, \(c.batchSize) rows/statement")
+        results.setMedian("enqueue.batch_per_s", batch, "store.enqueue(batch:), \(c.batchSize) jobs/transaction")
+        results.setMedian("limits.pg_claim_complete_per_s", claim1, "raw libpq complete + claim, 1 job/transaction, 1 connection")
+        results.setMedian("limits.pg_claim_complete_2conn_per_s", claim2, "raw libpq complete + claim, 1 job/transaction, 2 connections")
+        results.setMedian("limits.pg_claim_complete_batch64_per_s", claim64, "raw libpq complete (one UPDATE … id = ANY) + claim, \(c.batchSize) jobs/transaction")
         if !claim64Rows.isEmpty {
-            // Context: the same with the store's one complete UPDATE per job (what `finish` runs today).
+            // Context: the same with one complete UPDATE per job (what `finish` ran before it completed a batch at once).
             results.setInfo("context.pg_claim_complete_batch64_rowwise_per_s", .number(median(claim64Rows)!))
             Progress.say("raw libpq complete (one UPDATE per job) + claim, \(c.batchSize) jobs/transaction: \(formatNumber(median(claim64Rows)!))/s (runs \(claim64Rows.map(formatNumber).joined(separator: ", ")))")
         }
