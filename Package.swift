@@ -14,10 +14,14 @@ let package = Package(
         .executable(name: "smrt-jobs", targets: ["smrt-jobs"]),
         .executable(name: "smrt-demo-worker", targets: ["smrt-demo-worker"]),
         .executable(name: "smrt-bench", targets: ["smrt-bench"]),
+        .executable(name: "smrt-dashboard", targets: ["smrt-dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C shims: system libraries through pkg-config, and the variadic/macro calls Swift cannot make.
@@ -27,7 +31,11 @@ let package = Package(
         .target(name: "CSmrtShims"),
 
         // Core: model, store and backend protocols, builder, registry, runner, cron. No libuv, no SQL.
-        .target(name: "SmrtJobs", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "SmrtJobs",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
         // Backends: one target each (store, change signal, error classes, health check, migrations).
         .target(name: "SmrtJobsSQLite", dependencies: ["SmrtJobs", "CSQLite", "CSmrtShims"]),
         .target(name: "SmrtJobsPostgres", dependencies: ["SmrtJobs", "CLibPQ"]),
@@ -51,6 +59,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // The web dashboard, its JSON API and the cluster's /metrics (Hummingbird; the supervisor does not link it).
+        .target(
+            name: "SmrtDashboard",
+            dependencies: [
+                "SmrtJobs", "SmrtBackends",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // Thin executables.
         .executableTarget(
             name: "smrt-supervisor",
@@ -58,6 +76,9 @@ let package = Package(
         .executableTarget(
             name: "smrt-jobs",
             dependencies: ["SmrtJobs", "SmrtBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "smrt-dashboard",
+            dependencies: ["SmrtDashboard", "SmrtBackends", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smrt-demo-worker",
             dependencies: ["SmrtWorker", "SmrtJobs", "CSmrtShims"],
@@ -100,6 +121,12 @@ let package = Package(
             name: "SmrtSupervisorTests",
             dependencies: [
                 "SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtBackends", "CSQLite",
+            ]),
+        .testTarget(
+            name: "SmrtDashboardTests",
+            dependencies: [
+                "SmrtDashboard", "SmrtJobs", "SmrtJobsMemory", "SmrtJobsSQLite", "SmrtJobsConformance",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsConformance"]),
     ]

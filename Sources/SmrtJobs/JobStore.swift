@@ -16,10 +16,19 @@ public struct AttemptReport: Sendable, Equatable {
     /// runner that claims ahead (prefetch) passes it and the store writes it as `startedAt`. Nil keeps the
     /// claim time.
     public var startedAt: Date?
-    public init(jobId: Int64, outcome: AttemptOutcome, startedAt: Date? = nil) {
+    /// The worker process that ran the attempt (stored as `SmrtJob.workerPid`), when a supervisor ran it.
+    public var workerPid: Int32?
+    /// How that process's attempt ended, for people (stored as `SmrtJob.workerExit`): "returned a result",
+    /// "exit code 3", "killed by signal 9", "killed at its 1500 ms timeout", …
+    public var workerExit: String?
+    public init(
+        jobId: Int64, outcome: AttemptOutcome, startedAt: Date? = nil, workerPid: Int32? = nil, workerExit: String? = nil
+    ) {
         self.jobId = jobId
         self.outcome = outcome
         self.startedAt = startedAt
+        self.workerPid = workerPid
+        self.workerExit = workerExit
     }
 }
 
@@ -96,13 +105,19 @@ public struct WorkerRecord: Sendable, Equatable, Codable {
     /// others judge the lease by this, never by a TTL of their own. Nil on rows written before leases carried
     /// their expiry (they are judged by the heartbeat and the judge's TTL).
     public var expiresAt: Date?
-    public init(id: String, pid: Int32, host: String, startedAt: Date, heartbeat: Date, expiresAt: Date? = nil) {
+    /// What the owner published about itself at its last renewal (supervisors do; other runners leave it nil).
+    public var stats: SupervisorSnapshot?
+    public init(
+        id: String, pid: Int32, host: String, startedAt: Date, heartbeat: Date, expiresAt: Date? = nil,
+        stats: SupervisorSnapshot? = nil
+    ) {
         self.id = id
         self.pid = pid
         self.host = host
         self.startedAt = startedAt
         self.heartbeat = heartbeat
         self.expiresAt = expiresAt
+        self.stats = stats
     }
 }
 

@@ -57,6 +57,12 @@ public struct SmrtJob: Sendable, Equatable, Codable {
     public var updatedAt: Date
     /// The job's unique key (`JobSpec.uniqueKey`), if it was enqueued with one.
     public var uniqueKey: String?
+    /// The latest progress the running (or last) attempt reported.
+    public var progress: JobProgress?
+    /// The worker process that ran the last finished attempt, when a supervisor ran it.
+    public var workerPid: Int32?
+    /// How that attempt's worker ended it, for people ("returned a result", "killed by signal 9", …).
+    public var workerExit: String?
 
     public init(
         id: Int64, tenantId: String? = nil, queue: String = "default", objectType: String,
@@ -65,7 +71,8 @@ public struct SmrtJob: Sendable, Equatable, Codable {
         timeout: Int = 300_000, timeoutBehavior: TimeoutBehavior = .fail, startedAt: Date? = nil,
         completedAt: Date? = nil, lastError: String? = nil, resultPointer: String? = nil,
         result: JSONValue? = nil, retryStrategy: RetryStrategy = .default, workerId: String? = nil,
-        workerHeartbeat: Date? = nil, createdAt: Date, updatedAt: Date, uniqueKey: String? = nil
+        workerHeartbeat: Date? = nil, createdAt: Date, updatedAt: Date, uniqueKey: String? = nil,
+        progress: JobProgress? = nil, workerPid: Int32? = nil, workerExit: String? = nil
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -92,6 +99,9 @@ public struct SmrtJob: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.uniqueKey = uniqueKey
+        self.progress = progress
+        self.workerPid = workerPid
+        self.workerExit = workerExit
     }
 
     /// `Document#doc-123.generateSummary()`, or `Document.generateSummary()` for a static job.

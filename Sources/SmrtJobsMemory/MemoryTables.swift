@@ -51,6 +51,11 @@ struct MemoryTables {
         revision += 1
     }
 
+    /// Stores a running job's latest progress. Leaves `revision` alone: progress wakes no claimer.
+    mutating func setProgress(_ progress: JobProgress, ofJob id: Int64) {
+        jobs[id]?.progress = progress
+    }
+
     mutating func deleteJobs(_ ids: Set<Int64>) {
         guard !ids.isEmpty else { return }
         for id in ids {
