@@ -102,6 +102,8 @@ extension MemoryJobStore {
                 return .notOwned
             }
             if let startedAt = report.startedAt { job.startedAt = stored(startedAt) }
+            job.workerPid = report.workerPid
+            job.workerExit = report.workerExit
             switch report.outcome {
             case .completed(let result, let resultPointer):
                 job.status = .completed
