@@ -15,7 +15,7 @@ final class OverviewCache: Sendable {
         var sleeper: Task<Void, Never>?
         var soon = false
         var loop: Task<Void, Never>?
-        var firstWaiters: [CheckedContinuation<Void, Never>] = []
+        var firstWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
         var stopped = false
     }
 
@@ -53,13 +53,13 @@ final class OverviewCache: Sendable {
     /// The snapshot, waiting at most `timeout` for the first refresh.
     func current(waitingAtMost timeout: Duration = .seconds(3)) async -> OverviewSnapshot? {
         if let snapshot { return snapshot }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForFirst() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-            self.releaseWaiters()
+        let id = UUID()
+        let timer = Task { [self] in
+            try? await Task.sleep(for: timeout)
+            releaseWaiter(id)
         }
+        await waitForFirst(id)
+        timer.cancel()
         return snapshot
     }
 
@@ -157,21 +157,27 @@ final class OverviewCache: Sendable {
         }
     }
 
-    private func waitForFirst() async {
+    private func waitForFirst(_ id: UUID) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { s -> Bool in
                 if s.snapshot != nil || s.lastError != nil || s.stopped { return true }
-                s.firstWaiters.append(continuation)
+                s.firstWaiters[id] = continuation
                 return false
             }
             if ready { continuation.resume() }
         }
     }
 
+    /// Resumes one waiter whose time is up (if it is still waiting).
+    private func releaseWaiter(_ id: UUID) {
+        let waiter = state.withLock { s in s.firstWaiters.removeValue(forKey: id) }
+        waiter?.resume()
+    }
+
     private func releaseWaiters() {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            defer { s.firstWaiters = [] }
-            return s.firstWaiters
+            defer { s.firstWaiters = [:] }
+            return Array(s.firstWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }

@@ -39,7 +39,8 @@ final class DashboardFixture: Sendable {
     let backend: any JobBackend
     let store: any JobStore & ScheduleStore
     let server: DashboardServer
-    let logSink = DashboardLogHandler.Sink(writesToStandardError: false)
+    /// The dashboard's log lines.
+    let logSink: DashboardLogHandler.Sink
     private let schema: String?
 
     private init(
@@ -52,7 +53,7 @@ final class DashboardFixture: Sendable {
         self.store = store
         self.server = server
         self.schema = schema
-        _ = logSink
+        self.logSink = logSink
     }
 
     static func make(

@@ -29,7 +29,8 @@ import Testing
             #expect(malformed.status == .unauthorized)
             #expect(json["error"] == .string("the Authorization header must be 'Bearer <token>'"))
         }
-        // The token never reaches a log line.
+        // Wrong tokens are logged, the token never.
+        #expect(fixture.logSink.written.contains { $0.contains("rejected a wrong bearer token for GET /api/jobs") })
         #expect(!fixture.logSink.written.joined().contains(Self.token))
     }
 
