@@ -41,7 +41,7 @@ struct ProgressBuffer {
     /// The attempt of `jobId` ended: a value still waiting goes out with the next commit (with the attempt's
     /// result); the job is forgotten.
     mutating func attemptEnded(jobId: Int64) {
-        guard let entry = entries.removeValue(forKey: jobId) else { return }
+        guard !entries.isEmpty, let entry = entries.removeValue(forKey: jobId) else { return }
         if let pending = entry.pending {
             pendingCount -= 1
             ended.append(ProgressUpdate(jobId: jobId, progress: pending))
@@ -50,7 +50,7 @@ struct ProgressBuffer {
 
     /// The attempt of `jobId` was released (it did not end): its waiting value is dropped.
     mutating func discard(jobId: Int64) {
-        guard let entry = entries.removeValue(forKey: jobId) else { return }
+        guard !entries.isEmpty, let entry = entries.removeValue(forKey: jobId) else { return }
         if entry.pending != nil { pendingCount -= 1 }
     }
 

@@ -113,7 +113,7 @@ extension Supervisor {
             jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: clock.now(),
             workerExit: "not run: too large to send to a worker"
         ) { [self] result in
-            metrics.attemptRecorded(job, result: result)
+            metrics.attemptRecorded(queue: job.queue, type: job.objectType, result: result)
             var metadata: Logger.Metadata = [
                 "event": "job_failed", "job_id": .int(job.id), "type": .string(label), "attempt": .int(job.attempts),
                 "max_attempts": .int(job.maxAttempts), "outcome": "failed", "error": .string(error),

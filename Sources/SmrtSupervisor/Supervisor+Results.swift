@@ -81,11 +81,12 @@ extension Supervisor: WorkerPoolDelegate {
         metrics.attemptEnded(durationSeconds: durationMs / 1000)
         // Stored errors and log lines never carry values of secret-looking keys (`password=...`).
         let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
+        let queue = running.job.queue, type = running.job.objectType
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
             startedAt: running.dispatchedWall, workerPid: pid, workerExit: workerExit
         ) { [self] result in
-            metrics.attemptRecorded(running.job, result: result)
+            metrics.attemptRecorded(queue: queue, type: type, result: result)
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
             if case .retrying(let at) = result { wake(at: at) }
         }

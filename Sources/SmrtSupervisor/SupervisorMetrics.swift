@@ -6,10 +6,37 @@ import SmrtJobs
 /// embeds the supervisor. A value type with no processes or clocks: the supervisor feeds it events on the loop
 /// thread, and it is unit-tested on its own (`SupervisorMetricsTests`).
 struct SupervisorMetrics {
-    struct FinishedKey: Hashable {
+    struct TypeKey: Hashable {
         var queue: String
         var type: String
-        var outcome: FinishOutcome
+    }
+
+    /// Attempts per outcome of one (queue, type), and its swift-metrics counters.
+    struct TypeCounts {
+        var completed = 0
+        var failed = 0
+        var retried = 0
+        var cancelled = 0
+        let export: JobMetrics.FinishedCounters
+
+        subscript(outcome: FinishOutcome) -> Int {
+            get {
+                switch outcome {
+                case .completed: completed
+                case .failed: failed
+                case .retried: retried
+                case .cancelled: cancelled
+                }
+            }
+            set {
+                switch outcome {
+                case .completed: completed = newValue
+                case .failed: failed = newValue
+                case .retried: retried = newValue
+                case .cancelled: cancelled = newValue
+                }
+            }
+        }
     }
 
     /// At most this many (queue, type) pairs are counted apart; attempts of further ones count under their queue
@@ -17,8 +44,10 @@ struct SupervisorMetrics {
     static let maxTypes = 200
     static let otherType = "(other)"
 
-    private(set) var finished: [FinishedKey: Int] = [:]
-    private var knownTypes: Set<[String]> = []
+    private(set) var finished: [TypeKey: TypeCounts] = [:]
+    /// The last (queue, type) counted, where its entry is and its counters: attempts in a row are mostly of one
+    /// type, and they then skip hashing (this runs for every job).
+    private var last: (key: TypeKey, index: Dictionary<TypeKey, TypeCounts>.Index, export: JobMetrics.FinishedCounters)?
     private(set) var workerExits: [WorkerExitReason: Int] = [:]
     private(set) var jobsPruned = 0
     private(set) var jobDuration = HistogramSnapshot(bounds: HistogramSnapshot.durationBounds)
@@ -45,20 +74,28 @@ struct SupervisorMetrics {
         export.recordDuration(seconds: seconds)
     }
 
-    /// The database recorded a finished attempt of `job` with `result` (nil: it could not be written; not counted).
-    mutating func attemptRecorded(_ job: SmrtJob, result: FinishResult?) {
+    /// The database recorded a finished attempt of a job of `type` on `queue` with `result` (nil: it could not be
+    /// written; not counted).
+    mutating func attemptRecorded(queue: String, type: String, result: FinishResult?) {
         guard let outcome = JobMetrics.outcome(of: result) else { return }
-        var key = FinishedKey(queue: job.queue, type: job.objectType, outcome: outcome)
-        if let index = finished.index(forKey: key) {
-            finished.values[index] += 1
-        } else {
-            let pair = [key.queue, key.type]
-            if !knownTypes.contains(pair) {
-                if knownTypes.count < Self.maxTypes { knownTypes.insert(pair) } else { key.type = Self.otherType }
-            }
-            finished[key, default: 0] += 1
+        if last == nil || last!.key.type != type || last!.key.queue != queue {
+            let index = entry(queue: queue, type: type)
+            last = (TypeKey(queue: queue, type: type), index, finished.values[index].export)
         }
-        export.finished(queue: key.queue, type: key.type, outcome: outcome)
+        finished.values[last!.index][outcome] += 1
+        last!.export.increment(outcome)
+    }
+
+    /// The entry of (`queue`, `type`), made on first use; past `maxTypes` entries, new types share `otherType`.
+    private mutating func entry(queue: String, type: String) -> Dictionary<TypeKey, TypeCounts>.Index {
+        var key = TypeKey(queue: queue, type: type)
+        if let index = finished.index(forKey: key) { return index }
+        if finished.count >= Self.maxTypes {
+            key.type = Self.otherType
+            if let index = finished.index(forKey: key) { return index }
+        }
+        finished[key] = TypeCounts(export: export.finishedCounters(queue: key.queue, type: key.type))
+        return finished.index(forKey: key)!
     }
 
     mutating func workerExited(_ reason: WorkerExitReason) {
@@ -84,8 +121,10 @@ struct SupervisorMetrics {
         var states: [String: Int] = [:]
         for worker in workers { states[worker.state, default: 0] += 1 }
         export.setWorkers(states)
-        let counts = finished.map { key, count in
-            FinishedCount(queue: key.queue, type: key.type, outcome: key.outcome, count: count)
+        let counts = finished.flatMap { key, counts in
+            FinishOutcome.allCases.filter { counts[$0] > 0 }.map {
+                FinishedCount(queue: key.queue, type: key.type, outcome: $0, count: counts[$0])
+            }
         }.sorted { ($0.queue, $0.type, $0.outcome.rawValue) < ($1.queue, $1.type, $1.outcome.rawValue) }
         return SupervisorSnapshot(
             takenAt: takenAt, configuredWorkers: configuredWorkers, queues: queues, workers: workers, finished: counts,

@@ -174,3 +174,10 @@ final class CountingMetricsFactory: MetricsFactory {
         #expect(decoded == published)
     }
 }
+
+extension SupervisorMetrics {
+    /// As the supervisor calls it, with the job's queue and type.
+    fileprivate mutating func attemptRecorded(_ job: SmrtJob, result: FinishResult?) {
+        attemptRecorded(queue: job.queue, type: job.objectType, result: result)
+    }
+}

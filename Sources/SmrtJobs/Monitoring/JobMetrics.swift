@@ -38,8 +38,8 @@ public final class JobMetrics: Sendable {
     private let pruned: Counter
     private let exits: [WorkerExitReason: Counter]
     private let workers: [String: Gauge]
-    /// One counter per outcome, per (queue, type) seen so far.
-    private let finished = Locked<[FinishedKey: [Counter]]>([:])
+    /// The counters of each (queue, type) seen so far.
+    private let finished = Locked<[FinishedKey: FinishedCounters]>([:])
 
     /// - Parameter factory: where the metrics go; by default the process's bootstrapped backend
     ///   (`MetricsSystem.factory`, a no-op until the app bootstraps one).
@@ -63,18 +63,19 @@ public final class JobMetrics: Sendable {
 
     /// Counts one finished attempt of a job of `type` on `queue`.
     public func finished(queue: String, type: String, outcome: FinishOutcome) {
-        let key = FinishedKey(queue: queue, type: type)
-        let counters = finished.withLock { table in
+        finishedCounters(queue: queue, type: type).increment(outcome)
+    }
+
+    /// The `smrt_jobs_finished_total` counters of (`queue`, `type`), made on first use: a caller on a hot path
+    /// keeps them (they stay valid as long as this object) and saves the look-up.
+    public func finishedCounters(queue: String, type: String) -> FinishedCounters {
+        finished.withLock { table in
+            let key = FinishedKey(queue: queue, type: type)
             if let counters = table[key] { return counters }
-            let made = FinishOutcome.allCases.map { outcome in
-                Counter(
-                    label: Self.finishedLabel,
-                    dimensions: [("queue", queue), ("type", type), ("outcome", outcome.rawValue)], factory: factory)
-            }
+            let made = FinishedCounters(queue: queue, type: type, factory: factory)
             table[key] = made
             return made
         }
-        counters[outcome.index].increment()
     }
 
     public func recordDuration(seconds: Double) {
@@ -124,17 +125,5 @@ public final class JobMetrics: Sendable {
     static func nanoseconds(_ seconds: Double) -> Int64 {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         return seconds >= Double(Int64.max) / 1e9 ? .max : Int64((seconds * 1e9).rounded())
-    }
-}
-
-extension FinishOutcome {
-    /// The position in `allCases`.
-    fileprivate var index: Int {
-        switch self {
-        case .completed: 0
-        case .failed: 1
-        case .retried: 2
-        case .cancelled: 3
-        }
     }
 }
