@@ -56,7 +56,7 @@ let package = Package(
             name: "SmrtSupervisor",
             dependencies: [
                 "SmrtJobs", "SmrtBackends", "SmrtProtocol", "CLibUV", "CSmrtShims",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
 
         // The web dashboard, its JSON API and the cluster's /metrics (Hummingbird; the supervisor does not link it).
@@ -103,7 +103,10 @@ let package = Package(
 
         .testTarget(
             name: "SmrtJobsTests",
-            dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtJobsConformance", "SmrtBackends"]),
+            dependencies: [
+                "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtJobsConformance", "SmrtBackends",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
         // Every conformance check against every store in this package.
         .testTarget(
             name: "SmrtJobsConformanceTests",
@@ -121,12 +124,14 @@ let package = Package(
             name: "SmrtSupervisorTests",
             dependencies: [
                 "SmrtSupervisor", "SmrtProtocol", "SmrtJobs", "SmrtJobsSQLite", "SmrtJobsMemory", "SmrtBackends", "CSQLite",
+                "SmrtJobsConformance", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         .testTarget(
             name: "SmrtDashboardTests",
             dependencies: [
-                "SmrtDashboard", "SmrtJobs", "SmrtJobsMemory", "SmrtJobsSQLite", "SmrtJobsConformance",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "SmrtDashboard", "SmrtJobs", "SmrtJobsMemory", "SmrtJobsSQLite", "SmrtJobsPostgres", "SmrtBackends",
+                "SmrtJobsConformance", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsConformance"]),
     ]

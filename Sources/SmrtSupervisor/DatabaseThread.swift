@@ -18,6 +18,8 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     final class Context {
         let backend: any JobBackend
         let store: any JobStore & ScheduleStore
+        /// The store's progress writes; nil for a store without them (progress is then not stored).
+        let monitoring: (any MonitoringStore)?
         let schedules: ScheduleRunner
         let workerId: String
         /// The database's time, for every `now` the store is given.
@@ -33,6 +35,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             self.backend = backend
             self.clock = clock
             self.store = store
+            monitoring = store as? any MonitoringStore
             // The supervisor logs every fire and fire error itself, with structured fields; the runner's own
             // lines would say the same things twice.
             var quiet = logger
@@ -52,13 +55,31 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         var failure: (error: String, retryAt: Date?)?
         /// When RUN was sent (written as `started_at`: a prefetched job may have been claimed earlier).
         var startedAt: Date?
+        /// The worker process that ran the attempt, and how the attempt ended for it (`SmrtJob.workerPid/workerExit`).
+        var workerPid: Int32?
+        var workerExit: String?
         /// Runs on the loop thread with what `finish` did (nil when the write failed for good).
         var reply: (FinishResult?) -> Void
+
+        init(
+            jobId: Int64, resultJSON: String?, failure: (error: String, retryAt: Date?)?, startedAt: Date?,
+            workerPid: Int32? = nil, workerExit: String? = nil, reply: @escaping (FinishResult?) -> Void
+        ) {
+            self.jobId = jobId
+            self.resultJSON = resultJSON
+            self.failure = failure
+            self.startedAt = startedAt
+            self.workerPid = workerPid
+            self.workerExit = workerExit
+            self.reply = reply
+        }
     }
 
     private let condition = NSCondition()
     private var requests: [(Context) -> Void] = []
     private var finishes: [PendingFinish] = []
+    /// The latest progress of running jobs, written with the next commit, before its results.
+    private var progress: [ProgressUpdate] = []
     /// Jobs the loop asked to claim, not yet claimed; claimed in the next group commit.
     private var claimWanted = 0
     /// A worker waits for the claim: commit at once instead of gathering more.
@@ -122,15 +143,18 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         submit([pending], claim: 0, urgent: true)
     }
 
-    /// Queues finished attempts and a claim of `claim` more jobs for the next group commit (one transaction);
-    /// the claimed jobs come back through `claimed`. Claims asked before the commit starts are merged.
+    /// Queues finished attempts, progress values of running jobs and a claim of `claim` more jobs for the next
+    /// group commit (one transaction where the store can); the claimed jobs come back through `claimed`. Claims
+    /// asked before the commit starts are merged; progress is written before the results (a job's last progress
+    /// before its finish).
     ///
     /// Unless `urgent` (a worker is waiting for the claimed jobs), the commit waits up to the commit window for
     /// more results to share it: fewer, larger transactions while jobs flow, at the price of that much
     /// latency before a result is durable.
-    func submit(_ pending: [PendingFinish], claim: Int, urgent: Bool) {
+    func submit(_ pending: [PendingFinish], progress updates: [ProgressUpdate] = [], claim: Int, urgent: Bool) {
         condition.lock()
         finishes.append(contentsOf: pending)
+        progress.append(contentsOf: updates)
         claimWanted += claim
         if urgent { self.urgent = true }
         if oldestQueuedAt == nil { oldestQueuedAt = Monotonic.nanos }
@@ -142,7 +166,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     private func waitForWork() {
         while true {
             if stopping || stopRequested || urgent || !requests.isEmpty { return }
-            if finishes.isEmpty && claimWanted == 0 {
+            if finishes.isEmpty && claimWanted == 0 && progress.isEmpty {
                 condition.wait()
                 continue
             }
@@ -181,37 +205,50 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             oldestQueuedAt = nil
             let batch = finishes
             finishes.removeAll(keepingCapacity: true)
+            let updates = progress
+            progress.removeAll(keepingCapacity: true)
             let claim = claimWanted
             claimWanted = 0
             let next = requests.isEmpty ? nil : requests.removeFirst()
-            let done = stopping && batch.isEmpty && claim == 0 && next == nil
+            let done = stopping && batch.isEmpty && claim == 0 && updates.isEmpty && next == nil
             condition.unlock()
             if done { return }
-            if !batch.isEmpty || claim > 0 { commit(batch, claim: claim) }
+            if !batch.isEmpty || claim > 0 || !updates.isEmpty { commit(batch, progress: updates, claim: claim) }
             next?(context)
         }
     }
 
     /// One transaction for the whole batch and the claim (the store counts jobs that are done for good on their
-    /// schedules in it).
-    private func commit(_ batch: [PendingFinish], claim: Int) {
+    /// schedules in it), with the progress values written first.
+    private func commit(_ batch: [PendingFinish], progress updates: [ProgressUpdate], claim: Int) {
+        let updates = context.monitoring == nil ? [] : updates
+        if batch.isEmpty && claim == 0 {
+            recordProgress(updates)
+            return
+        }
         let reports = batch.map { pending -> AttemptReport in
+            let outcome: AttemptOutcome
             if let failure = pending.failure {
-                return AttemptReport(
-                    jobId: pending.jobId, outcome: .failed(error: failure.error, retryAt: failure.retryAt),
-                    startedAt: pending.startedAt)
+                outcome = .failed(error: failure.error, retryAt: failure.retryAt)
+            } else {
+                outcome = .completed(result: Self.parseResult(pending.resultJSON))
             }
             return AttemptReport(
-                jobId: pending.jobId, outcome: .completed(result: Self.parseResult(pending.resultJSON)),
-                startedAt: pending.startedAt)
+                jobId: pending.jobId, outcome: outcome, startedAt: pending.startedAt, workerPid: pending.workerPid,
+                workerExit: pending.workerExit)
         }
-        let store = context.store, workerId = context.workerId, queues = queues, clock = context.clock
+        let store = context.store, monitoring = context.monitoring, workerId = context.workerId, queues = queues
+        let clock = context.clock
         var results: [FinishResult?] = []
         var claimResult: Result<[SmrtJob], Error> = .success([])
         let what = claim > 0 ? "\(reports.count) finished job(s) and a claim" : "\(reports.count) finished job(s)"
         // A claim alone is not retried past the busy timeout (the poll tries again); results are never dropped.
         switch retrying(batch.isEmpty ? 0 : .max, what: what, {
-            try store.finish(reports, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
+            if let monitoring, !updates.isEmpty {
+                return try monitoring.finish(
+                    reports, recordingProgress: updates, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
+            }
+            return try store.finish(reports, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
         }) {
         case .success(let done):
             results = done.finished
@@ -228,6 +265,16 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         mailbox.post {
             for (reply, result) in zip(replies, results) { reply(result) }
             if claim > 0 { claimed(claimResult, claim) }
+        }
+    }
+
+    /// Writes progress values alone (no result or claim is waiting). Informational: a failed write is logged and
+    /// dropped; the job's next report (or its end) writes a newer value.
+    private func recordProgress(_ updates: [ProgressUpdate]) {
+        guard let monitoring = context.monitoring, !updates.isEmpty else { return }
+        let workerId = context.workerId
+        if case .failure(let error) = retrying(0, what: "progress", { try monitoring.recordProgress(updates, workerId: workerId) }) {
+            logger.warning("could not record the progress of \(updates.count) job(s): \(error)", metadata: ["event": "progress_failed"])
         }
     }
 

@@ -44,12 +44,15 @@ extension Supervisor {
         checkShutdownProgress()
     }
 
-    /// Hands the results and claims gathered during this loop iteration to the database thread in one go, so
-    /// they share a transaction (runs once per loop iteration, after I/O callbacks).
+    /// Hands the results, claims and progress values gathered during this loop iteration to the database thread
+    /// in one go, so they share a transaction (runs once per loop iteration, after I/O callbacks).
     func flushToDatabase() {
         updateWatch()
-        guard let commit = planner.takeCommit() else { return }
-        database.submit(commit.finishes, claim: commit.claim, urgent: commit.urgent)
+        let commit = planner.takeCommit()
+        let updates = takeDueProgress()
+        guard commit != nil || !updates.isEmpty else { return }
+        database.submit(
+            commit?.finishes ?? [], progress: updates, claim: commit?.claim ?? 0, urgent: commit?.urgent ?? false)
     }
 
     /// Releases held jobs that waited longer than `olderThanMs` (all of them with nil).
@@ -85,6 +88,7 @@ extension Supervisor {
             return
         }
         armDeadline(running, on: worker)
+        metrics.attemptStarted(job, at: running.dispatchedWall)
         var metadata: Logger.Metadata = [
             "event": "job_started", "job_id": .int(job.id), "type": .string(running.label),
             "worker_pid": .int(worker.pid), "attempt": .int(job.attempts), "timeout_ms": .int(job.timeout),
@@ -106,8 +110,10 @@ extension Supervisor {
             + "protocol's frame limit of \(WireFormat.defaultMaxFrameBytes) bytes (args may be at most "
             + "\(JobSpec.maxArgsBytes(objectType: job.objectType, method: job.method, objectId: job.objectId)) bytes of JSON); not run"
         planner.record(DatabaseThread.PendingFinish(
-            jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: clock.now()
+            jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: clock.now(),
+            workerExit: "not run: too large to send to a worker"
         ) { [self] result in
+            metrics.attemptRecorded(job, result: result)
             var metadata: Logger.Metadata = [
                 "event": "job_failed", "job_id": .int(job.id), "type": .string(label), "attempt": .int(job.attempts),
                 "max_attempts": .int(job.maxAttempts), "outcome": "failed", "error": .string(error),

@@ -37,11 +37,12 @@ extension Supervisor {
         }
     }
 
+    /// The lease row as of now, with the snapshot of the supervisor it publishes (Supervisor+Metrics.swift).
     func leaseRecord() -> WorkerRecord {
         let now = clock.now()
         return WorkerRecord(
             id: leaseId, pid: getpid(), host: host, startedAt: startedAt, heartbeat: now,
-            expiresAt: now.addingTimeInterval(lease.ttl))
+            expiresAt: now.addingTimeInterval(lease.ttl), stats: snapshot())
     }
 
     /// A write of our lease row succeeded: it holds until the expiry the row says.
@@ -77,7 +78,9 @@ extension Supervisor {
             "lease \(leaseId) not renewed in time (it \(when)); killing \(busy.count) busy worker(s) so no job runs twice",
             metadata: ["event": "lease_lost", "lease_id": .string(leaseId), "running_jobs": .int(busy.count)])
         for worker in busy {
-            worker.kill(reason: "lease \(leaseId) could not be renewed in time; worker \(worker.pid) killed so the job cannot run twice")
+            worker.kill(
+                reason: "lease \(leaseId) could not be renewed in time; worker \(worker.pid) killed so the job cannot run twice",
+                cause: .leaseLost)
         }
         releaseHeldJobs(olderThanMs: nil, reason: "lease not renewed in time")
     }
@@ -147,7 +150,7 @@ extension Supervisor {
                     "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
                     "worker_pid": .int(worker.pid),
                 ])
-            worker.kill(reason: reason)
+            worker.kill(reason: reason, cause: .jobCancelled)
         }
     }
 

@@ -20,37 +20,49 @@ extension Supervisor: WorkerPoolDelegate {
         switch result {
         case .ok(let resultJSON):
             // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.
-            record(running, pid: worker.pid, durationMs: duration, resultJSON: resultJSON, failure: nil)
+            record(
+                running, pid: worker.pid, durationMs: duration, resultJSON: resultJSON, failure: nil,
+                workerExit: "returned a result")
         case .error(let retryable, let message):
             var error = message
+            var exit = "returned an error"
             if running.timeoutState == .cancelled || running.timeoutState == .killed {
                 error = "timed out after \(running.job.timeout) ms"
+                exit += " after CANCEL at its \(running.job.timeout) ms timeout"
             }
             record(
                 running, pid: worker.pid, durationMs: duration, resultJSON: nil,
-                failure: (error, retryable ? nextRunAt(running.job) : nil))
+                failure: (error, retryable ? nextRunAt(running.job) : nil), workerExit: exit)
         }
     }
 
     func worker(_ worker: WorkerProcess, diedHolding running: RunningJob, status: ExitStatus) {
         worker.jobTimer.stop()
         if worker.releaseJobOnExit {
+            progress.discard(jobId: running.id)
             release([running.job], reason: "supervisor stopping")
             return
         }
         var error = worker.killReason ?? pool.limits.describeDeath(pid: worker.pid, status: status)
+        var exit = worker.killCause?.attemptEnd ?? pool.limits.describeAttemptEnd(status: status)
         if worker.killReason == nil, worker.protocolVersion >= WireFormat.keepaliveVersion,
             status == .exited(code: Int64(WireFormat.watchdogExitCode))
         {
             error += " (its watchdog expired: no KEEPALIVE from the supervisor in time)"
+            exit += ": its watchdog expired"
         }
         record(
             running, pid: worker.pid, durationMs: running.elapsedMs(), resultJSON: nil,
-            failure: (error, nextRunAt(running.job)))
+            failure: (error, nextRunAt(running.job)), workerExit: exit)
     }
 
-    func workerExited(_ worker: WorkerProcess) {
+    func workerExited(_ worker: WorkerProcess, reason: WorkerExitReason) {
+        metrics.workerExited(reason)
         checkShutdownProgress()
+    }
+
+    func workerSpawnFailed() {
+        metrics.workerExited(.startFailed)
     }
 
     /// When to retry under the job's strategy (its attempts were counted at claim), nil to fail for good.
@@ -59,16 +71,21 @@ extension Supervisor: WorkerPoolDelegate {
         return job.retryStrategy.nextRunAt(after: job, now: clock.now(), using: &random)
     }
 
-    /// Queues the attempt's outcome for the next group commit; logs what the store did with it.
+    /// Queues the attempt's outcome for the next group commit (with its last progress, written before it); logs
+    /// what the store did with it.
     private func record(
-        _ running: RunningJob, pid: Int32, durationMs: Double, resultJSON: String?, failure: (String, Date?)?
+        _ running: RunningJob, pid: Int32, durationMs: Double, resultJSON: String?, failure: (String, Date?)?,
+        workerExit: String
     ) {
+        progress.attemptEnded(jobId: running.id)
+        metrics.attemptEnded(durationSeconds: durationMs / 1000)
         // Stored errors and log lines never carry values of secret-looking keys (`password=...`).
         let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
-            startedAt: running.dispatchedWall
+            startedAt: running.dispatchedWall, workerPid: pid, workerExit: workerExit
         ) { [self] result in
+            metrics.attemptRecorded(running.job, result: result)
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)
             if case .retrying(let at) = result { wake(at: at) }
         }

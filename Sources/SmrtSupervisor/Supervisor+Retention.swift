@@ -30,6 +30,7 @@ extension Supervisor {
             done()
             switch result {
             case .success(let pruned) where pruned > 0:
+                metrics.pruned(pruned)
                 logger.info(
                     "pruned \(pruned) finished job(s) past their retention (\(policy))",
                     metadata: ["event": "jobs_pruned", "jobs": .int(pruned), "retain": .string("\(policy)")])

@@ -71,7 +71,7 @@ extension Supervisor {
     }
 
     private func closeHandles() {
-        for timer in [pollTimer, wakeupTimer, shutdownTimer, keepaliveTimer] as [UVTimer?] { timer?.close() }
+        for timer in [pollTimer, wakeupTimer, shutdownTimer, keepaliveTimer, progressTimer] as [UVTimer?] { timer?.close() }
         for task in [heartbeats, scheduleChecks, healthChecks, retentionChecks] as [PeriodicTask?] { task?.close() }
         flushCheck?.close()
         changeSignal?.stop()

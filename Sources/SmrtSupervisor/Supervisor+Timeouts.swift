@@ -33,7 +33,8 @@ extension Supervisor {
         case .kill:
             running.timeoutState = .killed
             let reason = "timed out after \(job.timeout) ms; worker \(worker.pid) killed"
-            worker.kill(reason: reason)
+            worker.kill(reason: reason, cause: .timeout(ms: job.timeout))
+            metrics.killed(latenessSeconds: Double(now &- running.deadline) / 1e9)
             metadata["action"] = "kill"
             logger.warning("job \(job.id) \(running.label) \(reason)", metadata: metadata)
         case .fail:
@@ -61,7 +62,7 @@ extension Supervisor {
         running.timeoutState = .killed
         let job = running.job
         let reason = "timed out after \(job.timeout) ms; worker \(worker.pid) killed after cancel grace"
-        worker.kill(reason: reason)
+        worker.kill(reason: reason, cause: .timeoutAfterCancel(ms: job.timeout, graceMs: configuration.cancelGrace))
         logger.warning(
             "job \(job.id) \(running.label) \(reason)",
             metadata: [

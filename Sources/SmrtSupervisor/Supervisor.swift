@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import SmrtBackends
@@ -74,6 +75,14 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     var planner: ClaimPlanner
     /// What the lease allows (Supervisor+Leases.swift).
     var lease: LeaseGuard
+    /// Counters and histograms since start, published in the lease row and to swift-metrics (Supervisor+Metrics.swift).
+    var metrics: SupervisorMetrics
+    /// The latest progress of running jobs, waiting for its next write (Supervisor+Progress.swift).
+    var progress = ProgressBuffer()
+    /// Fires when a waiting progress value may be written.
+    var progressTimer: UVTimer!
+    /// When `progressTimer` is armed for (`Monotonic.nanos`), nil when stopped.
+    var progressWakeAt: UInt64?
     /// The lease was lost: busy workers were killed; nothing starts until a renewal succeeds.
     var fenced = false
     /// Sends KEEPALIVE to the workers (their watchdog) while the lease allows.
@@ -93,11 +102,17 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// - Parameters:
     ///   - backend: the database; by default `Backends.open(configuration.database)`.
     ///   - logger: where log lines go; by default one line per event on stderr in `configuration.logFormat`.
-    public init(configuration: SupervisorConfiguration, backend: (any JobBackend)? = nil, logger: Logger? = nil) {
+    ///   - metricsFactory: where the job and worker metrics go (`JobMetrics`: `smrt_jobs_finished_total`, …); by
+    ///     default the app's bootstrapped backend (`MetricsSystem.factory`, a no-op until one is bootstrapped).
+    public init(
+        configuration: SupervisorConfiguration, backend: (any JobBackend)? = nil, logger: Logger? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
+    ) {
         self.configuration = configuration
         self.backend = backend
         planner = ClaimPlanner(prefetch: configuration.prefetch)
         lease = LeaseGuard(ttlMs: configuration.leaseTTL)
+        metrics = SupervisorMetrics(export: JobMetrics(factory: metricsFactory ?? MetricsSystem.factory))
         clock = DatabaseClock()
         startedAt = Date()
         host = Self.hostName()
@@ -218,6 +233,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         try flushCheck.start { [unowned self] _ in flushToDatabase() }
         shutdownTimer = try UVTimer(loop: loop)
         wakeupTimer = try UVTimer(loop: loop)
+        progressTimer = try UVTimer(loop: loop)
         pollTimer = try UVTimer(loop: loop)
         let poll = UInt64(configuration.pollInterval)
         try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in

@@ -114,11 +114,29 @@ struct WorkerLimits {
         if signal == SIGXCPU, let cpuSeconds {
             return base + ": CPU limit of \(cpuSeconds) s exceeded"
         }
-        if let memoryMB, [SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGKILL].contains(signal) {
+        if let memoryMB, Self.memoryLimitSignals.contains(signal) {
             return base + " (possibly over the memory limit of \(memoryMB) MB)"
         }
         return base
     }
+
+    /// How an attempt ended whose worker died by itself, for people (`SmrtJob.workerExit`): "exit code 3",
+    /// "killed by signal 11 (SIGSEGV)", naming a limit it probably hit.
+    func describeAttemptEnd(status: ExitStatus) -> String {
+        switch status {
+        case .exited(let code):
+            return "exit code \(code)"
+        case .signaled(let signal):
+            if signal == SIGXCPU, let cpuSeconds { return "\(status): over its \(cpuSeconds) s CPU limit" }
+            if let memoryMB, Self.memoryLimitSignals.contains(signal) {
+                return "\(status), possibly over its \(memoryMB) MB memory limit"
+            }
+            return status.description
+        }
+    }
+
+    /// The signals a worker that ran out of address space may die of (a failed allocation traps or aborts).
+    static let memoryLimitSignals: [Int32] = [SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGKILL]
 }
 
 extension SupervisorConfiguration {

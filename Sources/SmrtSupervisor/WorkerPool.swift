@@ -10,8 +10,12 @@ protocol WorkerPoolDelegate: AnyObject {
     func worker(_ worker: WorkerProcess, finished job: RunningJob, with result: WorkerProcess.Result)
     /// A worker ended while it held `job`.
     func worker(_ worker: WorkerProcess, diedHolding job: RunningJob, status: ExitStatus)
-    /// A worker is gone (after `diedHolding`, if it held a job).
-    func workerExited(_ worker: WorkerProcess)
+    /// A worker sent a valid PROGRESS for the job it holds.
+    func worker(_ worker: WorkerProcess, reported progress: JobProgress, for job: RunningJob)
+    /// A worker is gone (after `diedHolding`, if it held a job), for `reason`.
+    func workerExited(_ worker: WorkerProcess, reason: WorkerExitReason)
+    /// A worker process could not be spawned at all (counted as a start failure).
+    func workerSpawnFailed()
 }
 
 /// Keeps `target` worker processes running (loop thread only).
@@ -173,6 +177,7 @@ final class WorkerPool {
     }
 
     private func spawnFailed(_ error: Error) {
+        delegate?.workerSpawnFailed()
         logger.error(
             "cannot start worker '\(configuration.workerExec.joined(separator: " "))': \(error)",
             metadata: ["event": "worker_spawn_failed"])
@@ -284,10 +289,15 @@ final class WorkerPool {
             consecutiveFailures = 0
             delegate?.worker(worker, finished: job, with: result)
             afterJob(worker)
-        case .progress(let job, let json):
-            logger.debug(
-                "job \(job.id) \(job.label) progress \(json)",
-                metadata: ["event": "job_progress", "job_id": .int(job.id), "worker_pid": .int(worker.pid)])
+        case .progress(let job, let progress):
+            // Debug: a job may report many times a second; what is stored is the latest, at most once a second.
+            var metadata: Logger.Metadata = [
+                "event": "job_progress", "job_id": .int(job.id), "worker_pid": .int(worker.pid),
+                "fraction": .stringConvertible(progress.fraction),
+            ]
+            if let message = progress.message { metadata["message"] = .string(message) }
+            logger.debug("job \(job.id) \(job.label) progress \(progress.fraction)", metadata: metadata)
+            delegate?.worker(worker, reported: progress, for: job)
         case .exited(let status):
             workerExited(worker, status)
         }
@@ -336,6 +346,15 @@ final class WorkerPool {
         delegate?.workerBecameIdle(worker)
     }
 
+    /// Why a worker ended, as `smrt_worker_exits_total` counts it.
+    static func exitReason(_ worker: WorkerProcess, status: ExitStatus, wasReady: Bool, died: Bool) -> WorkerExitReason {
+        if worker.failedToStart || (!wasReady && died) { return .startFailed }
+        if worker.killCause?.isTimeout == true { return .timeoutKill }
+        if worker.stopping && worker.killReason == nil && worker.killCause == nil { return .recycled }
+        if case .exited = status { return .exit }
+        return .signal
+    }
+
     private func recycle(_ worker: WorkerProcess, reason: String) {
         logger.info(
             "worker \(worker.pid) \(reason)",
@@ -362,10 +381,10 @@ final class WorkerPool {
             delegate?.worker(worker, diedHolding: job, status: status)
             worker.job = nil
         }
-        delegate?.workerExited(worker)
-        guard !shuttingDown else { return }
         // Killed on purpose for a reason (timeout, protocol error, start timeout) is a death to replace too.
         let died = !worker.stopping || worker.killReason != nil || worker.failedToStart
+        delegate?.workerExited(worker, reason: Self.exitReason(worker, status: status, wasReady: wasReady, died: died))
+        guard !shuttingDown else { return }
         if died { unreplacedDeaths.append((worker.pid, worker.exitedAt ?? Monotonic.nanos)) }
         if !wasReady && died {
             logger.warning(

@@ -35,7 +35,8 @@ final class WorkerProcess {
         case ready(types: [String])
         /// RESULT_OK / RESULT_ERROR for the job it held; `job` is cleared before this is delivered.
         case finished(RunningJob, Result)
-        case progress(RunningJob, json: String)
+        /// A valid PROGRESS for the job it holds (`updatedAt` is when it arrived, by this host's clock).
+        case progress(RunningJob, JobProgress)
         /// The process has ended; any job it still held is in `job`.
         case exited(ExitStatus)
     }
@@ -62,6 +63,8 @@ final class WorkerProcess {
     var cpuLimitFailureLogged = false
     /// Why the worker was killed on purpose; it becomes the failed attempt's error.
     private(set) var killReason: String?
+    /// What made the supervisor kill it, when that was about its job (first one wins, as `killReason`).
+    private(set) var killCause: KillCause?
     let spawnedAt: UInt64
     private(set) var readyAt: UInt64?
     private(set) var exitedAt: UInt64?
@@ -183,9 +186,13 @@ final class WorkerProcess {
         }
     }
 
-    /// SIGKILLs the worker; `reason` (first one wins) becomes the error of the attempt it was running.
-    func kill(reason: String?) {
-        if killReason == nil { killReason = reason }
+    /// SIGKILLs the worker; `reason` (first one wins) becomes the error of the attempt it was running, `cause`
+    /// says how the attempt ended (`SmrtJob.workerExit`) and whether the death counts as a timeout kill.
+    func kill(reason: String?, cause: KillCause? = nil) {
+        if killReason == nil && killCause == nil {
+            killReason = reason
+            killCause = cause
+        }
         stopping = true
         _ = try? process?.kill(SIGKILL)
     }
@@ -219,7 +226,7 @@ final class WorkerProcess {
             channel.stopReading()
             guard state != .exited else { return }
             try? lifeTimer.start(timeoutMs: 1000) { [unowned self] _ in
-                kill(reason: "worker \(pid) closed its protocol channel but did not exit")
+                kill(reason: "worker \(pid) closed its protocol channel but did not exit", cause: .channelClosed)
             }
         }
     }
@@ -256,7 +263,12 @@ final class WorkerProcess {
             finishJob(jobId, .error(retryable: retryable, message: text))
         case .progress(let jobId, let json):
             guard let job, job.id == jobId else { return violation("PROGRESS for job \(jobId), which it is not running") }
-            onEvent?(self, .progress(job, json: json))
+            // The error names the field at fault (`progress.fraction`, `progress.message`, or the whole text).
+            do {
+                onEvent?(self, .progress(job, try JobProgress.parse(json: json, receivedAt: Date())))
+            } catch {
+                violation("PROGRESS for job \(jobId): \(error)")
+            }
         case .run, .cancel, .shutdown, .keepalive:
             violation("unexpected \(message.type) message from a worker")
         }
@@ -281,7 +293,7 @@ final class WorkerProcess {
         if let job { metadata["job_id"] = .int(job.id) }
         logger.error("protocol error: \(reason) (worker \(pid))", metadata: metadata)
         channel.stopReading()
-        kill(reason: "protocol error: \(reason) (worker \(pid))")
+        kill(reason: "protocol error: \(reason) (worker \(pid))", cause: .protocolError)
     }
 
     // MARK: Output

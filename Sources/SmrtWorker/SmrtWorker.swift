@@ -34,8 +34,10 @@ public enum SmrtWorker {
     /// The job the calling task runs, or nil outside a job.
     public static var currentJob: WorkerJob? { JobContext.current?.job }
 
-    /// Sends a PROGRESS message for the job the calling task runs (informational; the supervisor may log
-    /// or store it). Does nothing outside a job.
+    /// Sends `value` as the JSON of a PROGRESS message for the job the calling task runs, as it is: the
+    /// supervisor takes only `{"fraction": 0…1, "message": "…"}` and ends the worker for anything else (a protocol
+    /// error naming the field). Prefer `JobContext.current?.progress(_:_:)`, which checks the values first.
+    /// Does nothing outside a job.
     public static func reportProgress(_ value: JSONValue) {
         guard let context = JobContext.current else { return }
         context.runtime.send(.progress(jobId: context.job.id, json: value.jsonText))

@@ -97,7 +97,7 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
         running = (request.jobId, nil)
         let context = JobContext(job: WorkerJob(request), runtime: self)
         let task = Task.detached { [self] in
-            let reply = await JobContext.$current.withValue(context) { await execute(request) }
+            let reply = await JobContext.$taskContext.withValue(context) { await execute(request) }
             finish(reply)
         }
         running?.task = task

@@ -94,7 +94,42 @@ import Testing
         let worker = try startedWorker()
         let (result, progress) = try worker.run(demo("progress", ["steps": 3], jobId: 7))
         #expect(result == .resultOK(jobId: 7, result: nil))
-        #expect(progress == [#"{"step":1}"#, #"{"step":2}"#, #"{"step":3}"#])
+        #expect(progress.first == #"{"fraction":0.3333333333333333,"message":"step 1 of 3"}"#)
+        let parsed = try progress.map { try JobProgress.parse(json: $0, receivedAt: Date()) }
+        let thirds: [Double] = [1.0 / 3, 2.0 / 3, 1]
+        #expect(parsed.map(\.fraction) == thirds)
+        #expect(parsed.map(\.message) == ["step 1 of 3", "step 2 of 3", "step 3 of 3"])
+    }
+
+    /// `JobContext.progress` checks its values in the worker: the job code gets the error naming the field, and
+    /// nothing goes to the supervisor.
+    @Test(arguments: [
+        (JSONValue.double(1.5), nil as Int?, "fraction"), (-0.25, nil, "fraction"), ("nan", nil, "fraction"),
+        ("inf", nil, "fraction"), (0.5, 1001, "message"),
+    ])
+    func invalidProgressIsRefusedInTheWorker(fraction: JSONValue, messageBytes: Int?, field: String) throws {
+        let worker = try startedWorker()
+        var args: [String: JSONValue] = ["fraction": fraction]
+        if let messageBytes { args["messageBytes"] = .int(Int64(messageBytes)) }
+        let (result, progress) = try worker.run(demo("checkProgress", .object(args), jobId: 8))
+        #expect(progress.isEmpty, "nothing sent: \(progress)")
+        guard case .resultOK(_, let text?) = result, let answer = try? JSONValue.parse(text) else {
+            Issue.record("unexpected answer \(result)")
+            return
+        }
+        #expect(answer["sent"] == false)
+        #expect(answer["error"]?.stringValue?.hasPrefix("invalid \(field) ") == true, "\(answer)")
+    }
+
+    @Test func validProgressAtTheBoundsIsSent() throws {
+        let worker = try startedWorker()
+        for (jobId, fraction) in [(Int64(9), 0.0), (10, 1.0)] {
+            let (result, progress) = try worker.run(demo("checkProgress", ["fraction": .double(fraction), "messageBytes": 1000], jobId: jobId))
+            #expect(result == .resultOK(jobId: jobId, result: #"{"sent":true}"#))
+            let parsed = try progress.map { try JobProgress.parse(json: $0, receivedAt: Date()) }
+            #expect(parsed.map(\.fraction) == [fraction])
+            #expect(parsed.first?.message?.utf8.count == 1000)
+        }
     }
 
     @Test func cancelStopsASleepingJob() throws {

@@ -17,7 +17,15 @@ struct Demo: Sendable {
     /// `Demo.exclusive`: `ledger` gets `start <line> <pid> <host> <ns>` and `end …`; `ms` of work in between.
     struct ExclusiveArgs: Decodable { var ledger: String; var line: String; var ms: UInt64 }
     struct Identity: Encodable { var uid: UInt32; var gid: UInt32; var pid: Int32 }
-    struct ProgressArgs: Decodable { var steps: Int }
+    /// `steps` reports spread evenly over `ms` (default: all at once).
+    struct ProgressArgs: Decodable { var steps: Int; var ms: UInt64? }
+    /// `Demo.rawProgress`: `value` sent as a PROGRESS frame's JSON as it is (valid or not).
+    struct RawProgressArgs: Decodable { var value: JSONValue }
+    /// `Demo.checkProgress`: `fraction` a number or a text Double reads ("nan", "inf"); `messageBytes` a message of
+    /// that many bytes.
+    struct CheckProgressArgs: Decodable { var fraction: JSONValue; var messageBytes: Int? }
+    /// What `JobContext.progress` did: sent, or the error it threw.
+    struct CheckProgressResult: Encodable { var sent: Bool; var error: String? }
     struct TimestampResult: Encodable { var ns: Int64 }
     /// `names`: the variables whose values to return.
     struct EnvArgs: Decodable { var names: [String] }
@@ -66,9 +74,39 @@ struct Demo: Sendable {
             }
             .method("burn") { (demo: Demo, args: BurnArgs) in BurnResult(cpuMs: demo.burn(cpuMs: args.ms)) }
             .method("flood") { (demo: Demo, args: FloodArgs) in demo.flood(args) }
-            .method("progress") { (_: Demo, args: ProgressArgs) in
-                for step in 1...max(1, args.steps) { SmrtWorker.reportProgress(["step": .int(Int64(step))]) }
+            .method("progress") { (demo: Demo, args: ProgressArgs) in try await demo.progress(args) }
+            .method("rawProgress") { (_: Demo, args: RawProgressArgs) in SmrtWorker.reportProgress(args.value) }
+            .method("checkProgress") { (_: Demo, args: CheckProgressArgs) -> CheckProgressResult in
+                let fraction = args.fraction.doubleValue ?? args.fraction.stringValue.flatMap(Double.init) ?? -1
+                let message = args.messageBytes.map { String(repeating: "m", count: max(0, $0)) }
+                do {
+                    try JobContext.current?.progress(fraction, message)
+                    return CheckProgressResult(sent: true, error: nil)
+                } catch {
+                    return CheckProgressResult(sent: false, error: "\(error)")
+                }
             }
+    }
+
+    /// Reports step i of n as fraction i/n ("step i of n"), the reports spread evenly over `ms` from the start
+    /// (each at its own time from the start, so a slow report does not push the later ones back).
+    func progress(_ args: ProgressArgs) async throws {
+        let steps = max(1, args.steps)
+        let start = Self.monotonicNanos()
+        for step in 1...steps {
+            if let ms = args.ms, ms > 0 {
+                let due = start + ms * 1_000_000 * UInt64(step - 1) / UInt64(max(1, steps - 1))
+                let now = Self.monotonicNanos()
+                if due > now { try await Task.sleep(nanoseconds: due - now) }
+            }
+            try JobContext.current?.progress(Double(step) / Double(steps), "step \(step) of \(steps)")
+        }
+    }
+
+    static func monotonicNanos() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Publishes the pid (so a test can watch or kill this process), then burns CPU forever, deaf to CANCEL.

@@ -9,7 +9,7 @@ public struct SupervisorSnapshot: Sendable, Equatable, Codable {
     public var version: Int
     /// When the supervisor took it (its clock, corrected to the database's).
     public var takenAt: Date
-    /// `--workers`.
+    /// `--workers`, as TTIN/TTOU have changed it since.
     public var configuredWorkers: Int
     /// The queues it takes jobs from; nil: every queue.
     public var queues: [String]?

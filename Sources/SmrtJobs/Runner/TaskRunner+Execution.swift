@@ -3,6 +3,8 @@ import Foundation
 /// Running one attempt: invoking the method, enforcing its timeout, and writing the outcome.
 extension TaskRunner {
     func execute(_ job: SmrtJob, attempt: AttemptState) async {
+        let start = ContinuousClock.now
+        metrics.recordQueueWait(seconds: JobMetrics.queueWait(of: job, startedAt: clock()))
         emit(.jobStarted(job))
         let registry = self.registry
         let work = Task { try await registry.invoke(Invocation(job: job)) }
@@ -12,7 +14,7 @@ extension TaskRunner {
             } catch {
                 return
             }
-            await self.deadlinePassed(job, attempt: attempt, work: work)
+            await self.deadlinePassed(job, attempt: attempt, work: work, start: start)
         }
         let result = await withTaskCancellationHandler {
             await work.result
@@ -23,6 +25,7 @@ extension TaskRunner {
         if !attempt.isSettled { deadline.cancel() }
         await deadline.value
         guard attempt.settle() else { return }
+        metrics.recordDuration(seconds: (ContinuousClock.now - start).timeInterval)
         switch result {
         case .success(let value):
             await complete(job, result: value)
@@ -31,7 +34,9 @@ extension TaskRunner {
         }
     }
 
-    private func deadlinePassed(_ job: SmrtJob, attempt: AttemptState, work: Task<JSONValue?, Error>) async {
+    private func deadlinePassed(
+        _ job: SmrtJob, attempt: AttemptState, work: Task<JSONValue?, Error>, start: ContinuousClock.Instant
+    ) async {
         switch job.timeoutBehavior {
         case .warn:
             guard !attempt.isSettled else { return }
@@ -41,6 +46,7 @@ extension TaskRunner {
         case .fail, .kill:
             guard attempt.settle() else { return }
             work.cancel()
+            metrics.recordDuration(seconds: (ContinuousClock.now - start).timeInterval)
             let message = job.timeoutBehavior == .kill
                 ? "timed out after \(job.timeout) ms; kill needs smrt-supervisor to end a process, so the task was cancelled as for fail"
                 : "timed out after \(job.timeout) ms; task cancelled"
@@ -95,7 +101,11 @@ extension TaskRunner {
         for tryNumber in 1...tries {
             do {
                 let (workerId, at) = (self.workerId, tryNumber == 1 ? now ?? clock() : clock())
-                return try await withStore { try $0.finish([report], workerId: workerId, now: at)[0] }
+                let result = try await withStore { try $0.finish([report], workerId: workerId, now: at)[0] }
+                if let outcome = JobMetrics.outcome(of: result) {
+                    metrics.finished(queue: job.queue, type: job.objectType, outcome: outcome)
+                }
+                return result
             } catch {
                 if tryNumber == tries {
                     reportError("could not record the outcome of job \(job.id): \(error)")

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 extension TaskRunner {
@@ -27,13 +28,17 @@ extension TaskRunner {
         public var schedulePollInterval: Duration
         /// How many undelivered events each `events` stream keeps; older ones are dropped. Default 1024.
         public var eventBufferSize: Int
+        /// Where the runner's job metrics go (`JobMetrics`: `smrt_jobs_finished_total{queue,type,outcome}`,
+        /// `smrt_job_duration_seconds`, `smrt_job_queue_wait_seconds`). Default: the app's bootstrapped backend
+        /// (`MetricsSystem.factory`, a no-op until one is bootstrapped).
+        public var metricsFactory: any MetricsFactory
 
         public init(
             concurrency: Int = 5, queues: [String]? = ["default"], pollInterval: Duration = .milliseconds(1000),
             heartbeatInterval: Duration = .milliseconds(30_000), shutdownTimeout: Duration = .milliseconds(30_000),
             leaseTTL: Duration = .milliseconds(90_000), workerId: String = TaskRunner.makeWorkerId(),
             scheduleRunner: ScheduleRunner? = nil, schedulePollInterval: Duration = .seconds(5),
-            eventBufferSize: Int = 1024
+            eventBufferSize: Int = 1024, metricsFactory: any MetricsFactory = MetricsSystem.factory
         ) {
             self.concurrency = concurrency
             self.queues = queues
@@ -45,6 +50,7 @@ extension TaskRunner {
             self.scheduleRunner = scheduleRunner
             self.schedulePollInterval = schedulePollInterval
             self.eventBufferSize = eventBufferSize
+            self.metricsFactory = metricsFactory
         }
 
         /// The queues actually claimed: `queues`, plus `agents` when schedules are wired.

@@ -45,6 +45,8 @@ public final class TaskRunner: Sendable {
     let clock: @Sendable () -> Date
     let logger: Logger
     let random: Locked<AnyRandomNumberGenerator>
+    /// Finished attempts, durations and queue waits, to swift-metrics.
+    let metrics: JobMetrics
     let state = Locked(State())
     /// Wakes the claim loop (and `stop()` waiting for running attempts).
     let waker = Waker()
@@ -93,6 +95,7 @@ public final class TaskRunner: Sendable {
         self.options = options
         self.clock = clock
         self.random = Locked(AnyRandomNumberGenerator(random))
+        metrics = JobMetrics(factory: options.metricsFactory)
         var logger = logger
         logger[metadataKey: "worker"] = "\(options.workerId)"
         self.logger = logger
