@@ -221,7 +221,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     /// One transaction for the whole batch and the claim (the store counts jobs that are done for good on their
     /// schedules in it), with the progress values written first.
     private func commit(_ batch: [PendingFinish], progress updates: [ProgressUpdate], claim: Int) {
-        let updates = context.monitoring == nil ? [] : Self.latestPerJob(updates)
+        let updates = context.monitoring == nil ? [] : updates
         if batch.isEmpty && claim == 0 {
             recordProgress(updates)
             return
@@ -244,7 +244,10 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         let what = claim > 0 ? "\(reports.count) finished job(s) and a claim" : "\(reports.count) finished job(s)"
         // A claim alone is not retried past the busy timeout (the poll tries again); results are never dropped.
         switch retrying(batch.isEmpty ? 0 : .max, what: what, {
-            if let monitoring, !updates.isEmpty { try monitoring.recordProgress(updates, workerId: workerId) }
+            if let monitoring, !updates.isEmpty {
+                return try monitoring.finish(
+                    reports, recordingProgress: updates, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
+            }
             return try store.finish(reports, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
         }) {
         case .success(let done):
@@ -273,13 +276,6 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         if case .failure(let error) = retrying(0, what: "progress", { try monitoring.recordProgress(updates, workerId: workerId) }) {
             logger.warning("could not record the progress of \(updates.count) job(s): \(error)", metadata: ["event": "progress_failed"])
         }
-    }
-
-    /// One update per job, the latest (updates arrive oldest first).
-    static func latestPerJob(_ updates: [ProgressUpdate]) -> [ProgressUpdate] {
-        guard updates.count > 1 else { return updates }
-        var seen = Set<Int64>()
-        return updates.reversed().filter { seen.insert($0.jobId).inserted }.reversed()
     }
 
     /// Runs `body`, retrying up to `limit` times with back-off (50 ms doubling to 1 s) while the backend reports

@@ -66,7 +66,7 @@ final class CountingStore: JobStore, ScheduleStore, MonitoringStore, @unchecked 
 
     func recordProgress(_ updates: [ProgressUpdate], workerId: String) throws -> Int {
         let stored = try monitoring.recordProgress(updates, workerId: workerId)
-        backend.record(updates.map { .progress(jobId: $0.jobId, fraction: $0.progress.fraction, message: $0.progress.message) })
+        backend.record(ProgressUpdate.latestPerJob(updates).map(Self.write))
         return stored
     }
 
@@ -82,6 +82,20 @@ final class CountingStore: JobStore, ScheduleStore, MonitoringStore, @unchecked 
         let done = try inner.finish(reports, workerId: workerId, now: now, thenClaim: limit, queues: queues)
         backend.record(reports.map { .finish(jobId: $0.jobId) })
         return done
+    }
+
+    func finish(
+        _ reports: [AttemptReport], recordingProgress progress: [ProgressUpdate], workerId: String, now: Date,
+        thenClaim limit: Int, queues: [String]?
+    ) throws -> (finished: [FinishResult], claimed: [SmrtJob]) {
+        let done = try monitoring.finish(
+            reports, recordingProgress: progress, workerId: workerId, now: now, thenClaim: limit, queues: queues)
+        backend.record(ProgressUpdate.latestPerJob(progress).map(Self.write) + reports.map { .finish(jobId: $0.jobId) })
+        return done
+    }
+
+    static func write(_ update: ProgressUpdate) -> CountingBackend.Write {
+        .progress(jobId: update.jobId, fraction: update.progress.fraction, message: update.progress.message)
     }
 
     // MARK: Forwarded as they are

@@ -41,5 +41,5 @@ let sampleMessages: [WorkerMessage] = [
     .resultOK(jobId: 1, result: String(repeating: "x", count: 100_000)),
     .resultError(jobId: 42, retryable: false, message: "Method not found: Demo.nope"),
     .resultError(jobId: 43, retryable: true, message: ""),
-    .progress(jobId: 42, json: #"{"pct":50}"#),
+    .progress(jobId: 42, json: #"{"fraction":0.5}"#),
 ]
