@@ -3,9 +3,11 @@ import Foundation
 /// One result row of a store, read by column index (0-based), as the SQL backends' row types already read it.
 ///
 /// The decoders below read columns by position: a row decoded with `decodeJob` must select the columns of the
-/// stores' `jobColumns` (id, tenant_id, queue, … in `_smrt_jobs` order, then unique_key), one decoded with `decodeSchedule` those
+/// stores' `jobColumns` (id, tenant_id, queue, … in `_smrt_jobs` order, then unique_key, progress, worker_pid,
+/// worker_exit), one decoded with `decodeSchedule` those
 /// of their `scheduleColumns`, in exactly that order. Both stores select the same lists.
 package protocol StoredRow {
+    func isNull(_ column: Int32) -> Bool
     func int64(_ column: Int32) -> Int64
     func int(_ column: Int32) -> Int
     func bool(_ column: Int32) -> Bool
@@ -57,7 +59,19 @@ extension StoredRow {
             workerHeartbeat: date(21),
             createdAt: try requiredDate(22, "created_at"),
             updatedAt: try requiredDate(23, "updated_at"),
-            uniqueKey: string(24))
+            uniqueKey: string(24),
+            progress: storedProgress(25),
+            workerPid: isNull(26) ? nil : Int32(truncatingIfNeeded: int64(26)),
+            workerExit: string(27))
+    }
+
+    /// The progress column (`JobProgress.storedJSON`), or nil when NULL. A value that does not read as progress is
+    /// nil too: progress is for people, and must never make a job unreadable (the claim returns these columns).
+    private func storedProgress(_ column: Int32) -> JobProgress? {
+        withBytes(column) { bytes in
+            guard let bytes, let value = JSONParser.parse(bytes) else { return nil }
+            return JobProgress(storedJSON: value)
+        }
     }
 
     /// Decodes a row selecting the stores' `scheduleColumns`.

@@ -19,7 +19,7 @@ public enum StoreConformance {
     public static let checks: [ConformanceCheck] =
         enqueueChecks + claimChecks + finishChecks + transitionChecks + recoveryChecks + readingChecks + workerChecks
         + scheduleChecks + scheduleBookkeepingChecks + listingChecks + changeSignalChecks + accessChecks
-        + limitChecks + queueChecks + uniqueChecks + bulkChecks
+        + limitChecks + queueChecks + uniqueChecks + bulkChecks + monitoringChecks + jobPageChecks
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 

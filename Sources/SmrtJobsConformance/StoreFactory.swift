@@ -19,19 +19,25 @@ public struct StoreFactory: Sendable, CustomTestStringConvertible {
     public let name: String
     let makeBackend: @Sendable (_ directory: TemporaryDirectory) throws -> any JobBackend
     let tearDown: @Sendable (_ backend: any JobBackend) -> Void
+    /// Runs SQL on a store's connection, for checks of rows the store did not write (a corrupt value, one of a
+    /// newer version); nil for a backend without SQL, whose checks skip that part.
+    public let executeSQL: (@Sendable (_ store: Store, _ sql: String) throws -> Void)?
 
     /// - Parameters:
     ///   - name: how tests name the backend.
     ///   - makeBackend: a backend on a fresh database for one check.
     ///   - tearDown: removes what `makeBackend` created outside the directory (the directory itself is removed
     ///     afterwards); called after every store of the check was released.
+    ///   - executeSQL: runs SQL (statements without results) on the store's connection; nil without SQL.
     public init(
         name: String, makeBackend: @escaping @Sendable (_ directory: TemporaryDirectory) throws -> any JobBackend,
-        tearDown: @escaping @Sendable (_ backend: any JobBackend) -> Void = { _ in }
+        tearDown: @escaping @Sendable (_ backend: any JobBackend) -> Void = { _ in },
+        executeSQL: (@Sendable (_ store: Store, _ sql: String) throws -> Void)? = nil
     ) {
         self.name = name
         self.makeBackend = makeBackend
         self.tearDown = tearDown
+        self.executeSQL = executeSQL
     }
 
     public var testDescription: String { name }

@@ -70,6 +70,8 @@ extension MemoryJobStore {
             job.startedAt = now
             job.attempts += 1
             job.updatedAt = now
+            // A new attempt starts without progress; the last one's worker pid and exit stay until it finishes.
+            job.progress = nil
             tables.updateJob(job)
             return job
         }
@@ -102,6 +104,8 @@ extension MemoryJobStore {
                 return .notOwned
             }
             if let startedAt = report.startedAt { job.startedAt = stored(startedAt) }
+            job.workerPid = report.workerPid
+            job.workerExit = report.workerExit
             switch report.outcome {
             case .completed(let result, let resultPointer):
                 job.status = .completed
@@ -202,6 +206,9 @@ extension MemoryJobStore {
             job.workerId = nil
             job.workerHeartbeat = nil
             job.updatedAt = now
+            job.progress = nil
+            job.workerPid = nil
+            job.workerExit = nil
             tables.updateJob(job)
             return job
         }
@@ -254,6 +261,9 @@ extension MemoryJobStore {
             guard let owner = job.workerId, var current = tables.jobs[job.id], current.status == .running,
                 current.workerId == owner
             else { continue }
+            // Its process, on a dead owner's host, is not known; the reason says how the attempt ended.
+            current.workerPid = nil
+            current.workerExit = reason
             let result = failAttempt(&current, error: reason, retryAt: retryAt, now: now, &tables)
             recovered.append(RecoveredJob(job: current, result: result))
         }

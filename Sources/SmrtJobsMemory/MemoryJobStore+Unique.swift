@@ -59,6 +59,9 @@ extension MemoryJobStore {
             retried.workerId = nil
             retried.workerHeartbeat = nil
             retried.updatedAt = now
+            retried.progress = nil
+            retried.workerPid = nil
+            retried.workerExit = nil
             tables.updateJob(retried)
             return true
         }

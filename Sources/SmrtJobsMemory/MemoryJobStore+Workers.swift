@@ -9,6 +9,9 @@ extension MemoryJobStore {
         record.startedAt = Self.stored(record.startedAt)
         record.heartbeat = Self.stored(record.heartbeat)
         record.expiresAt = record.expiresAt.map(Self.stored)
+        // Through the stored form, as the SQL stores keep it: dates to the millisecond, and a snapshot of a newer
+        // version than this library knows reads as none.
+        record.stats = record.stats.flatMap(\.storedJSON).flatMap(SupervisorSnapshot.init(storedJSON:))
         try database.write { tables in tables.setWorker(record) }
     }
 

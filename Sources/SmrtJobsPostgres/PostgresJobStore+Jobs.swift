@@ -93,7 +93,8 @@ extension PostgresJobStore {
     /// The claim: one statement. The CTE picks due pending rows in claim order and locks them, skipping rows
     /// another claimer holds, and stops at LIMIT (the CTE is a fence: the planner cannot lock more rows than
     /// it returns); the UPDATE takes exactly those. One queue compares with `=` so the claim index's order
-    /// serves ORDER BY; several use `= ANY`.
+    /// serves ORDER BY; several use `= ANY`. A new attempt starts without progress (the last attempt's worker pid
+    /// and exit stay until this one finishes, as `last_error` does).
     private static func claimSQL(queues: Int) -> String {
         let filter: String
         switch queues {
@@ -105,7 +106,7 @@ extension PostgresJobStore {
             WITH picked AS (SELECT id FROM _smrt_jobs WHERE status = 'pending' AND run_at <= $2::timestamptz\(filter) \
             ORDER BY priority DESC, run_at, id LIMIT $3::bigint FOR UPDATE SKIP LOCKED) \
             UPDATE _smrt_jobs AS j SET status = 'running', worker_id = $1::text, worker_heartbeat = $2::timestamptz, \
-            started_at = $2::timestamptz, attempts = j.attempts + 1, updated_at = $2::timestamptz \
+            started_at = $2::timestamptz, attempts = j.attempts + 1, updated_at = $2::timestamptz, progress = NULL \
             FROM picked WHERE j.id = picked.id RETURNING \(jobColumns(of: "j"))
             """
     }
@@ -161,7 +162,8 @@ extension PostgresJobStore {
     /// store itself completes every job of a commit at once (`completeBatchSQL`).
     package static let completeSQL = """
         UPDATE _smrt_jobs SET status = 'completed', result = $1::jsonb, result_pointer = COALESCE($2::text, result_pointer), \
-        completed_at = $3::timestamptz, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at) \
+        completed_at = $3::timestamptz, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at), \
+        worker_pid = $7::integer, worker_exit = $8::text \
         WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running' \
         RETURNING \(scheduleIdColumn)
         """
@@ -171,14 +173,17 @@ extension PostgresJobStore {
     package static let completeBatchSQL = """
         UPDATE _smrt_jobs AS j SET status = 'completed', result = r.result::jsonb, \
         result_pointer = COALESCE(r.result_pointer, j.result_pointer), completed_at = $1::timestamptz, \
-        updated_at = $1::timestamptz, started_at = COALESCE(r.started_at::timestamptz, j.started_at) \
-        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS r(id, result, result_pointer, started_at) \
+        updated_at = $1::timestamptz, started_at = COALESCE(r.started_at::timestamptz, j.started_at), \
+        worker_pid = r.worker_pid, worker_exit = r.worker_exit \
+        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $7::integer[], $8::text[]) \
+        AS r(id, result, result_pointer, started_at, worker_pid, worker_exit) \
         WHERE j.id = r.id AND j.worker_id = $6::text AND j.status = 'running' \
         RETURNING j.id, \(scheduleIdColumn.replacingOccurrences(of: "args", with: "j.args"))
         """
 
     /// A failed attempt: back to pending at $1 when a retry time is given and attempts remain, else failed.
-    /// SET expressions all see the row as it was, so the CASEs agree with each other.
+    /// SET expressions all see the row as it was, so the CASEs agree with each other. $7 and $8 are the worker
+    /// pid and how the attempt ended (a recovery: no pid, its reason).
     private static func failSQL(returning: String) -> String {
         let retrying = "$1::timestamptz IS NOT NULL AND attempts < max_attempts"
         return """
@@ -188,7 +193,8 @@ extension PostgresJobStore {
             completed_at = CASE WHEN \(retrying) THEN NULL ELSE $3::timestamptz END, \
             worker_id = CASE WHEN \(retrying) THEN NULL ELSE worker_id END, \
             worker_heartbeat = CASE WHEN \(retrying) THEN NULL ELSE worker_heartbeat END, \
-            last_error = $2::text, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at) \
+            last_error = $2::text, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at), \
+            worker_pid = $7::integer, worker_exit = $8::text \
             WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running' \
             RETURNING \(returning)
             """
@@ -244,6 +250,7 @@ extension PostgresJobStore {
                 [
                     nowText, Self.array(completions.map { String($0.jobId) }), Self.array(results), Self.array(pointers),
                     Self.array(completions.map { Self.text($0.startedAt) }), workerId,
+                    Self.array(completions.map { $0.workerPid.map(String.init) }), Self.array(completions.map(\.workerExit)),
                 ])
             for index in 0..<rows.rowCount {
                 let row = rows.row(index)
@@ -255,7 +262,11 @@ extension PostgresJobStore {
         for (index, report) in reports.enumerated() {
             guard case .failed(let error, let retryAt) = report.outcome else { continue }
             let rows = try connection.query(
-                Self.failSQL, [Self.text(retryAt), error, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt)])
+                Self.failSQL,
+                [
+                    Self.text(retryAt), error, nowText, Self.text(report.jobId), workerId, Self.text(report.startedAt),
+                    report.workerPid.map(String.init), report.workerExit,
+                ])
             guard rows.rowCount > 0 else { continue }
             let row = rows.row(0)
             if row.string(0) == JobStatus.pending.rawValue, let runAt = row.date(1) {
@@ -310,7 +321,8 @@ extension PostgresJobStore {
 
     static let retrySQL = """
         UPDATE _smrt_jobs SET status = 'pending', attempts = 0, run_at = $1::timestamptz, last_error = NULL, \
-        started_at = NULL, completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = $1::timestamptz \
+        started_at = NULL, completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = $1::timestamptz, \
+        progress = NULL, worker_pid = NULL, worker_exit = NULL \
         WHERE id = $2::bigint AND status <> 'completed' RETURNING \(jobColumns)
         """
 
@@ -388,7 +400,8 @@ extension PostgresJobStore {
     }
 
     /// Fails the attempt of each job as its owner would have (same conditional UPDATE as `finish`), with the
-    /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule.
+    /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule. The attempt's worker exit
+    /// is the reason (its process, on a dead owner's host, is not known).
     private func recover(
         _ jobs: [SmrtJob], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?, _ connection: PostgresConnection
     ) throws -> [RecoveredJob] {
@@ -397,7 +410,7 @@ extension PostgresJobStore {
             let retryAt = nextRunAt(job)
             guard let updated = try selectJobs(
                 connection, Self.recoverSQL,
-                [Self.text(retryAt), reason, Self.text(now), Self.text(job.id), job.workerId, nil]
+                [Self.text(retryAt), reason, Self.text(now), Self.text(job.id), job.workerId, nil, nil, reason]
             ).first else { continue }
             let result: FinishResult = updated.status == .pending ? .retrying(at: updated.runAt) : .failed
             if result == .failed, let scheduleId = updated.scheduleId {

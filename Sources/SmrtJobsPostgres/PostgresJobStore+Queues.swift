@@ -90,7 +90,7 @@ extension PostgresJobStore: QueueStore {
         """
     private static let claimIdsSQL = """
         UPDATE _smrt_jobs AS j SET status = 'running', worker_id = $1::text, worker_heartbeat = $2::timestamptz, \
-        started_at = $2::timestamptz, attempts = j.attempts + 1, updated_at = $2::timestamptz \
+        started_at = $2::timestamptz, attempts = j.attempts + 1, updated_at = $2::timestamptz, progress = NULL \
         WHERE j.id = ANY($3::bigint[]) AND j.status = 'pending' RETURNING \(jobColumns(of: "j"))
         """
 

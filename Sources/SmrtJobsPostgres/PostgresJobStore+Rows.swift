@@ -9,7 +9,7 @@ extension PostgresJobStore {
         "id", "tenant_id", "queue", "object_type", "object_id", "method", "args", "run_at", "priority", "status",
         "attempts", "max_attempts", "timeout", "timeout_behavior", "started_at", "completed_at", "last_error",
         "result_pointer", "result", "retry_strategy", "worker_id", "worker_heartbeat", "created_at", "updated_at",
-        "unique_key",
+        "unique_key", "progress", "worker_pid", "worker_exit",
     ]
 
     static let jobColumns = jobColumns(of: nil)

@@ -10,7 +10,7 @@ import SmrtJobs
 /// first, then find the schema current.
 enum PostgresSchema {
     /// `migrations[i]` takes the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [version1, version2]
+    static let migrations: [String] = [version1, version2, version3]
 
     /// Version 2: unique keys (at most one pending or running job per key, by a partial unique index) and queues
     /// as objects (paused, a global concurrency limit; a queue without a row is running and unlimited).
@@ -26,6 +26,27 @@ enum PostgresSchema {
             concurrency integer CHECK (concurrency IS NULL OR concurrency >= 0),
             updated_at timestamptz NOT NULL
         );
+        """
+
+    /// Version 3: the operator surface (issue 10). On jobs the latest progress of the running (or last) attempt
+    /// (`JobProgress.storedJSON`), and the worker process that ran the last finished attempt and how it ended; on
+    /// leases what the owner publishes about itself (`SupervisorSnapshot.storedJSON`).
+    ///
+    /// Two partial indexes, each holding only rows of a status that is rare and stays put (a row enters it when
+    /// its job fails for good or is cancelled, and leaves it when retried or pruned), so the claim and completion
+    /// of the hot path never write to them:
+    /// - `_smrt_jobs_failed` (id) WHERE failed, `_smrt_jobs_cancelled` (id) WHERE cancelled: the dashboard's job
+    ///   pages of one of these statuses, newest first, walk them backwards from the cursor and stop after a page:
+    ///   exact however few of the table's rows they are (`_smrt_jobs_finished` holds them by completed_at).
+    /// Pending, running and completed pages need none: running rows are few (read through
+    /// `_smrt_jobs_running_worker` and sorted), pending and completed rows are most of the newest ones, found by
+    /// walking the primary key backwards (at most `JobPageQuery.scanLimit` rows). The per-minute tallies read a
+    /// range of `_smrt_jobs_finished` (status, completed_at) per status, an index-only scan.
+    static let version3 = """
+        ALTER TABLE _smrt_jobs ADD COLUMN progress jsonb, ADD COLUMN worker_pid integer, ADD COLUMN worker_exit text;
+        ALTER TABLE _smrt_workers ADD COLUMN stats jsonb;
+        CREATE INDEX _smrt_jobs_failed ON _smrt_jobs (id) WHERE status = 'failed';
+        CREATE INDEX _smrt_jobs_cancelled ON _smrt_jobs (id) WHERE status = 'cancelled';
         """
 
     /// The version this library writes and understands.

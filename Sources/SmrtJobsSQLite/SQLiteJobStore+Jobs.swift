@@ -76,7 +76,8 @@ extension SQLiteJobStore {
     /// planner prefers the (status) index and sorts every pending row. Several queues are claimed as a
     /// UNION ALL of per-queue walks of at most LIMIT rows each, then sorted (queueCount × LIMIT rows at most);
     /// `queue IN (...)` would instead sort every ready row of those queues. The outer `+status = 'pending'`
-    /// re-checks the row without steering the planner away from the primary key.
+    /// re-checks the row without steering the planner away from the primary key. A new attempt starts without
+    /// progress (the last attempt's worker pid and exit stay until this one finishes, as `last_error` does).
     func claimStatement(queueCount: Int) -> String {
         if let sql = claimSQL[queueCount] { return sql }
         let order = "ORDER BY priority DESC, run_at ASC, id ASC LIMIT ?3"
@@ -103,7 +104,7 @@ extension SQLiteJobStore {
         }
         let sql = """
             UPDATE _smrt_jobs SET status = 'running', worker_id = ?1, worker_heartbeat = ?2, started_at = ?2, \
-            attempts = attempts + 1, updated_at = ?2 \
+            attempts = attempts + 1, updated_at = ?2, progress = NULL \
             WHERE id IN (\(candidates)) AND +status = 'pending' \
             RETURNING \(SQLiteJobStore.jobColumns)
             """
@@ -151,7 +152,7 @@ extension SQLiteJobStore {
 
     private static let completeSQL = """
         UPDATE _smrt_jobs SET status = 'completed', result = ?1, result_pointer = COALESCE(?2, result_pointer), \
-        completed_at = ?3, updated_at = ?3, started_at = COALESCE(?6, started_at) \
+        completed_at = ?3, updated_at = ?3, started_at = COALESCE(?6, started_at), worker_pid = ?7, worker_exit = ?8 \
         WHERE id = ?4 AND worker_id = ?5 AND status = 'running' \
         RETURNING \(scheduleIdColumn)
         """
@@ -163,7 +164,8 @@ extension SQLiteJobStore {
         """
 
     /// A failed attempt: back to pending at ?1 when a retry time is given and attempts remain, else failed.
-    /// SET expressions all see the row as it was, so the CASEs agree with each other.
+    /// SET expressions all see the row as it was, so the CASEs agree with each other. ?7 and ?8 are the worker
+    /// pid and how the attempt ended (a recovery: no pid, its reason).
     private static func failSQL(returning: String) -> String {
         let retrying = "?1 IS NOT NULL AND attempts < max_attempts"
         return """
@@ -173,7 +175,7 @@ extension SQLiteJobStore {
             completed_at = CASE WHEN \(retrying) THEN NULL ELSE ?3 END, \
             worker_id = CASE WHEN \(retrying) THEN NULL ELSE worker_id END, \
             worker_heartbeat = CASE WHEN \(retrying) THEN NULL ELSE worker_heartbeat END, \
-            last_error = ?2, updated_at = ?3, started_at = COALESCE(?6, started_at) \
+            last_error = ?2, updated_at = ?3, started_at = COALESCE(?6, started_at), worker_pid = ?7, worker_exit = ?8 \
             WHERE id = ?4 AND worker_id = ?5 AND status = 'running' \
             RETURNING \(returning)
             """
@@ -220,6 +222,8 @@ extension SQLiteJobStore {
                     try s.bind(report.jobId, 4)
                     try s.bind(workerId, 5)
                     try s.bind(report.startedAt, 6)
+                    try s.bind(report.workerPid.map(Int.init), 7)
+                    try s.bind(report.workerExit, 8)
                     guard try s.step() else { return (.notOwned, nil) }
                     return (.completed, s.isNull(0) ? nil : s.int64(0))
                 }
@@ -231,6 +235,8 @@ extension SQLiteJobStore {
                     try s.bind(report.jobId, 4)
                     try s.bind(workerId, 5)
                     try s.bind(report.startedAt, 6)
+                    try s.bind(report.workerPid.map(Int.init), 7)
+                    try s.bind(report.workerExit, 8)
                     guard try s.step() else { return (.notOwned, nil) }
                     if s.string(0) == JobStatus.pending.rawValue, let runAt = s.date(1) {
                         return (.retrying(at: runAt), nil)
@@ -289,7 +295,8 @@ extension SQLiteJobStore {
 
     static let retrySQL = """
         UPDATE _smrt_jobs SET status = 'pending', attempts = 0, run_at = ?1, last_error = NULL, started_at = NULL, \
-        completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = ?1 \
+        completed_at = NULL, worker_id = NULL, worker_heartbeat = NULL, updated_at = ?1, progress = NULL, \
+        worker_pid = NULL, worker_exit = NULL \
         WHERE id = ?2 AND status <> 'completed' RETURNING \(jobColumns)
         """
 
@@ -378,8 +385,9 @@ extension SQLiteJobStore {
     }
 
     /// Fails the attempt of each job as its owner would have (same conditional UPDATE as `finish`), with the
-    /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule. Rows are read completely
-    /// before any is written.
+    /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule. The attempt's worker exit
+    /// is the reason (its process, on a dead owner's host, is not known). Rows are read completely before any is
+    /// written.
     private func recover(
         _ jobs: [SmrtJob], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?, _ connection: SQLiteConnection
     ) throws -> [RecoveredJob] {
@@ -392,6 +400,8 @@ extension SQLiteJobStore {
                 try s.bind(now, 3)
                 try s.bind(job.id, 4)
                 try s.bind(job.workerId, 5)
+                try s.bindNull(7)
+                try s.bind(reason, 8)
                 return try s.step() ? try s.decodeJob(strategies: &retryStrategies) : nil
             }
             guard let updated else { continue }

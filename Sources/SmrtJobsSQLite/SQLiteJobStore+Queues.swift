@@ -94,7 +94,7 @@ extension SQLiteJobStore: QueueStore {
         """
     private static let claimIdsSQL = """
         UPDATE _smrt_jobs SET status = 'running', worker_id = ?1, worker_heartbeat = ?2, started_at = ?2, \
-        attempts = attempts + 1, updated_at = ?2 \
+        attempts = attempts + 1, updated_at = ?2, progress = NULL \
         WHERE id IN (SELECT value FROM json_each(?3)) AND status = 'pending' \
         RETURNING \(jobColumns)
         """

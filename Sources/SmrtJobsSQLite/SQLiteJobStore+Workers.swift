@@ -3,14 +3,16 @@ import SmrtJobs
 
 /// The lease rows of `_smrt_workers`.
 extension SQLiteJobStore {
+    /// Writes `stats` as `SupervisorSnapshot.storedJSON` (nil: NULL).
     public func registerWorker(_ record: WorkerRecord) throws {
         try locked { connection in
             try connection.run(
                 """
-                INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat, expires_at) \
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat, expires_at, stats) \
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
                 ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, \
-                started_at = excluded.started_at, heartbeat = excluded.heartbeat, expires_at = excluded.expires_at
+                started_at = excluded.started_at, heartbeat = excluded.heartbeat, expires_at = excluded.expires_at, \
+                stats = excluded.stats
                 """
             ) { s in
                 try s.bind(record.id, 1)
@@ -19,6 +21,7 @@ extension SQLiteJobStore {
                 try s.bind(record.startedAt, 4)
                 try s.bind(record.heartbeat, 5)
                 try s.bind(record.expiresAt, 6)
+                try s.bind(record.stats.flatMap(\.storedJSON), 7)
             }
         }
     }
@@ -40,17 +43,21 @@ extension SQLiteJobStore {
         }
     }
 
-    /// By id.
+    /// By id. A `stats` text that does not read as a snapshot this library knows is nil (never an error: one bad
+    /// row must not hide the others).
     public func listWorkers() throws -> [WorkerRecord] {
         try locked { connection in
-            try connection.withStatement("SELECT id, pid, host, started_at, heartbeat, expires_at FROM _smrt_workers ORDER BY id") { s in
+            try connection.withStatement(
+                "SELECT id, pid, host, started_at, heartbeat, expires_at, stats FROM _smrt_workers ORDER BY id"
+            ) { s in
                 var workers: [WorkerRecord] = []
                 while try s.step() {
                     workers.append(
                         WorkerRecord(
                             id: s.string(0) ?? "", pid: Int32(truncatingIfNeeded: s.int64(1)), host: s.string(2) ?? "",
                             startedAt: s.date(3) ?? Date(timeIntervalSince1970: 0),
-                            heartbeat: s.date(4) ?? Date(timeIntervalSince1970: 0), expiresAt: s.date(5)))
+                            heartbeat: s.date(4) ?? Date(timeIntervalSince1970: 0), expiresAt: s.date(5),
+                            stats: s.string(6).flatMap(SupervisorSnapshot.init(storedJSON:))))
                 }
                 return workers
             }

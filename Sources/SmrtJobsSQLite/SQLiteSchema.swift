@@ -8,7 +8,7 @@ import SmrtJobs
 /// re-reads the version there, so two processes opening a new file at once apply each step exactly once.
 enum SQLiteSchema {
     /// `migrations[i]` takes the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [version1, version2, version3]
+    static let migrations: [String] = [version1, version2, version3, version4]
 
     /// Version 2: a lease carries its own expiry, written by its owner at each renewal.
     static let version2 = "ALTER TABLE _smrt_workers ADD COLUMN expires_at TEXT;"
@@ -27,6 +27,29 @@ enum SQLiteSchema {
             concurrency INTEGER CHECK (concurrency IS NULL OR concurrency >= 0),
             updated_at TEXT NOT NULL
         );
+        """
+
+    /// Version 4: the operator surface (issue 10). On jobs the latest progress of the running (or last) attempt
+    /// (`JobProgress.storedJSON`), and the worker process that ran the last finished attempt and how it ended; on
+    /// leases what the owner publishes about itself (`SupervisorSnapshot.storedJSON`).
+    ///
+    /// Two partial indexes, each holding only rows of a status that is rare and stays put (a row enters it when
+    /// its job fails for good or is cancelled, and leaves it when retried or pruned), so the claim and completion
+    /// of the hot path never write to them:
+    /// - `_smrt_jobs_failed` (id) WHERE failed, `_smrt_jobs_cancelled` (id) WHERE cancelled: the dashboard's job
+    ///   pages of one of these statuses, newest first, walk them by id from the cursor and stop after a page: exact
+    ///   however few of the table's rows they are (`_smrt_jobs_finished` holds them by completed_at, not by id).
+    /// Pending, running and completed pages need none: running rows are few and read through
+    /// `_smrt_jobs_running_worker`; pending and completed rows are most of the newest ones, found by walking the
+    /// table by id (at most `JobPageQuery.scanLimit` rows). The per-minute tallies count through
+    /// `_smrt_jobs_finished` (status, completed_at).
+    static let version4 = """
+        ALTER TABLE _smrt_jobs ADD COLUMN progress TEXT;
+        ALTER TABLE _smrt_jobs ADD COLUMN worker_pid INTEGER;
+        ALTER TABLE _smrt_jobs ADD COLUMN worker_exit TEXT;
+        ALTER TABLE _smrt_workers ADD COLUMN stats TEXT;
+        CREATE INDEX _smrt_jobs_failed ON _smrt_jobs (id) WHERE status = 'failed';
+        CREATE INDEX _smrt_jobs_cancelled ON _smrt_jobs (id) WHERE status = 'cancelled';
         """
 
     /// The version this library writes and understands.

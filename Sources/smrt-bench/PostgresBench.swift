@@ -383,11 +383,11 @@ enum RawPostgresBench {
             try connection.exec("BEGIN")
             if setBased && !held.isEmpty {
                 let rows = try connection.query(
-                    completeManySQL, [nil, nil, now, "{" + held.map(String.init).joined(separator: ",") + "}", worker, nil])
+                    completeManySQL, [nil, nil, now, "{" + held.map(String.init).joined(separator: ",") + "}", worker, nil, nil, nil])
                 if rows.rowCount != held.count { throw BenchError("complete of \(held.count) jobs changed \(rows.rowCount) rows") }
             } else {
                 for id in held {
-                    let rows = try connection.query(PostgresJobStore.completeSQL, [nil, nil, now, String(id), worker, nil])
+                    let rows = try connection.query(PostgresJobStore.completeSQL, [nil, nil, now, String(id), worker, nil, nil, nil])
                     if rows.rowCount != 1 { throw BenchError("complete of job \(id) changed \(rows.rowCount) rows") }
                 }
             }

@@ -10,7 +10,7 @@ struct SmrtBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smrt-bench",
         abstract: "Measures smrt-jobs against the raw limits of its machine (see docs/performance.md).",
-        subcommands: [Run.self, PingpongChild.self, Profile.self],
+        subcommands: [Run.self, Reads.self, PingpongChild.self, Profile.self],
         defaultSubcommand: Run.self)
 }
 

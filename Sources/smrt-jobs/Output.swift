@@ -64,7 +64,7 @@ enum Output {
     }
 
     static func jobLines(_ job: SmrtJob, reveal: Bool) -> String {
-        lines([
+        var pairs: [(String, String)] = [
             ("id", String(job.id)),
             ("job", job.description),
             ("status", job.status.rawValue),
@@ -85,12 +85,36 @@ enum Output {
             ("lastError", redacted(job.lastError, reveal: reveal) ?? "-"),
             ("resultPointer", job.resultPointer ?? "-"),
             ("result", job.result.map { redacted($0, reveal: reveal).jsonText } ?? "-"),
+            ("progress", job.progress.map { progress($0, reveal: reveal) } ?? "-"),
             ("workerId", job.workerId ?? "-"),
             ("workerHeartbeat", time(job.workerHeartbeat)),
+            ("workerPid", job.workerPid.map { String($0) } ?? "-"),
+            ("workerExit", job.workerExit ?? "-"),
             ("tenantId", job.tenantId ?? "-"),
             ("createdAt", time(job.createdAt)),
             ("updatedAt", time(job.updatedAt)),
-        ])
+        ]
+        if let key = job.uniqueKey { pairs.append(("uniqueKey", key)) }
+        return lines(pairs)
+    }
+
+    /// `42% page 21 of 50 (3 s ago)`: whole percent rounded down (100% only when the job said 1), the message
+    /// (redacted as errors are, unless `reveal`), and how long ago it came.
+    static func progress(_ progress: JobProgress, reveal: Bool, now: Date = Date()) -> String {
+        let percent = Int((progress.fraction * 100).rounded(.down))
+        let message = redacted(progress.message, reveal: reveal).map { " " + truncate($0, 200) } ?? ""
+        return "\(percent)%\(message) (\(age(now.timeIntervalSince(progress.updatedAt))) ago)"
+    }
+
+    /// `3 s`, `4 min`, `2 h`, `3 d` (a time in the future, a clock ahead of this one: `0 s`).
+    static func age(_ seconds: TimeInterval) -> String {
+        let whole = Int(max(0, seconds).rounded(.down))
+        switch whole {
+        case ..<120: return "\(whole) s"
+        case ..<7200: return "\(whole / 60) min"
+        case ..<172_800: return "\(whole / 3600) h"
+        default: return "\(whole / 86_400) d"
+        }
     }
 
     static func statsLines(_ stats: JobStats) -> String {
@@ -128,8 +152,8 @@ enum Output {
 
     /// A Codable model (`SmrtJob`, `AgentSchedule`) as JSON with its camelCase keys, dates as ISO-8601 text
     /// (`Timestamp.format`), and absent optional fields written as null so every key is always there.
-    /// `lastError`, `args`, `result`, `methodArgs` and `agentConfig` are redacted as in the human output, unless
-    /// `reveal`.
+    /// `lastError`, `progress.message`, `args`, `result`, `methodArgs` and `agentConfig` are redacted as in the
+    /// human output, unless `reveal`.
     static func json<T: Encodable>(_ value: T, reveal: Bool) throws -> JSONValue {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -140,6 +164,10 @@ enum Output {
         guard var members = json.objectValue else { return json }
         if !reveal {
             if case .string(let error) = members["lastError"] { members["lastError"] = .string(ArgumentRedaction.redact(text: error)) }
+            if case .object(var progress) = members["progress"], case .string(let message) = progress["message"] {
+                progress["message"] = .string(ArgumentRedaction.redact(text: message))
+                members["progress"] = .object(progress)
+            }
             for key in ["args", "result", "methodArgs", "agentConfig"] {
                 if let member = members[key] { members[key] = ArgumentRedaction.redact(member) }
             }

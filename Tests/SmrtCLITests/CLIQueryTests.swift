@@ -68,7 +68,7 @@ struct CLIQueryTests {
             "id", "tenantId", "queue", "objectType", "objectId", "method", "args", "runAt", "priority", "status",
             "attempts", "maxAttempts", "timeout", "timeoutBehavior", "startedAt", "completedAt", "lastError",
             "resultPointer", "result", "retryStrategy", "workerId", "workerHeartbeat", "createdAt", "updatedAt",
-            "uniqueKey",
+            "uniqueKey", "progress", "workerPid", "workerExit",
         ]
         for job in jobs {
             #expect(Set(job.keys) == expectedKeys)

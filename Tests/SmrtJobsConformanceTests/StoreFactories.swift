@@ -13,7 +13,11 @@ enum StoreFactories {
     static let all: [StoreFactory] = [sqlite, memory] + (PostgresTestServer.isRequested ? [postgres] : [])
 
     /// A file in the check's directory.
-    static let sqlite = StoreFactory(name: "SQLite") { directory in SQLiteBackend(path: directory.path("jobs.sqlite")) }
+    static let sqlite = StoreFactory(
+        name: "SQLite", makeBackend: { directory in SQLiteBackend(path: directory.path("jobs.sqlite")) },
+        executeSQL: { store, sql in
+            try #require(store as? SQLiteJobStore).withConnection { connection in try connection.exec(sql) }
+        })
 
     /// A fresh in-memory database per check.
     static let memory = StoreFactory(name: "memory") { _ in MemoryBackend() }
@@ -26,6 +30,9 @@ enum StoreFactories {
         tearDown: { backend in
             guard let schema = PostgresTestServer.schema(of: backend.displayName) else { return }
             PostgresTestServer.dropSchema(schema)
+        },
+        executeSQL: { store, sql in
+            _ = try #require(store as? PostgresJobStore).withConnection { connection in try connection.exec(sql) }
         })
 }
 

@@ -38,4 +38,17 @@ import Testing
         _ = try store.enqueue(spec, now: Date())
         #expect(try revision() > start)
     }
+
+    /// Progress wakes no claimer: it is stored without a commit the change signal reports.
+    @Test func progressMovesNoRevision() throws {
+        let store = MemoryJobStore()
+        func revision() throws -> UInt64 { try store.database.read { $0.revision } }
+        let job = try store.enqueue(spec, now: Date())
+        _ = try store.claim(workerId: "w", limit: 1, queues: nil, now: Date())
+        let before = try revision()
+        let progress = JobProgress(fraction: 0.5, message: "half", updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(try store.recordProgress([ProgressUpdate(jobId: job.id, progress: progress)], workerId: "w") == 1)
+        #expect(try revision() == before)
+        #expect(try store.get(id: job.id)?.progress == progress)
+    }
 }

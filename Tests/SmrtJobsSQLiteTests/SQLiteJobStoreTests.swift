@@ -34,7 +34,8 @@ struct SQLiteJobStoreTests {
             let names = try tableNames(first)
             for expected in [
                 "_smrt_jobs", "_smrt_workers", "_smrt_agent_schedules", "_smrt_schedule_fires", "_smrt_jobs_claim",
-                "_smrt_jobs_claim_any", "_smrt_jobs_running_worker", "_smrt_jobs_finished",
+                "_smrt_jobs_claim_any", "_smrt_jobs_running_worker", "_smrt_jobs_finished", "_smrt_jobs_failed",
+                "_smrt_jobs_cancelled",
             ] {
                 #expect(names.contains(expected), "missing \(expected)")
             }
@@ -63,6 +64,35 @@ struct SQLiteJobStoreTests {
             #expect(try store.listWorkers().first?.expiresAt == nil)
             try store.heartbeatWorker(id: "old", now: t0, expiresAt: t0 + 30)
             #expect(try store.listWorkers().first?.expiresAt == t0 + 30)
+        }
+    }
+
+    /// A file of schema 3 (before the operator surface) gains the progress, worker pid and exit, and stats columns
+    /// and the failed and cancelled indexes; its jobs and leases stay, with none of the new values.
+    @Test func aVersionThreeFileIsMigrated() throws {
+        try withDatabase { path in
+            let old = try SQLiteConnection(path: path)
+            for step in SQLiteSchema.migrations.prefix(3) { try old.exec(step) }
+            try old.exec("PRAGMA user_version = 3")
+            try old.exec(
+                """
+                INSERT INTO _smrt_jobs (queue, object_type, method, run_at, status, attempts, last_error, completed_at, \
+                created_at, updated_at, worker_id) VALUES ('mail', 'Mailer', 'send', '2027-01-15T08:00:00.000Z', 'failed', 3, \
+                'smtp down', '2027-01-15T08:00:05.000Z', '2027-01-15T08:00:00.000Z', '2027-01-15T08:00:05.000Z', 'sup-1');
+                INSERT INTO _smrt_workers (id, pid, host, started_at, heartbeat, expires_at) VALUES \
+                ('sup-1', 7, 'h', '2027-01-15T08:00:00.000Z', '2027-01-15T08:00:00.000Z', '2027-01-15T08:00:30.000Z');
+                """)
+            let store = try SQLiteJobStore(path: path)
+            #expect(try store.schemaVersion() == 4)
+            let job = try #require(try store.get(id: 1))
+            #expect(job.status == .failed && job.lastError == "smtp down" && job.workerId == "sup-1")
+            #expect(job.progress == nil && job.workerPid == nil && job.workerExit == nil)
+            #expect(try store.listWorkers().map(\.id) == ["sup-1"] && store.listWorkers().first?.stats == nil)
+            #expect(try tableNames(store).contains("_smrt_jobs_failed"))
+            // The new index holds the old failed row.
+            #expect(try store.jobPage(JobPageQuery(statuses: [.failed])).jobs.map(\.id) == [1])
+            let retried = try store.retry(id: 1, now: t0)
+            #expect(retried.status == .pending && retried.lastError == nil)
         }
     }
 
@@ -252,6 +282,49 @@ struct SQLiteJobStoreTests {
                 AND (worker_heartbeat IS NULL OR worker_heartbeat < ?1) ORDER BY id
                 """)
             #expect(stale.contains { $0.contains("_smrt_jobs_running_worker") }, "\(stale)")
+        }
+    }
+
+    /// The dashboard's reads: each job page walks the primary key or its status's own index from the cursor,
+    /// never sorting the table; the per-minute tallies stay inside `_smrt_jobs_finished`.
+    @Test func monitoringReadsUseTheirIndexes() throws {
+        try withDatabase { path in
+            let store = try SQLiteJobStore(path: path)
+            let ids = try store.enqueue(batch: (0..<3000).map { JobSpec(objectType: "T\($0 % 7)", method: "run", queue: $0 % 3 == 0 ? "mail" : "default", maxAttempts: 1) }, now: t0)
+            _ = try store.claim(workerId: "w", limit: 2900, queues: nil, now: t0)
+            _ = try store.finish(ids.prefix(2800).enumerated().map { i, id in
+                AttemptReport(jobId: id, outcome: i % 10 == 0 ? .failed(error: "e", retryAt: nil) : .completed(result: nil))
+            }, workerId: "w", now: t0)
+            for id in ids[2800..<2850] { _ = try store.cancel(id: id, now: t0) }
+            try store.withConnection { c in try c.exec("ANALYZE") }
+
+            func pagePlan(_ query: JobPageQuery) throws -> [String] { try plan(store, SQLiteJobStore.pageSQL(query)) }
+            // The outer statement reads the page's rows by primary key, in the IN list's order: no sort.
+            for query in [
+                JobPageQuery(), JobPageQuery(statuses: [.pending]), JobPageQuery(statuses: [.completed]),
+                JobPageQuery(statuses: [.failed]), JobPageQuery(statuses: [.cancelled]), JobPageQuery(statuses: [.running]),
+                JobPageQuery(statuses: [.failed, .cancelled]), JobPageQuery(queue: "mail", objectType: "T3", errorContains: "e"),
+                JobPageQuery(statuses: [.failed], queue: "mail"),
+            ] {
+                let details = try pagePlan(query)
+                #expect(details.contains { $0.contains("SEARCH _smrt_jobs USING INTEGER PRIMARY KEY (rowid=?)") }, "\(query): \(details)")
+                let window: String
+                switch query.indexedStatus {
+                case .failed?: window = "_smrt_jobs_failed (id<?)"
+                case .cancelled?: window = "_smrt_jobs_cancelled (id<?)"
+                case .running?: window = "_smrt_jobs_running_worker"
+                default: window = "USING INTEGER PRIMARY KEY (rowid<?)"
+                }
+                #expect(details.contains { $0.contains(window) }, "\(query): \(details)")
+                // Only the few running rows are sorted.
+                #expect(query.indexedStatus == .running || !details.contains { $0.contains("TEMP B-TREE") }, "\(query): \(details)")
+            }
+            let perMinute = try plan(store, SQLiteJobStore.finishedPerMinuteSQL)
+            #expect(perMinute.contains { $0.contains("USING COVERING INDEX _smrt_jobs_finished (status=? AND completed_at>?)") }, "\(perMinute)")
+            #expect(!perMinute.contains { $0.hasPrefix("SCAN _smrt_jobs") }, "\(perMinute)")
+            // The answers, for the record: the planned statements run.
+            #expect(try store.jobPage(JobPageQuery(statuses: [.failed])).jobs.count == 50)
+            #expect(try store.finishedPerMinute(since: t0 - 60) == [MinuteTally(minute: t0, completed: 2520, failed: 280)])
         }
     }
 
