@@ -125,8 +125,9 @@ let package = Package(
         .testTarget(
             name: "SmrtDashboardTests",
             dependencies: [
-                "SmrtDashboard", "SmrtJobs", "SmrtJobsMemory", "SmrtJobsSQLite", "SmrtJobsConformance",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "SmrtDashboard", "SmrtJobs", "SmrtJobsMemory", "SmrtJobsSQLite", "SmrtJobsPostgres", "SmrtBackends",
+                "SmrtJobsConformance", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SmrtCLITests", dependencies: ["SmrtJobs", "SmrtJobsSQLite", "SmrtJobsConformance"]),
     ]
