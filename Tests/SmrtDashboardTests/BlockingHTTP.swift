@@ -14,7 +14,7 @@ enum BlockingHTTP {
         var description: String { "HTTP \(status): \(body.prefix(500))" }
     }
 
-    static func request(_ method: String = "GET", _ url: String, json: String? = nil, timeout: Double = 30) throws -> Response {
+    static func request(_ url: String, method: String = "GET", json: String? = nil, timeout: Double = 30) throws -> Response {
         guard let target = URL(string: url) else { throw SpawnedProcess.Failure(description: "not a URL: \(url)") }
         var request = URLRequest(url: target)
         request.httpMethod = method

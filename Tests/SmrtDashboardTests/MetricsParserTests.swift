@@ -65,7 +65,7 @@ struct MetricsParserTests {
             let failed = try cluster.enqueue("fail", ["message": "no customer"], maxAttempts: 1)
             let crashed = try cluster.enqueue("crash", ["signal": "SEGV"], maxAttempts: 2)
             let killed = try cluster.enqueue("spin", [:], maxAttempts: 1, timeout: 300, behavior: .kill)
-            let run = try BlockingHTTP.request("POST", cluster.url + "api/schedules/\(schedule.id)/run", json: "{}")
+            let run = try BlockingHTTP.request(cluster.url + "api/schedules/\(schedule.id)/run", method: "POST", json: "{}")
             #expect(run.status == 200, "\(run)")
             let fired = try #require(
                 (try JSONSerialization.jsonObject(with: Data(run.body.utf8)) as? [String: Any])?["jobId"] as? NSNumber,
@@ -81,10 +81,14 @@ struct MetricsParserTests {
 
             // Six attempts (the crash twice); the scrape shows them once a heartbeat has published them and the
             // dashboard has read that snapshot and its counts.
-            let text = try SpawnedProcess.eventually("/metrics to show the six attempts", timeout: 30, context: { cluster.context() }) {
-                () -> String? in
+            var last = ""
+            let text = try SpawnedProcess.eventually(
+                "/metrics to show the six attempts", timeout: 30, context: { cluster.context() + "--- last scrape ---\n" + last }
+            ) { () -> String? in
                 let scrape = try BlockingHTTP.request(cluster.url + "metrics")
+                last = scrape.description
                 guard scrape.status == 200 else { return nil }
+                last = scrape.body
                 let ready = [
                     "smrt_job_duration_seconds_count{supervisor=\"\(supervisorId)\"} 6",
                     "smrt_kill_lateness_seconds_count{supervisor=\"\(supervisorId)\"} 1",
@@ -114,13 +118,17 @@ struct MetricsParserTests {
             for family in families where family.name.hasPrefix("smrt_") {
                 for sample in family.samples {
                     #expect(Set(sample.labels.keys).isSubset(of: allowed), "\(sample.name) \(sample.labels)")
-                    let leaked = sample.labels.values.filter { value in ["metrics", "no customer", "SEGV", "from"].contains { value.contains($0) } }
+                    let leaked = sample.labels.values.filter { value in
+                        ["metrics", "no customer", "SEGV", "from"].contains { value.contains($0) }
+                    }
                     #expect(leaked.isEmpty, "an argument or error as a label value: \(sample.name) \(sample.labels)")
                 }
             }
 
             func value(_ sampleName: String, _ labels: [String: String]) -> Double? {
-                families.flatMap(\.samples).first { $0.name == sampleName && labels.allSatisfy { key, value in $0.labels[key] == value } }?.value
+                families.flatMap(\.samples).first { sample in
+                    sample.name == sampleName && labels.allSatisfy { key, value in sample.labels[key] == value }
+                }?.value
             }
             // The database's gauges.
             #expect(value("smrt_jobs", ["queue": "default", "status": "failed"]) == 3)

@@ -104,7 +104,7 @@ final class SpawnedProcess: @unchecked Sendable {  // used from one test body at
 
     /// The first line of stdout, once it is complete; throws when the process ends first or after `timeout` s.
     func firstLine(timeout: Double) throws -> String {
-        try Self.eventually("\(name)'s first line of stdout", timeout: timeout, context: outputs) {
+        try Self.eventually("\(name)'s first line of stdout", timeout: timeout, context: { self.outputs() }) {
             let text = stdout
             if let newline = text.firstIndex(of: "\n") { return String(text[..<newline]) }
             if let exit = reap() { throw Failure(description: "\(name) \(exit) before a line on stdout\n\(outputs())") }
@@ -116,7 +116,7 @@ final class SpawnedProcess: @unchecked Sendable {  // used from one test body at
 
     @discardableResult
     func waitForExit(timeout: Double) throws -> Exit {
-        try Self.eventually("\(name) to exit", timeout: timeout, context: outputs) { reap() }
+        try Self.eventually("\(name) to exit", timeout: timeout, context: { self.outputs() }) { reap() }
     }
 
     /// SIGTERM, the exit within `timeout` s, and what is left of the group killed.
