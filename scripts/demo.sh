@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quick start: builds smrt-jobs, runs smrt-supervisor with the demo worker on an embedded SQLite
-# file, enqueues a mix of jobs (ordinary ones, a crashing one, one past its kill timeout, a cron
-# schedule) and shows what happened to each.
+# file and smrt-dashboard beside it (its address is printed first), enqueues a mix of jobs (ordinary ones,
+# a crashing one, one past its kill timeout, a cron schedule) and shows what happened to each. On a terminal
+# the dashboard then stays up until Ctrl-C. Exits 1 when a job did not end as designed.
 #   scripts/demo.sh [--workers N] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,13 +27,22 @@ dir="$(mktemp -d /tmp/smrt-demo.XXXXXX)"
 export SMRT_DB="$dir/demo.sqlite"
 log="$dir/supervisor.log"
 supervisor_pid=""
+dashboard_pid=""
+# Stops what is still running: the dashboard gracefully (SIGTERM, then SIGKILL after 5 s), the supervisor at once.
 cleanup() {
+    if [ -n "$dashboard_pid" ] && kill -0 "$dashboard_pid" 2>/dev/null; then
+        kill -TERM "$dashboard_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$dashboard_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$dashboard_pid" 2>/dev/null || true
+    fi
     if [ -n "$supervisor_pid" ] && kill -0 "$supervisor_pid" 2>/dev/null; then
         kill -KILL "$supervisor_pid" 2>/dev/null || true
     fi
     if [ "$keep" = 1 ]; then echo "(kept $dir)"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
+trap 'echo; exit 130' INT
+trap 'exit 143' TERM
 
 echo "==> enqueueing into $SMRT_DB"
 for i in $(seq 1 20); do echo '{"objectType":"Demo","method":"noop"}'; done > "$dir/noops.jsonl"
@@ -47,6 +57,22 @@ schedule_id=$("$jobs" schedule add --cron '* * * * *' --type Demo --method echo 
 echo "    20 x Demo.noop, echo #$echo_id, print #$print_id, crash(SEGV) #$crash_id,"
 echo "    spin with a 1500 ms kill timeout #$spin_id, fail #$fail_id, echo delayed 3 s #$late_id,"
 echo "    cron schedule #$schedule_id '* * * * *' (fires at the next minute boundary)"
+
+# The dashboard never creates a database, so it starts once the first enqueue has made the file. Port 0: a free
+# one; the dashboard's first line of stdout is its URL.
+echo "==> starting smrt-dashboard (log: $dir/dashboard.log)"
+"$bin/smrt-dashboard" --db "$SMRT_DB" --listen 127.0.0.1:0 >"$dir/dashboard.url" 2>"$dir/dashboard.log" &
+dashboard_pid=$!
+url=""
+for _ in $(seq 1 100); do
+    url=$(head -n 1 "$dir/dashboard.url" 2>/dev/null || true)
+    if [ -n "$url" ] || ! kill -0 "$dashboard_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+done
+case "$url" in
+    http://*) echo "    open $url" ;;
+    *) echo "    smrt-dashboard did not start; its log:" >&2; cat "$dir/dashboard.log" >&2; exit 1 ;;
+esac
 
 echo "==> starting smrt-supervisor --workers $workers (log: $log)"
 "$bin/smrt-supervisor" --db "$SMRT_DB" --workers "$workers" --worker-exec "$bin/smrt-demo-worker" \
@@ -76,7 +102,8 @@ echo "    exit status $status"
 echo
 "$jobs" list --limit 100 --json > "$dir/jobs.json"
 "$jobs" schedule list --json > "$dir/schedules.json"
-python3 - "$dir/jobs.json" "$dir/schedules.json" "$log" "$echo_id" "$print_id" "$crash_id" "$spin_id" "$fail_id" "$late_id" <<'PY'
+summary=0
+if python3 - "$dir/jobs.json" "$dir/schedules.json" "$log" "$echo_id" "$print_id" "$crash_id" "$spin_id" "$fail_id" "$late_id" <<'PY'
 import json, sys, re
 jobs = {j["id"]: j for j in json.load(open(sys.argv[1]))}
 schedules = json.load(open(sys.argv[2]))
@@ -123,4 +150,17 @@ for l in shown[:40]:
     print("  " + l)
 if len(shown) > 40:
     print(f"  ... {len(shown) - 40} more lines in the log")
+sys.exit(1 if surprises else 0)
 PY
+then :; else summary=$?; fi
+
+if ! kill -0 "$dashboard_pid" 2>/dev/null; then
+    echo; echo "smrt-dashboard exited early; its log:" >&2; cat "$dir/dashboard.log" >&2; exit 1
+fi
+if [ -t 0 ]; then
+    echo
+    echo "==> the dashboard stays up; Ctrl-C to stop: $url"
+    echo "    (the supervisor is stopped: a job retried there stays pending)"
+    wait "$dashboard_pid" || true
+fi
+exit "$summary"

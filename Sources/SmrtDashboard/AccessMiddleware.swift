@@ -50,9 +50,9 @@ struct AccessMiddleware: RouterMiddleware {
             if failure.status.code >= 500 {
                 logger.error("\(request.method) \(path) failed: \(failure.message)", metadata: ["event": "request_failed"])
             }
-            response = kind == .page || kind == .publicResource
-                ? Pages.errorPage(failure, configuration: configuration, session: context.session)
-                : JSONResponse.error(failure)
+            response = kind == .api || kind == .metrics
+                ? JSONResponse.error(failure)
+                : Pages.errorPage(failure, configuration: configuration, session: context.session)
         }
         if let newSession {
             response.setCookie(Self.sessionCookie(newSession.id))

@@ -11,6 +11,7 @@ enum DashboardJSON {
             var container = encoder.singleValueContainer()
             try container.encode(Timestamp.format(date))
         }
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? encoder.encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             return .null
         }

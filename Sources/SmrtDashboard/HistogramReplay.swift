@@ -44,7 +44,8 @@ public struct HistogramReplay: Sendable, Equatable {
         // Start every value at the top of its bucket (just above the last bound for the overflow bucket).
         var perValue: [Double] = counts.indices.map { i in i < bounds.count ? bounds[i] : (bounds.last ?? 0).nextUp }
         var reached = zip(perValue, counts).reduce(0) { $0 + $1.0 * Double($1.1) }
-        var remaining = sum - reached
+        // A sum gone non-finite (stored as "inf"/"nan") cannot be met: the counts still can.
+        var remaining = sum.isFinite ? sum - reached : 0
         if remaining > 0 {
             // Only values above the last bound may grow.
             if let overflow = counts.last, overflow > 0 {
@@ -70,7 +71,7 @@ public struct HistogramReplay: Sendable, Equatable {
             values += repeatElement(perValue[i], count: counts[i])
         }
         let tolerance = max(1e-9, abs(sum) * 1e-12)
-        return HistogramReplay(values: values, sumIsExact: abs(reached - sum) <= tolerance)
+        return HistogramReplay(values: values, sumIsExact: sum.isFinite && abs(reached - sum) <= tolerance)
     }
 
     /// How far a value of bucket `i` may move down from the top and stay inside (unbounded for the first bucket).

@@ -131,9 +131,7 @@ final class OverviewCache: Sendable {
                 if changed { logger.error("overview refresh failed: \(message)", metadata: ["event": "refresh_failed"]) }
             }
             releaseWaiters()
-            let took = ContinuousClock.now - started
-            let required = took * ((1 - maxShare) / maxShare)
-            let pause = max(interval, required)
+            let (required, pause) = Self.pause(after: ContinuousClock.now - started, interval: interval, maxShare: maxShare)
             // The share rule's pause cannot be cut short; the rest of the interval can.
             try? await Task.sleep(for: required)
             if Task.isCancelled { break }
@@ -155,6 +153,13 @@ final class OverviewCache: Sendable {
                 s.soon = false
             }
         }
+    }
+
+    /// After a refresh that took `took`: the pause the share rule requires (refreshing at most `maxShare` of the
+    /// time: `took × (1 − maxShare) / maxShare`), and the whole pause (at least `interval`).
+    static func pause(after took: Duration, interval: Duration, maxShare: Double) -> (required: Duration, total: Duration) {
+        let required = took * ((1 - maxShare) / maxShare)
+        return (required, max(interval, required))
     }
 
     private func waitForFirst(_ id: UUID) async {

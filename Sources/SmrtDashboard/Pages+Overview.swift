@@ -15,7 +15,7 @@ extension Pages {
             <a class="card" href="/jobs?status=pending"><span class="figure" id="total-pending">\(totals.pending)</span> pending</a>\
             <a class="card" href="/jobs?status=running"><span class="figure" id="total-running">\(totals.running)</span> running</a>\
             <a class="card" href="/jobs?status=failed"><span class="figure" id="total-failed">\(totals.failed)</span> failed</a>\
-            <a class="card" href="/supervisors"><span class="figure" id="supervisors-alive">\(live.count)</span> supervisors alive\
+            <a class="card" href="/supervisors"><span class="figure" id="supervisors-alive">\(live.count)</span> supervisors alive \
             (\(busy) busy workers)</a></section>
             """
         return layout("Overview", frame, "\(freshness)\(summary)\(chart(snapshot.lastHour()))\(queueTable(snapshot, frame: frame))")
@@ -87,7 +87,10 @@ extension Pages {
             <span id="hour-failed">\(failed)</span> failed for good; peak \(peak) a minute.</p>\
             <svg id="throughput-chart" role="img" aria-label="jobs finished per minute, last hour" viewBox="0 0 \(Int(width)) \(Int(height))" \
             width="\(Int(width))" height="\(Int(height))" xmlns="http://www.w3.org/2000/svg">\
-            <line x1="0" y1="\(Int(height))" x2="\(Int(width))" y2="\(Int(height))" stroke="#888"/>\(bars)</svg>
+            <line x1="0" y1="\(Int(height))" x2="\(Int(width))" y2="\(Int(height))" stroke="#888"/>\(bars)</svg>\
+            <p class="muted axis"><span>\(minutes.first.map { time($0.minute) } ?? "")</span> … \
+            <span>\(minutes.last.map { time($0.minute) } ?? "") (now)</span>; green: completed, red: failed for good.</p>
+            
             """
     }
 

@@ -35,7 +35,7 @@ extension StoreConformance {
             let stored = try monitor.recordProgress(
                 [
                     ProgressUpdate(jobId: ids[0], progress: progress(0.25, "first", at: t0 + 1)),
-                    ProgressUpdate(jobId: ids[1], progress: progress(0.5, nil, at: t0 + 1)),  // w's job, but see below
+                    ProgressUpdate(jobId: ids[1], progress: progress(0.5, nil, at: t0 + 1)),
                     ProgressUpdate(jobId: ids[2], progress: progress(0.5, "pending", at: t0 + 1)),  // not running
                     ProgressUpdate(jobId: 999_999, progress: progress(0.5, "no such job", at: t0 + 1)),
                     ProgressUpdate(jobId: ids[0], progress: progress(0.42, message, at: t0 + 2)),  // the last one wins
@@ -169,6 +169,9 @@ extension StoreConformance {
         }
     }
 
+    /// `t0` plus whole milliseconds, as a stored date reads back (`t0 + 0.123` is another `Double`).
+    static func t0(ms: Int64) -> Date { Date(timeIntervalSince1970: Double(1_800_000_000_000 + ms) / 1000) }
+
     /// A snapshot with every field set, dates whole milliseconds (what stores keep).
     static func sampleSnapshot() -> SupervisorSnapshot {
         var duration = HistogramSnapshot(bounds: HistogramSnapshot.durationBounds)
@@ -178,12 +181,12 @@ extension StoreConformance {
         var lateness = HistogramSnapshot(bounds: HistogramSnapshot.latenessBounds)
         lateness.record(0.0031)
         return SupervisorSnapshot(
-            takenAt: t0 + 0.123, configuredWorkers: 2, queues: ["default", "mail \"eu\""],
+            takenAt: t0(ms: 123), configuredWorkers: 2, queues: ["default", "mail \"eu\""],
             workers: [
                 WorkerSnapshot(
                     pid: 4242, state: "busy", rssBytes: 52_428_800, jobId: 17, jobLabel: "Report#r-1.build()",
-                    jobStartedAt: t0 - 1.5, jobsDone: 9, startedAt: t0 - 60),
-                WorkerSnapshot(pid: 4243, state: "idle", startedAt: t0 - 59.999),
+                    jobStartedAt: t0(ms: -1_500), jobsDone: 9, startedAt: t0 - 60),
+                WorkerSnapshot(pid: 4243, state: "idle", startedAt: t0(ms: -59_999)),
             ],
             finished: [
                 FinishedCount(queue: "default", type: "Report", outcome: .completed, count: 9),

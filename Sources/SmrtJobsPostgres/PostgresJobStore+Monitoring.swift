@@ -48,18 +48,26 @@ extension PostgresJobStore: MonitoringStore {
         ).affectedRows
     }
 
-    /// A range of `_smrt_jobs_finished` (status, completed_at) per status (the comparison on completed_at implies
-    /// the index's `completed_at IS NOT NULL`), grouped by the UTC minute (the session's time zone is UTC).
+    /// A range of `_smrt_jobs_finished` (status, completed_at) per status, an index-only scan (the comparison on
+    /// completed_at implies the index's `completed_at IS NOT NULL`), grouped by the UTC minute (the session's time
+    /// zone is UTC).
     static let finishedPerMinuteSQL = """
         SELECT date_trunc('minute', completed_at), count(*) FILTER (WHERE status = 'completed'), \
         count(*) FILTER (WHERE status = 'failed') FROM _smrt_jobs \
-        WHERE status IN ('completed', 'failed') AND completed_at >= $1::timestamptz GROUP BY 1 ORDER BY 1
+        WHERE status IN ('completed', 'failed') AND completed_at >= $1::timestamptz GROUP BY 1
         """
 
+    /// The planner cannot know that `date_trunc` leaves a few groups (it guesses one per row), so it would sort
+    /// every finish of the period, spilling to disk (25 MB for the 940,000 of a busy hour, 2-3 s): sorts are off
+    /// for this statement, which leaves a hash of one entry per minute. JIT compiling (this estimate crosses its
+    /// threshold) costs more than it saves here.
     public func finishedPerMinute(since: Date) throws -> [MinuteTally] {
         try locked { connection in
-            try connection.query(Self.finishedPerMinuteSQL, [Self.text(since)]).rows.compactMap { row in
-                row.date(0).map { MinuteTally(minute: $0, completed: row.int(1), failed: row.int(2)) }
+            try connection.transaction {
+                try connection.exec("SET LOCAL enable_sort = off; SET LOCAL jit = off")
+                return try connection.query(Self.finishedPerMinuteSQL, [Self.text(since)]).rows.compactMap { row in
+                    row.date(0).map { MinuteTally(minute: $0, completed: row.int(1), failed: row.int(2)) }
+                }.sorted { $0.minute < $1.minute }
             }
         }
     }

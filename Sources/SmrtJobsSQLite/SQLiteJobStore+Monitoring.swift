@@ -47,24 +47,46 @@ extension SQLiteJobStore: MonitoringStore {
         return stored
     }
 
-    /// A range of `_smrt_jobs_finished` (status, completed_at) per status, counted inside the index; the minute is
-    /// the first 16 characters of the stored time (`2026-11-29T06:54`).
-    static let finishedPerMinuteSQL = """
-        SELECT status, substr(completed_at, 1, 16), count(*) FROM _smrt_jobs INDEXED BY _smrt_jobs_finished \
-        WHERE status IN ('completed', 'failed') AND completed_at >= ?1 AND completed_at IS NOT NULL \
-        GROUP BY status, substr(completed_at, 1, 16)
+    /// The first finish of a status at or after ?2: one descent of `_smrt_jobs_finished` (status, completed_at).
+    static let nextFinishSQL = """
+        SELECT min(completed_at) FROM _smrt_jobs INDEXED BY _smrt_jobs_finished \
+        WHERE status = ?1 AND completed_at >= ?2 AND completed_at IS NOT NULL
+        """
+    /// The finishes of a status in [?2, ?3): a range of the same index, counted inside it.
+    static let finishedInRangeSQL = """
+        SELECT count(*) FROM _smrt_jobs INDEXED BY _smrt_jobs_finished \
+        WHERE status = ?1 AND completed_at >= ?2 AND completed_at < ?3 AND completed_at IS NOT NULL
         """
 
+    /// Per status, minute by minute: find the next finish, count its minute's range, go on after that minute. A
+    /// GROUP BY of the minute would sort every finish of the period (2 s for the 940,000 of a busy hour; this:
+    /// the count of those index entries, and two descents per minute that has some).
     public func finishedPerMinute(since: Date) throws -> [MinuteTally] {
         try locked { connection in
-            try connection.withStatement(Self.finishedPerMinuteSQL) { s in
-                try s.bind(since, 1)
+            try connection.transaction(immediate: false) {
                 var tallies: [Date: MinuteTally] = [:]
-                while try s.step() {
-                    guard let minuteText = s.string(1), let minute = Timestamp.parse(minuteText + ":00.000Z") else { continue }
-                    var tally = tallies[minute] ?? MinuteTally(minute: minute, completed: 0, failed: 0)
-                    if s.string(0) == JobStatus.completed.rawValue { tally.completed += s.int(2) } else { tally.failed += s.int(2) }
-                    tallies[minute] = tally
+                for status in [JobStatus.completed, .failed] {
+                    var cursor = since
+                    while true {
+                        let next = try connection.withStatement(Self.nextFinishSQL) { s -> Date? in
+                            try s.bind(status.rawValue, 1)
+                            try s.bind(cursor, 2)
+                            return try s.step() ? s.date(0) : nil
+                        }
+                        guard let next else { break }
+                        let minute = Date(timeIntervalSince1970: (next.timeIntervalSince1970 / 60).rounded(.down) * 60)
+                        let end = minute.addingTimeInterval(60)
+                        let count = try connection.withStatement(Self.finishedInRangeSQL) { s -> Int in
+                            try s.bind(status.rawValue, 1)
+                            try s.bind(next, 2)
+                            try s.bind(end, 3)
+                            return try s.step() ? s.int(0) : 0
+                        }
+                        var tally = tallies[minute] ?? MinuteTally(minute: minute, completed: 0, failed: 0)
+                        if status == .completed { tally.completed += count } else { tally.failed += count }
+                        tallies[minute] = tally
+                        cursor = end
+                    }
                 }
                 return tallies.values.sorted { $0.minute < $1.minute }
             }
@@ -89,20 +111,31 @@ extension SQLiteJobStore: MonitoringStore {
     /// co-routine already yields in id order, so it stops at the ?3-th match.
     static func pageSQL(_ query: JobPageQuery) -> String {
         var conditions: [String] = []
+        // The window yields only what the filters read: every column costs a step of every row of a sparse page.
+        var columns = ["id"]
         let statuses = query.statusFilter
         if query.indexedStatus == nil, !statuses.isEmpty {
             // Literals from the enum, not input: the statement cache holds one text per combination.
             conditions.append("status IN (\(statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")))")
+            columns.append("status")
         }
-        if query.queue != nil { conditions.append("queue = ?4") }
-        if query.objectType != nil { conditions.append("object_type = ?5") }
-        // SQLite's lower() folds ASCII letters only, as `JobPageQuery.matches` does.
-        if query.errorFilter != nil { conditions.append("instr(lower(last_error), lower(?6)) > 0") }
+        if query.queue != nil {
+            conditions.append("queue = ?4")
+            columns.append("queue")
+        }
+        if query.objectType != nil {
+            conditions.append("object_type = ?5")
+            columns.append("object_type")
+        }
+        if query.errorFilter != nil {
+            // SQLite's lower() folds ASCII letters only, as `JobPageQuery.matches` does.
+            conditions.append("instr(lower(last_error), lower(?6)) > 0")
+            columns.append("last_error")
+        }
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return """
-            SELECT \(jobColumns) FROM _smrt_jobs WHERE id IN (SELECT id FROM (SELECT id, status, queue, object_type, \
-            last_error FROM \(pageSource(query.indexedStatus)) id < ?1 ORDER BY id DESC LIMIT ?2)\(filter) LIMIT ?3) \
-            ORDER BY id DESC
+            SELECT \(jobColumns) FROM _smrt_jobs WHERE id IN (SELECT id FROM (SELECT \(columns.joined(separator: ", ")) \
+            FROM \(pageSource(query.indexedStatus)) id < ?1 ORDER BY id DESC LIMIT ?2)\(filter) LIMIT ?3) ORDER BY id DESC
             """
     }
 

@@ -28,13 +28,7 @@ extension SQLiteJobStore: QueueStore {
     public func listQueues(now: Date) throws -> [QueueInfo] {
         try locked { connection in
             try connection.transaction(immediate: false) {
-                var counts: [(queue: String, status: JobStatus, count: Int)] = []
-                try connection.withStatement("SELECT queue, status, count(*) FROM _smrt_jobs GROUP BY queue, status") { s in
-                    while try s.step() {
-                        guard let queue = s.string(0), let status = s.string(1).flatMap(JobStatus.init(rawValue:)) else { continue }
-                        counts.append((queue, status, s.int(2)))
-                    }
-                }
+                let counts = try jobCountsByQueue(connection)
                 var oldest: [String: Date] = [:]
                 try connection.withStatement(
                     "SELECT queue, min(run_at) FROM _smrt_jobs WHERE status = 'pending' AND run_at <= ?1 GROUP BY queue"

@@ -27,12 +27,19 @@ struct Reads: ParsableCommand {
     @Flag(help: "Keep the PostgreSQL schema.")
     var keep = false
 
+    @Option(help: "With --db: measure this schema, filled before (--keep), instead of filling a fresh one.")
+    var schema: String?
+
     func run() throws {
+        Progress.startNs = monotonicNs()
         let now = Date()
         let store: any MonitoringStore & JobStore & QueueStore
         var cleanup: () -> Void = {}
         var filled = false
-        if let db {
+        if let db, let schema {
+            let separator = db.contains("?") ? "&" : "?"
+            store = try PostgresJobStore(settings: try PostgresSettings(url: db + separator + "options=-csearch_path%3D" + schema))
+        } else if let db {
             let pg = try PostgresBench(url: db, keep: keep)
             let (pgStore, _, schema) = try pg.freshStore("reads")
             store = pgStore
@@ -112,7 +119,7 @@ struct Reads: ParsableCommand {
     }
 
     func measure(_ store: any MonitoringStore & JobStore & QueueStore, now: Date) throws {
-        var rows: [(String, Double, String)] = []
+        var rows: [(String, Double, Double, String)] = []
         func time(_ name: String, _ body: () throws -> String) throws {
             _ = try body()
             var samples: [Double] = []
@@ -123,8 +130,8 @@ struct Reads: ParsableCommand {
                 samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             samples.sort()
-            rows.append((name, samples[samples.count / 2], note))
-            Progress.say(String(format: "%-44@ %8.2f ms  %@", name as NSString, samples[samples.count / 2], note))
+            rows.append((name, samples[samples.count / 2], samples[0], note))
+            Progress.say(String(format: "%-44@ %8.2f ms (min %.2f)  %@", name as NSString, samples[samples.count / 2], samples[0], note))
         }
         func page(_ query: JobPageQuery) throws -> String {
             let page = try store.jobPage(query)
@@ -148,7 +155,8 @@ struct Reads: ParsableCommand {
         }
         try time("jobPage: failed + cancelled") { try page(JobPageQuery(statuses: [.failed, .cancelled])) }
         try time("jobPage: type T7") { try page(JobPageQuery(objectType: "T7")) }
-        try time("jobPage: queue q2 + type T7 (never together)") { try page(JobPageQuery(queue: "q2", objectType: "T7")) }
+        try time("jobPage: queue q2 + type T7") { try page(JobPageQuery(queue: "q2", objectType: "T7")) }
+        try time("jobPage: queue q2 + type T3 (never together)") { try page(JobPageQuery(queue: "q2", objectType: "T3")) }
         try time("jobPage: error contains 'timeout'") { try page(JobPageQuery(errorContains: "TIMEOUT")) }
         try time("jobPage: error contains 'disk full'") { try page(JobPageQuery(errorContains: "disk full")) }
         try time("jobPage: failed + error 'disk full'") { try page(JobPageQuery(statuses: [.failed], errorContains: "disk full")) }
@@ -172,7 +180,9 @@ struct Reads: ParsableCommand {
             return "\(stats.pending + stats.running + stats.completed + stats.failed + stats.cancelled) jobs"
         }
         try time("stats: queue q1") { "\(try store.stats(queue: "q1").completed) completed" }
-        print("read\tmedian ms\tresult")
-        for (name, ms, note) in rows { print("\(name)\t\(String(format: "%.2f", ms))\t\(note)") }
+        print("read\tmedian ms\tmin ms\tresult")
+        for (name, median, least, note) in rows {
+            print("\(name)\t\(String(format: "%.2f", median))\t\(String(format: "%.2f", least))\t\(note)")
+        }
     }
 }

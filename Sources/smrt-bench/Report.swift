@@ -10,6 +10,8 @@ final class Results {
     private(set) var values: [String: Double] = [:]
     private(set) var info: [(String, JSONOut)] = []
     var notes: [String] = []
+    /// The dashboard phase's answer times per endpoint, for their own table.
+    var dashboardRows: [DashboardBench.Timing] = []
     let mode: String
     /// Whether the run measured the PostgreSQL backend (`--db postgresql://…`): other limits, ratios and targets.
     let postgres: Bool
@@ -39,6 +41,7 @@ final class Results {
         ("churn.releases_per_10k", ""),
         ("scaling.backlog_ratio", "×"),
         ("idle.cpu_percent", "%"),
+        ("dashboard.worst_p99_ms", "ms"),
     ]
 
     struct Target {
@@ -64,7 +67,7 @@ final class Results {
         Target(name: "enqueue_batch", figure: "ratios.enqueue_batch_over_sqlite_batch_insert", atMost: false, threshold: 0.5, text: "≥ 0.5 × raw batch"),
     ] + latencyTargets + [
         Target(name: "backlog_ratio", figure: "scaling.backlog_ratio", atMost: false, threshold: 0.8, text: "≥ 0.8"),
-        idleTarget,
+        idleTarget, dashboardTarget,
     ]
 
     /// Pickup, kill and respawn: the same targets on every backend.
@@ -77,6 +80,11 @@ final class Results {
     ]
 
     static let idleTarget = Target(name: "idle_cpu", figure: "idle.cpu_percent", atMost: true, threshold: 1, text: "≤ 1 %")
+
+    /// Every page, API endpoint and /metrics of the dashboard on 1,000,000 jobs: the slowest p99.
+    static let dashboardTarget = Target(
+        name: "dashboard_p99", figure: "dashboard.worst_p99_ms", atMost: true, threshold: dashboardTargetMs, text: "≤ 100 ms")
+    static let dashboardTargetMs = 100.0
 
     /// A PostgreSQL run: the shared phases keep the SQLite run's keys; the limits are `limits.pg_*`; the
     /// server's cost per job is `pg_cost.*` and what it implies `capacity.*`.
@@ -99,6 +107,7 @@ final class Results {
         ("respawn.p50_ms", "ms"),
         ("churn.releases_per_10k", ""),
         ("idle.cpu_percent", "%"),
+        ("dashboard.worst_p99_ms", "ms"),
         ("pg_cost.statements_per_job", ""),
         ("pg_cost.commits_per_job", ""),
         ("pg_cost.exec_us_per_job", "µs"),
@@ -120,7 +129,7 @@ final class Results {
         Target(name: "e2e_w2", figure: "ratios.e2e_w2_over_pg_claim_complete_batch64", atMost: false, threshold: 0.2, text: "≥ 0.2 × raw batch-64 (stretch 0.35)"),
         Target(name: "enqueue_single", figure: "ratios.enqueue_single_over_pg_insert", atMost: false, threshold: 0.5, text: "≥ 0.5 × raw insert"),
         Target(name: "enqueue_batch", figure: "ratios.enqueue_batch_over_pg_batch_insert", atMost: false, threshold: 0.5, text: "≥ 0.5 × raw batch"),
-    ] + latencyTargets + [idleTarget]
+    ] + latencyTargets + [idleTarget, dashboardTarget]
 
     init(mode: String, postgres: Bool = false) {
         self.mode = mode
@@ -217,8 +226,30 @@ final class Results {
         let notRun = targets.count - met.count
         if notRun > 0 { out += " (\(notRun) not run)" }
         out += "\n"
+        if !dashboardRows.isEmpty { out += "\n" + dashboardTable() }
         for note in notes { out += "note: \(note)\n" }
         return out
+    }
+
+    /// The dashboard's answer times (ms), one row per page or endpoint, against the 100 ms target.
+    func dashboardTable() -> String {
+        var rows: [[String]] = [["dashboard endpoint", "p50", "p99", "max", "bytes", "≤ 100 ms"]]
+        for t in dashboardRows {
+            let p99 = percentile(t.samplesMs, 99) ?? .nan
+            rows.append([
+                t.path, String(format: "%.1f", percentile(t.samplesMs, 50) ?? .nan), String(format: "%.1f", p99),
+                String(format: "%.1f", percentile(t.samplesMs, 100) ?? .nan), String(t.bytes),
+                p99 <= Results.dashboardTargetMs ? "yes" : "NO",
+            ])
+        }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 || i == 5 ? cell + pad : pad + cell
+            }.joined(separator: "  ").replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression)
+        }.joined(separator: "\n") + "\n"
     }
 
     /// The target shown on a figure's row: its own, or that of the ratio it is the numerator of

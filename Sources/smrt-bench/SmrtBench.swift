@@ -62,8 +62,11 @@ struct Run: ParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
-    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,churn,scaling,idle.")
+    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,churn,scaling,idle,dashboard (the last not in --quick by default).")
     var only: String?
+
+    @Option(help: "Jobs in the dashboard phase's database.")
+    var dashboardJobs = 1_000_000
 
     @Option(help: "Where smrt-supervisor and smrt-demo-worker are (default: next to this executable).")
     var binDir: String?
@@ -85,7 +88,8 @@ struct Run: ParsableCommand {
         fixHeapTrim()
         Progress.startNs = monotonicNs()
         let config = quick ? BenchConfig.quick : BenchConfig.full
-        let defaultPhases = db == nil ? "limits,enqueue,e2e,latency,kill,churn,scaling,idle" : "limits,enqueue,e2e,latency,kill,churn,idle"
+        let defaultPhases = (db == nil ? "limits,enqueue,e2e,latency,kill,churn,scaling,idle" : "limits,enqueue,e2e,latency,kill,churn,idle")
+            + (quick ? "" : ",dashboard")
         var phases = Set((only ?? defaultPhases).split(separator: ",").map(String.init))
         let machine = Machine.current(swiftVersion: swiftVersion, libuvVersion: libuvVersion)
         let results = Results(mode: quick ? "quick" : "full", postgres: db != nil)
@@ -123,6 +127,16 @@ struct Run: ParsableCommand {
                 let queues: QueueSource = pg.map { .postgres($0) } ?? .sqlite(dir: dir)
                 try runSupervisorPhases(
                     config, phases, results, SupervisorBench(supervisor: supervisor, worker: worker, dir: dir, queues: queues))
+            }
+        }
+
+        if phases.contains("dashboard") {
+            let dashboard = (binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent) + "/smrt-dashboard"
+            if FileManager.default.isExecutableFile(atPath: dashboard) {
+                let queues: QueueSource = pg.map { .postgres($0) } ?? .sqlite(dir: dir)
+                try runDashboardPhase(results, DashboardBench(dashboard: dashboard, dir: dir, queues: queues))
+            } else {
+                results.note("dashboard phase not run: \(dashboard) not found (build it: swift build -c release)")
             }
         }
 
@@ -274,6 +288,28 @@ struct Run: ParsableCommand {
         func f(_ x: Double?) -> String { x.map(formatNumber) ?? "?" }
         return "\(f(c.statementsPerJob)) statements, \(f(c.commitsPerJob)) commits, \(f(c.execUsPerJob)) µs exec, "
             + "\(formatNumber(c.walBytesPerJob)) WAL bytes, \(f(c.serverCPUUsPerJob)) µs server CPU (\(f(c.serverCPUPercent)) % of a core)"
+    }
+
+    func runDashboardPhase(_ results: Results, _ bench: DashboardBench) throws {
+        let r = try bench.run(total: dashboardJobs, rounds: 20, warmup: 3)
+        results.dashboardRows = r.timings
+        results.set("dashboard.worst_p99_ms", r.timings.compactMap { percentile($0.samplesMs, 99) }.max())
+        func ms(_ x: Double?) -> JSONOut { x.map { .number(($0 * 10).rounded() / 10) } ?? .null }
+        results.setInfo("dashboard.jobs", .int(Int64(r.shape.total)))
+        results.setInfo("dashboard.fill_seconds", .number(r.fillSeconds))
+        results.setInfo("dashboard.requests_per_endpoint", .int(20))
+        results.setInfo("dashboard.refresh_ms", ms(r.refreshMs))
+        results.setInfo("dashboard.cpu_percent_while_timed", ms(r.cpuPercent))
+        results.setInfo("dashboard.endpoints", .array(r.timings.map { t in
+            .object([
+                ("name", .string(t.name)), ("path", .string(t.path)), ("p50_ms", ms(percentile(t.samplesMs, 50))),
+                ("p99_ms", ms(percentile(t.samplesMs, 99))), ("max_ms", ms(percentile(t.samplesMs, 100))),
+                ("bytes", .int(Int64(t.bytes))),
+            ])
+        }))
+        let slow = r.timings.filter { (percentile($0.samplesMs, 99) ?? 0) > Results.dashboardTargetMs }
+        Progress.say("dashboard: \(r.timings.count) endpoints × 20 requests; slowest p99 \(formatNumber(r.timings.compactMap { percentile($0.samplesMs, 99) }.max() ?? .nan)) ms; background refresh \(r.refreshMs.map(formatNumber) ?? "?") ms; dashboard CPU \(r.cpuPercent.map(formatNumber) ?? "?") % while timed")
+        for t in slow { results.note("dashboard: \(t.path) p99 \(formatNumber(percentile(t.samplesMs, 99)!)) ms > 100 ms") }
     }
 
     func runSupervisorPhases(_ c: BenchConfig, _ phases: Set<String>, _ results: Results, _ bench: SupervisorBench) throws {

@@ -71,6 +71,11 @@ import Testing
             #expect(retried.status == .ok)
             #expect(json["job"]?["status"] == .string("pending"))
             #expect(json["message"] == .string("job \(failed.id) is pending again (attempts reset)"))
+            // The action asked the cache for an early refresh: the overview counts the job as pending.
+            try await fixture.waitForRefresh()
+            let (_, overview) = try await client.api("/api/overview")
+            #expect(overview["totals"]?["pending"] == .int(1))
+            #expect(overview["totals"]?["failed"] == .int(0))
 
             let (conflict, error) = try await client.api("/api/jobs/\(completed.id)/retry", method: .post, json: "{}")
             #expect(conflict.status == .conflict)

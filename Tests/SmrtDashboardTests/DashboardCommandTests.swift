@@ -91,11 +91,14 @@ final class DashboardProcess: @unchecked Sendable {  // `process` is only read a
         var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
     }
 
-    static var binary: String {
+    static var binary: String { product("smrt-dashboard") }
+
+    /// A program built beside the test runner (`.build/<triple>/debug`).
+    static func product(_ name: String) -> String {
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var folder = URL(fileURLWithPath: runner).deletingLastPathComponent()
         while folder.path.contains(".xctest") { folder.deleteLastPathComponent() }
-        return folder.appendingPathComponent("smrt-dashboard").path
+        return folder.appendingPathComponent(name).path
     }
 
     private let process = Process()
@@ -103,9 +106,9 @@ final class DashboardProcess: @unchecked Sendable {  // `process` is only read a
     private let finished = DispatchSemaphore(value: 0)
     private var handles: [FileHandle] = []
 
-    init(_ args: [String]) throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw SmrtJobsError.invalidValue(field: "binary", value: Self.binary, reason: "not built: run `swift build --build-tests` first")
+    init(_ args: [String], binary: String = DashboardProcess.binary) throws {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw SmrtJobsError.invalidValue(field: "binary", value: binary, reason: "not built: run `swift build --build-tests` first")
         }
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("smrt-dash-io-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -114,7 +117,7 @@ final class DashboardProcess: @unchecked Sendable {  // `process` is only read a
         let out = try FileHandle(forWritingTo: scratch.appendingPathComponent("out"))
         let err = try FileHandle(forWritingTo: scratch.appendingPathComponent("err"))
         handles = [out, err]
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = args
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "SMRT_DB")

@@ -21,3 +21,4 @@ import Testing
         #expect(html.text == "- 42 -7 0.5")
     }
 }
+

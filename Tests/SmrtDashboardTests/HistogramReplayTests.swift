@@ -76,4 +76,11 @@ import Testing
         #expect(replay.values.isEmpty)
         #expect(replay.sumIsExact)
     }
+
+    @Test func aNonFiniteSumKeepsTheCounts() {
+        let replay = HistogramReplay.values(bounds: [1, 2], counts: [1, 0, 2], sum: .infinity)
+        #expect(replay.values.count == 3)
+        #expect(replay.values.allSatisfy { $0.isFinite })
+        #expect(!replay.sumIsExact)
+    }
 }

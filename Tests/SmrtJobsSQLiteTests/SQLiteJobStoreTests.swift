@@ -319,9 +319,28 @@ struct SQLiteJobStoreTests {
                 // Only the few running rows are sorted.
                 #expect(query.indexedStatus == .running || !details.contains { $0.contains("TEMP B-TREE") }, "\(query): \(details)")
             }
-            let perMinute = try plan(store, SQLiteJobStore.finishedPerMinuteSQL)
-            #expect(perMinute.contains { $0.contains("USING COVERING INDEX _smrt_jobs_finished (status=? AND completed_at>?)") }, "\(perMinute)")
-            #expect(!perMinute.contains { $0.hasPrefix("SCAN _smrt_jobs") }, "\(perMinute)")
+            for sql in [SQLiteJobStore.nextFinishSQL, SQLiteJobStore.finishedInRangeSQL] {
+                let perMinute = try plan(store, sql)
+                #expect(perMinute.contains { $0.contains("USING COVERING INDEX _smrt_jobs_finished (status=? AND completed_at>") }, "\(perMinute)")
+                #expect(!perMinute.contains { $0.hasPrefix("SCAN") || $0.contains("TEMP B-TREE") }, "\(perMinute)")
+            }
+            // listQueues counts inside the partial indexes, never reading or sorting the table.
+            for sql in [SQLiteJobStore.pendingByQueueSQL, SQLiteJobStore.runningByQueueSQL, SQLiteJobStore.finishedQueuesSQL] {
+                let counts = try plan(store, sql)
+                #expect(counts.contains { $0.contains("INDEX _smrt_jobs_") }, "\(counts)")
+                #expect(!counts.contains { $0 == "SCAN _smrt_jobs" }, "\(counts)")
+            }
+            #expect(!(try plan(store, SQLiteJobStore.pendingByQueueSQL)).contains { $0.contains("TEMP B-TREE") })
+            let queues = try store.listQueues(now: t0).map { ($0.name, $0.counts) }
+            #expect(queues.map(\.0) == ["default", "mail"])
+            let all = queues.reduce(into: JobStats()) { total, queue in
+                total.pending += queue.1.pending
+                total.running += queue.1.running
+                total.completed += queue.1.completed
+                total.failed += queue.1.failed
+                total.cancelled += queue.1.cancelled
+            }
+            #expect(all == JobStats(pending: 100, running: 50, completed: 2520, failed: 280, cancelled: 50))
             // The answers, for the record: the planned statements run.
             #expect(try store.jobPage(JobPageQuery(statuses: [.failed])).jobs.count == 50)
             #expect(try store.finishedPerMinute(since: t0 - 60) == [MinuteTally(minute: t0, completed: 2520, failed: 280)])

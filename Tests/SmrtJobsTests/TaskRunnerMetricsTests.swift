@@ -25,6 +25,8 @@ import Testing
                     JobMetrics.finishedLabel, [("queue", "default"), ("type", "Work"), ("outcome", outcome)]
                 ).totalValue
             }
+            // The store says failed before the runner counts the attempt: wait for the count.
+            try await f.eventually("the last attempt counted") { (try? finished("failed")) == 1 }
             #expect(try finished("completed") == 4)
             #expect(try finished("retried") == 1)
             #expect(try finished("failed") == 1)
