@@ -34,16 +34,16 @@ struct DashboardBench {
         var cpuPercent: Double?
     }
 
-    func run(total: Int, rounds: Int, warmup: Int) throws -> Outcome {
+    func run(total: Int, supervisors: Int, rounds: Int, warmup: Int) throws -> Outcome {
         let queue = try queues.make("dashboard")
         defer { queue.close() }
         let shape = DashboardFill.Shape(total: total)
         let now = Date()
         let fillStart = monotonicNs()
-        try DashboardFill.fill(queue, shape: shape, now: now)
+        try DashboardFill.fill(queue, shape: shape, supervisors: supervisors, now: now)
         let fillSeconds = Double(monotonicNs() - fillStart) / 1e9
         try check(queue, shape)
-        Progress.say("dashboard: \(formatNumber(Double(total))) jobs, 2 leases, 20 schedules in \(formatNumber(fillSeconds)) s")
+        Progress.say("dashboard: \(formatNumber(Double(total))) jobs, \(supervisors) leases, 20 schedules in \(formatNumber(fillSeconds)) s")
 
         let out = "\(dir)/dashboard.out", err = "\(dir)/dashboard.log"
         let pid = try spawnProcess(dashboard, ["--db", queue.db, "--listen", "127.0.0.1:0"], stdout: .file(out), stderr: .file(err))

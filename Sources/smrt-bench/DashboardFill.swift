@@ -6,13 +6,14 @@ import SmrtJobsSQLite
 /// The dashboard phase's queue: the busy hour of `smrt-bench reads` (`Reads.fill`: 1,000,000 jobs over 5 queues
 /// and 20 types, per thousand ids 900 completed over the last hour, 50 pending, 1 running, 40 failed, 9
 /// cancelled), so the pages' times compare with the store reads under them, plus what the other pages show: two
-/// supervisors with fresh leases (expiring in an hour; the running jobs are the first one's) and a snapshot each
-/// (4 workers, counters for every queue × type × outcome, the three histograms), and 20 cron schedules.
+/// supervisors (by default) with fresh leases (expiring in an hour; the running jobs are the first one's) and a
+/// snapshot each (4 workers, counters for every queue × type × outcome, the three histograms), and 20 cron
+/// schedules.
 enum DashboardFill {
     static let queues = (0..<5).map { "q\($0)" }
     static let types = (0..<20).map { "T\($0)" }
-    /// The first is the owner `Reads.fill` writes on running jobs.
-    static let leaseIds = ["sup-bench", "sup-bench-2"]
+    /// Lease ids; the first is the owner `Reads.fill` writes on running jobs.
+    static func leaseIds(_ count: Int) -> [String] { (1...max(1, count)).map { $0 == 1 ? "sup-bench" : "sup-bench-\($0)" } }
 
     /// How many jobs of each status a fill of `total` makes.
     struct Shape {
@@ -27,7 +28,7 @@ enum DashboardFill {
         var completed: Int { total - pending - running - failed - cancelled }
     }
 
-    static func fill(_ queue: BenchQueue, shape: Shape, now: Date) throws {
+    static func fill(_ queue: BenchQueue, shape: Shape, supervisors: Int, now: Date) throws {
         switch queue.store {
         case let store as SQLiteJobStore:
             try Reads.fill(store, jobs: shape.total, now: now) { sql in try store.withConnection { try $0.exec(sql) } }
@@ -39,14 +40,14 @@ enum DashboardFill {
             throw BenchError("dashboard: no fill for \(type(of: queue.store))")
         }
         guard let both = queue.store as? any JobStore & ScheduleStore else { throw BenchError("dashboard: the store has no schedules") }
-        try addSupervisorsAndSchedules(both, now: now)
+        try addSupervisorsAndSchedules(both, supervisors: supervisors, now: now)
     }
 
     // MARK: Leases and schedules
 
-    /// Two supervisors' leases with their snapshots, and 20 schedules.
-    static func addSupervisorsAndSchedules(_ store: any JobStore & ScheduleStore, now: Date) throws {
-        for (index, id) in leaseIds.enumerated() {
+    /// `supervisors` leases with their snapshots, and 20 schedules.
+    static func addSupervisorsAndSchedules(_ store: any JobStore & ScheduleStore, supervisors: Int, now: Date) throws {
+        for (index, id) in leaseIds(supervisors).enumerated() {
             var snapshot = SupervisorSnapshot(takenAt: now, configuredWorkers: 4)
             snapshot.workers = (0..<4).map { w in
                 WorkerSnapshot(
