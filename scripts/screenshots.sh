@@ -5,7 +5,6 @@
 # three queues (a paused fourth one holds a backlog), then saves
 #   docs/images/overview.png      the overview
 #   docs/images/job.png           a running job with its progress bar
-#   docs/images/job-failed.png    a job that crashed on both of its attempts
 #   scripts/screenshots.sh [--minutes N] [--out DIR] [--keep]     (N minutes of traffic, default 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +34,14 @@ dir="$(mktemp -d /tmp/smrt-screenshots.XXXXXX)"
 export SMRT_DB="$dir/jobs.sqlite"
 supervisor_pid=""
 dashboard_pid=""
+# The dashboard stops gracefully (SIGTERM); the supervisor at once (SIGQUIT: the long progress job is still running).
 cleanup() {
+    [ -n "$dashboard_pid" ] && kill -TERM "$dashboard_pid" 2>/dev/null || true
+    [ -n "$supervisor_pid" ] && kill -QUIT "$supervisor_pid" 2>/dev/null || true
     for pid in $dashboard_pid $supervisor_pid; do
-        kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     done
     if [ "$keep" = 1 ]; then echo "(kept $dir)"; else rm -rf "$dir"; fi
 }
@@ -70,7 +72,7 @@ PY
 # The demo's own jobs, and one that reports its progress for longer than the script runs.
 "$jobs" enqueue Demo echo --args '{"hello":"world"}' >/dev/null
 "$jobs" enqueue Demo print --args '{"text":"hello from a job"}' >/dev/null
-crash_id=$("$jobs" enqueue Demo crash --args '{"signal":"SEGV"}' --retries 2 --queue reports)
+"$jobs" enqueue Demo crash --args '{"signal":"SEGV"}' --retries 2 --queue reports >/dev/null
 "$jobs" enqueue Demo spin --timeout 1500 --timeout-behavior kill --retries 1 >/dev/null
 "$jobs" enqueue Demo fail --args '{"message":"invoice 42 has no customer"}' --retries 1 >/dev/null
 progress_id=$("$jobs" enqueue Demo progress --args "{\"steps\":1000,\"ms\":$(( (minutes + 5) * 60000 ))}" --queue reports \
@@ -123,4 +125,3 @@ mkdir -p "$out"
 echo "==> screenshots"
 shot overview.png /
 shot job.png "/jobs/$progress_id"
-shot job-failed.png "/jobs/$crash_id"
