@@ -161,6 +161,8 @@ if [ -t 0 ]; then
     echo
     echo "==> the dashboard stays up; Ctrl-C to stop: $url"
     echo "    (the supervisor is stopped: a job retried there stays pending)"
+    # Ctrl-C now ends a demo that has run: its exit status is the summary's.
+    trap 'echo; exit "$summary"' INT
     wait "$dashboard_pid" || true
 fi
 exit "$summary"

@@ -34,22 +34,16 @@ struct DashboardBench {
         var cpuPercent: Double?
     }
 
-    func run(total: Int, rounds: Int, warmup: Int) throws -> Outcome {
+    func run(total: Int, supervisors: Int, rounds: Int, warmup: Int) throws -> Outcome {
         let queue = try queues.make("dashboard")
         defer { queue.close() }
         let shape = DashboardFill.Shape(total: total)
         let now = Date()
         let fillStart = monotonicNs()
-        switch queue.store {
-        case let store as SQLiteJobStore: try DashboardFill.fillSQLite(store, shape: shape, now: now)
-        case let store as PostgresJobStore: try DashboardFill.fillPostgres(store, shape: shape, now: now)
-        default: throw BenchError("dashboard: no fill for \(type(of: queue.store))")
-        }
-        guard let both = queue.store as? any JobStore & ScheduleStore else { throw BenchError("dashboard: the store has no schedules") }
-        try DashboardFill.addSupervisorsAndSchedules(both, shape: shape, now: now)
+        try DashboardFill.fill(queue, shape: shape, supervisors: supervisors, now: now)
         let fillSeconds = Double(monotonicNs() - fillStart) / 1e9
         try check(queue, shape)
-        Progress.say("dashboard: \(formatNumber(Double(total))) jobs, 2 leases, 20 schedules in \(formatNumber(fillSeconds)) s")
+        Progress.say("dashboard: \(formatNumber(Double(total))) jobs, \(supervisors) leases, 20 schedules in \(formatNumber(fillSeconds)) s")
 
         let out = "\(dir)/dashboard.out", err = "\(dir)/dashboard.log"
         let pid = try spawnProcess(dashboard, ["--db", queue.db, "--listen", "127.0.0.1:0"], stdout: .file(out), stderr: .file(err))
@@ -168,9 +162,13 @@ struct DashboardBench {
         for status in JobStatus.allCases { lists.append(("jobs_\(status.rawValue)", "status=\(status.rawValue)")) }
         lists += [
             ("jobs_failed_page6", "status=failed&before=\(deepFailed)"),
-            ("jobs_queue_type", "queue=mail&type=Invoices"),
-            ("jobs_error_text", "error=deadlock"),
-            ("jobs_failed_queue_error", "status=failed&queue=billing&error=timed%20out"),
+            // Type Tn only ever runs on queue q(n mod 5): one pair meets on 1 job in 20, the other never.
+            ("jobs_queue_type", "queue=q1&type=T6"),
+            ("jobs_queue_type_never", "queue=q0&type=T6"),
+            ("jobs_pending_queue", "status=pending&queue=q3"),
+            ("jobs_error_common", "error=timeout"),
+            ("jobs_error_rare", "error=disk%20full"),
+            ("jobs_failed_error_rare", "status=failed&error=disk%20full"),
         ]
         var endpoints: [(name: String, path: String)] = [("overview", "/"), ("api_overview", "/api/overview"), ("api_queues", "/api/queues")]
         for (name, query) in lists {

@@ -68,6 +68,9 @@ struct Run: ParsableCommand {
     @Option(help: "Jobs in the dashboard phase's database.")
     var dashboardJobs = 1_000_000
 
+    @Option(help: "Supervisors (lease rows with a snapshot each) in the dashboard phase's database.")
+    var dashboardSupervisors = 2
+
     @Option(help: "Where smrt-supervisor and smrt-demo-worker are (default: next to this executable).")
     var binDir: String?
 
@@ -291,11 +294,12 @@ struct Run: ParsableCommand {
     }
 
     func runDashboardPhase(_ results: Results, _ bench: DashboardBench) throws {
-        let r = try bench.run(total: dashboardJobs, rounds: 20, warmup: 3)
+        let r = try bench.run(total: dashboardJobs, supervisors: dashboardSupervisors, rounds: 20, warmup: 3)
         results.dashboardRows = r.timings
         results.set("dashboard.worst_p99_ms", r.timings.compactMap { percentile($0.samplesMs, 99) }.max())
         func ms(_ x: Double?) -> JSONOut { x.map { .number(($0 * 10).rounded() / 10) } ?? .null }
         results.setInfo("dashboard.jobs", .int(Int64(r.shape.total)))
+        results.setInfo("dashboard.supervisors", .int(Int64(dashboardSupervisors)))
         results.setInfo("dashboard.fill_seconds", .number(r.fillSeconds))
         results.setInfo("dashboard.requests_per_endpoint", .int(20))
         results.setInfo("dashboard.refresh_ms", ms(r.refreshMs))

@@ -13,8 +13,9 @@ enum ExternalTools {
     static let python: String = ProcessInfo.processInfo.environment["SMRT_TEST_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
         ?? onPath("python3") ?? "/usr/bin/python3"
     /// `SMRT_TEST_CHROMIUM`, else `chromium` (Debian) or `chromium-browser` on the PATH.
-    static let chromium: String? = ProcessInfo.processInfo.environment["SMRT_TEST_CHROMIUM"].flatMap { $0.isEmpty ? nil : $0 }
-        ?? onPath("chromium") ?? onPath("chromium-browser")
+    static let chromium: String? = ProcessInfo.processInfo.environment["SMRT_TEST_CHROMIUM"].flatMap {
+        FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil
+    } ?? onPath("chromium") ?? onPath("chromium-browser")
     static let chromedriver: String? = onPath("chromedriver")
 
     /// What the browser test lacks (empty: nothing).
