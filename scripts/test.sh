@@ -5,7 +5,7 @@
 #
 # --repeat N builds once, then runs the tests up to N times and stops at the first failing run (to catch
 # flaky tests). Other arguments go to both `swift build` and `swift test` (e.g. `--filter PrefetchTests` goes to
-# `swift test` only).
+# `swift test` only). Without arguments the suites run in two processes side by side (see run_once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,10 +68,42 @@ fi
 
 # Executables first: the integration tests start the real binaries from the build folder.
 swift build --build-tests ${build_args[@]+"${build_args[@]}"}
+tests="$(swift build --show-bin-path ${build_args[@]+"${build_args[@]}"})/smrt-jobsPackageTests.xctest"
+
+# The suites that start processes (supervisors, CLI commands, the dashboard binary, a browser) wait for them on
+# their test's thread; Swift's cooperative pool has one thread per core (two here), so in one process they would
+# hold it for minutes while the suites that wait cooperatively (runners, stores, dashboard routes) miss their
+# deadlines. Without a selection of your own the two kinds run side by side, each in a process of its own (the
+# test binary is run directly: two `swift test` would wait for each other's lock on the build folder).
+spawning='^(SmrtSupervisorTests|SmrtCLITests)\.|^SmrtDashboardTests\.(BrowserTests|DashboardCommandTests|MetricsParserTests)/'
+
+run_group() {  # run_group LABEL ARGS...: the test binary's output, each line prefixed with LABEL
+    local label="$1"
+    shift
+    set -o pipefail
+    NO_COLOR=1 "$tests" --testing-library swift-testing "$@" 2>&1 | sed -u "s/^/[$label] /"
+}
+
+run_once() {
+    if [ ${#test_args[@]} -gt 0 ]; then
+        swift test --skip-build "${test_args[@]}"
+        return
+    fi
+    run_group spawning --filter "$spawning" &
+    local spawning_pid=$!
+    run_group in-process --skip "$spawning" &
+    local in_process_pid=$!
+    local spawning_status=0 in_process_status=0
+    wait "$spawning_pid" || spawning_status=$?
+    wait "$in_process_pid" || in_process_status=$?
+    echo "test.sh: suites that start processes: exit $spawning_status; the others: exit $in_process_status" >&2
+    [ "$spawning_status" -eq 0 ] && [ "$in_process_status" -eq 0 ]
+}
+
 for ((run = 1; run <= repeat; run++)); do
     if [ "$repeat" -gt 1 ]; then echo "test.sh: run $run of $repeat" >&2; fi
     status=0
-    swift test --skip-build ${test_args[@]+"${test_args[@]}"} || status=$?
+    run_once || status=$?
     if [ "$status" -ne 0 ]; then
         if [ "$repeat" -gt 1 ]; then echo "test.sh: run $run of $repeat failed (exit $status)" >&2; fi
         exit "$status"

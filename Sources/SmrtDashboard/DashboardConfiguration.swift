@@ -21,6 +21,9 @@ public struct DashboardConfiguration: Sendable {
     /// The shortest time between two refreshes of the cached overview figures; a refresh that takes long
     /// stretches it (see `OverviewCache`).
     public var refreshInterval: Duration
+    /// The largest share of the time the cache may spend refreshing (0 < share ≤ 1): after a refresh that took
+    /// `d`, it pauses at least `d × (1 − share) / share`. 0.1 keeps a slow database to ~10 % of one core.
+    public var refreshShare: Double
     /// The most rows one job page examines past its cursor (`JobPageQuery.scanLimit`).
     public var pageScanLimit: Int
     /// Connections serving requests (the cache's refreshes have one more of their own).
@@ -28,8 +31,8 @@ public struct DashboardConfiguration: Sendable {
 
     public init(
         database: String, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, readOnly: Bool = false,
-        logFormat: LogFormat = .text, refreshInterval: Duration = .seconds(2), pageScanLimit: Int = 20_000,
-        connections: Int = 2
+        logFormat: LogFormat = .text, refreshInterval: Duration = .seconds(2), refreshShare: Double = 0.1,
+        pageScanLimit: Int = 10_000, connections: Int = 2
     ) {
         self.database = database
         self.host = host
@@ -38,6 +41,7 @@ public struct DashboardConfiguration: Sendable {
         self.readOnly = readOnly
         self.logFormat = logFormat
         self.refreshInterval = refreshInterval
+        self.refreshShare = refreshShare
         self.pageScanLimit = pageScanLimit
         self.connections = connections
     }
@@ -89,6 +93,9 @@ public struct DashboardConfiguration: Sendable {
                     + "pass --token-file FILE, or listen on a loopback address (127.0.0.1, ::1, localhost)")
         }
         if connections < 1 { throw DashboardError.usage("connections must be at least 1") }
+        if !(refreshShare > 0 && refreshShare <= 1) {
+            throw DashboardError.usage("the refresh share must be above 0 and at most 1, got \(refreshShare)")
+        }
         if pageScanLimit < 50 { throw DashboardError.usage("the page scan limit must be at least 50") }
     }
 

@@ -35,7 +35,7 @@ public final class DashboardServer: Sendable {
         let metrics = ClusterMetrics()
         self.metrics = metrics
         cache = OverviewCache(
-            executor: cacheExecutor, interval: configuration.refreshInterval, logger: logger,
+            executor: cacheExecutor, interval: configuration.refreshInterval, maxShare: configuration.refreshShare, logger: logger,
             onRefresh: { snapshot in metrics.apply(snapshot) })
     }
 

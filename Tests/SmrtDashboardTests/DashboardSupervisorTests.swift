@@ -33,7 +33,7 @@ import Testing
             binary: DashboardProcess.product("smrt-supervisor"))
         let sink = DashboardLogHandler.Sink(writesToStandardError: false)
         let server = try await DashboardServer.open(
-            DashboardConfiguration(database: database, refreshInterval: .milliseconds(100)), backend: backend,
+            DashboardConfiguration(database: database, refreshInterval: .milliseconds(100), refreshShare: 1), backend: backend,
             logger: DashboardLogHandler.logger(format: .text, sink: sink))
         do {
             try await server.application().test(.router) { raw in

@@ -176,8 +176,9 @@ import Testing
             try f.store.registerWorker(
                 WorkerRecord(id: "sup:dead", pid: 1, host: "h", startedAt: now - 20, heartbeat: now - 10))
             _ = try f.store.claim(workerId: "sup:dead", limit: 1, queues: nil, now: now)
-            // Alive: fresh lease row, although its job's heartbeat is old (an owner that only leases its row).
-            try f.store.registerWorker(WorkerRecord(id: "sup:alive", pid: 2, host: "h", startedAt: now, heartbeat: now + 60))
+            // Alive: fresh lease row, although its job's heartbeat is old (an owner that only leases its row). An hour
+            // ahead, so that a test machine stalling for a minute cannot age it.
+            try f.store.registerWorker(WorkerRecord(id: "sup:alive", pid: 2, host: "h", startedAt: now, heartbeat: now + 3600))
             _ = try f.store.claim(workerId: "sup:alive", limit: 1, queues: nil, now: now - 10)
 
             let runner = f.makeRunner()
