@@ -26,6 +26,18 @@ public struct FrameDecoder: Sendable {
     /// Bytes received but not yet decoded (a partial frame).
     public var bufferedByteCount: Int { buffer.count - start }
 
+    /// The type of the next message when its whole frame is buffered (nil: no complete frame, a type byte this side
+    /// does not know, or a failed stream), without decoding or consuming it.
+    public var nextMessageType: MessageType? {
+        guard failure == nil, buffer.count - start > WireFormat.headerBytes else { return nil }
+        let start = self.start
+        let length = buffer.withUnsafeBytes {
+            Int(UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
+        }
+        guard length >= 1, length <= maxFrameBytes, buffer.count - start - WireFormat.headerBytes >= length else { return nil }
+        return MessageType(rawValue: buffer[start + WireFormat.headerBytes])
+    }
+
     /// Adds received bytes.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }

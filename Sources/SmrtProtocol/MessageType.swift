@@ -16,11 +16,13 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case progress = 0x07
     /// supervisor → worker (version 2): feeds the worker's watchdog.
     case keepalive = 0x08
+    /// worker → supervisor (version 3): "I take no more work"; the worker exits 0 next.
+    case retire = 0x09
 
     /// Whether workers send this message (the others are sent by the supervisor).
     public var isSentByWorker: Bool {
         switch self {
-        case .hello, .resultOK, .resultError, .progress: return true
+        case .hello, .resultOK, .resultError, .progress, .retire: return true
         case .run, .cancel, .shutdown, .keepalive: return false
         }
     }
@@ -36,6 +38,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .resultError: return "RESULT_ERROR"
         case .progress: return "PROGRESS"
         case .keepalive: return "KEEPALIVE"
+        case .retire: return "RETIRE"
         }
     }
 }

@@ -47,6 +47,8 @@ extension WorkerMessage {
             message = .progress(jobId: jobId, json: try reader.string("json"))
         case .keepalive:
             message = .keepalive(watchdogMillis: try reader.integer(UInt32.self, "watchdog"))
+        case .retire:
+            message = .retire
         }
         guard reader.remaining == 0 else { throw .trailingBytes(message: type, count: reader.remaining) }
         return message

@@ -37,7 +37,7 @@ extension WorkerMessage {
             writer.string(request.argsJSON)
         case .cancel(let jobId):
             writer.integer(UInt64(bitPattern: jobId))
-        case .shutdown:
+        case .shutdown, .retire:
             break
         case .resultOK(let jobId, let result):
             writer.integer(UInt64(bitPattern: jobId))
@@ -66,7 +66,7 @@ extension WorkerMessage {
             return 1 + 8 + 4 + 8 + str(r.objectType) + optstr(r.objectId) + str(r.method) + str(r.argsJSON)
         case .cancel:
             return 1 + 8
-        case .shutdown:
+        case .shutdown, .retire:
             return 1
         case .resultOK(_, let result):
             return 1 + 8 + optstr(result)

@@ -20,6 +20,9 @@ public enum WorkerMessage: Equatable, Sendable {
     /// 0x08, supervisor → worker (version 2): the supervisor holds its lease; a worker that hears no KEEPALIVE
     /// for `watchdogMillis` must stop its job and exit, because its job may be taken over elsewhere.
     case keepalive(watchdogMillis: UInt32)
+    /// 0x09, worker → supervisor (version 3): the worker takes no more work. Sent when it runs no job (after its last
+    /// result, or while idle); it then exits 0 and answers no RUN it receives from then on.
+    case retire
 
     /// The message's type byte.
     public var type: MessageType {
@@ -32,6 +35,7 @@ public enum WorkerMessage: Equatable, Sendable {
         case .resultError: return .resultError
         case .progress: return .progress
         case .keepalive: return .keepalive
+        case .retire: return .retire
         }
     }
 }

@@ -33,6 +33,9 @@ import Testing
         (.progress(jobId: 42, json: #"{"fraction":0.5}"#),
          "00 00 00 1D 07 00 00 00 00 00 00 00 2A 00 00 00 10 7B 22 66 72 61 63 74 69 6F 6E 22 3A 30 2E 35 7D"),
         (.keepalive(watchdogMillis: 10_000), "00 00 00 05 08 00 00 27 10"),
+        (.retire, "00 00 00 01 09"),
+        (.hello(version: 3, pid: 4242, types: ["Demo"]),
+         "00 00 00 13 01 00 03 00 00 10 92 00 00 00 01 00 00 00 04 44 65 6D 6F"),
     ]
 
     @Test(arguments: golden.indices)

@@ -56,6 +56,29 @@ import Testing
         #expect(try decoder.next() == .cancel(jobId: 9))
     }
 
+    /// The supervisor looks behind a result for the worker's RETIRE: only a whole frame counts, and looking consumes
+    /// nothing.
+    @Test func nextMessageTypeNamesOnlyAWholeBufferedFrame() throws {
+        var decoder = FrameDecoder()
+        #expect(decoder.nextMessageType == nil)
+        let result = WorkerMessage.resultOK(jobId: 3, result: nil).encodeFrame()
+        decoder.append(result + [0, 0, 0])
+        #expect(decoder.nextMessageType == .resultOK)
+        #expect(try decoder.next() == .resultOK(jobId: 3, result: nil))
+        #expect(decoder.nextMessageType == nil, "3 bytes of a length prefix")
+        decoder.append([1])
+        #expect(decoder.nextMessageType == nil, "a length prefix without its body")
+        decoder.append([0x09])
+        #expect(decoder.nextMessageType == .retire)
+        #expect(decoder.nextMessageType == .retire, "looking consumes nothing")
+        #expect(try decoder.next() == .retire)
+        decoder.append([0, 0, 0, 1, 0x7F])
+        #expect(decoder.nextMessageType == nil, "an unknown type")
+        #expect(throws: ProtocolError.unknownMessageType(0x7F)) { try decoder.next() }
+        decoder.append(WorkerMessage.retire.encodeFrame())
+        #expect(decoder.nextMessageType == nil, "a failed stream")
+    }
+
     @Test func acceptsAFrameOfExactlyTheLimit() throws {
         let message = WorkerMessage.resultOK(jobId: 1, result: String(repeating: "a", count: 100))
         var decoder = FrameDecoder(maxFrameBytes: message.bodyByteCount)

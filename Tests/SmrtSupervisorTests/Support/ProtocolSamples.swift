@@ -42,4 +42,6 @@ let sampleMessages: [WorkerMessage] = [
     .resultError(jobId: 42, retryable: false, message: "Method not found: Demo.nope"),
     .resultError(jobId: 43, retryable: true, message: ""),
     .progress(jobId: 42, json: #"{"fraction":0.5}"#),
+    .keepalive(watchdogMillis: 10_000),
+    .retire,
 ]
