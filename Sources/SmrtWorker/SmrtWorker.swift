@@ -16,8 +16,9 @@ import SmrtProtocol
 /// The supervisor starts the program with its end of a socketpair on fd 3 (stdin, stdout and stderr stay
 /// free for job code and are logged by the supervisor). See docs/worker-protocol.md.
 public enum SmrtWorker {
-    /// Serves jobs until the supervisor says SHUTDOWN (exit 0 after the current job) or goes away (EOF on
-    /// `fd`: exit 0 at once). Never returns.
+    /// Serves jobs until the supervisor says SHUTDOWN (exit 0 after the current job), the worker retires
+    /// (`retire()`: exit 0 after the current job) or the supervisor goes away (EOF on `fd`: exit 0 at once). Never
+    /// returns.
     ///
     /// - Asks the kernel for SIGKILL when the parent dies (PR_SET_PDEATHSIG), and exits if it already has.
     /// - Sends HELLO with `registry.typeNames`, then runs one job at a time on a Swift task while the
@@ -26,9 +27,30 @@ public enum SmrtWorker {
     /// - A job's result becomes RESULT_OK; an error becomes RESULT_ERROR, final (not retried) for
     ///   `JobExecutionError` and for args that are not a JSON object, retryable for anything else.
     /// - A malformed frame from the supervisor: a message on stderr, exit 2.
-    /// - Writes nothing to stdout, which belongs to job code.
-    public static func run(registry: ObjectRegistry, fd: Int32 = WireFormat.workerFD) -> Never {
-        WorkerRuntime(registry: registry, channel: WorkerChannel(fd: fd)).run()
+    /// - Writes nothing to stdout, which belongs to job code; flushes C stdio (`print`) before each result, so the
+    ///   supervisor logs a job's output as that job's.
+    ///
+    /// `protocolVersion` is the version announced in HELLO: the newest (3) unless the supervisor is older (2 has no
+    /// RETIRE, 1 no KEEPALIVE either); a version this runtime does not speak is a message on stderr and exit 2.
+    public static func run(
+        registry: ObjectRegistry, fd: Int32 = WireFormat.workerFD, protocolVersion: UInt16 = WireFormat.protocolVersion
+    ) -> Never {
+        WorkerRuntime(registry: registry, channel: WorkerChannel(fd: fd), protocolVersion: protocolVersion).run()
+    }
+
+    /// Retires this worker: it takes no more jobs. The job it runs now (if any) finishes first and its result goes
+    /// out; then the worker says RETIRE and exits 0, and the supervisor starts a replacement. This is not a crash,
+    /// and no job loses an attempt by it: a job the supervisor sent meanwhile goes back to pending, uncounted.
+    ///
+    /// Call it from job code (say, after a job that loaded a large model or fragmented the heap) or from any thread
+    /// of the worker program, e.g. after a number of jobs or an hour of work. Speaking protocol version 1 or 2, the
+    /// worker exits 0 after the result without RETIRE, which a supervisor of version 3 takes as the same. Returns
+    /// false (and does nothing) outside a worker started by `run`.
+    @discardableResult
+    public static func retire() -> Bool {
+        guard let runtime = WorkerRuntime.active.withLock({ $0 }) else { return false }
+        runtime.retire()
+        return true
     }
 
     /// The job the calling task runs, or nil outside a job.

@@ -18,6 +18,12 @@ struct WorkerChannel: Sendable {
         if flags != -1 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
     }
 
+    /// Shuts down the reading side: the supervisor's writes fail from now on (EPIPE), and a blocked read returns
+    /// what is left, then end of stream.
+    func shutDownReading() {
+        _ = shutdown(fd, Int32(SHUT_RD))
+    }
+
     /// Reads what is available, blocking until something is. Returns the byte count, 0 at end of stream, or
     /// -errno. Retries EINTR, and waits with poll(2) if the descriptor happens to be non-blocking.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {

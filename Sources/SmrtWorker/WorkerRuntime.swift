@@ -8,12 +8,19 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     /// Error messages are cut to this many bytes so a RESULT_ERROR always fits a frame.
     static let maxErrorMessageBytes = 64 * 1024
 
+    /// The runtime `SmrtWorker.run` started in this process, for `SmrtWorker.retire()`.
+    static let active = Locked<WorkerRuntime?>(nil)
+
     private let registry: ObjectRegistry
     private let channel: WorkerChannel
+    /// The protocol version announced in HELLO.
+    private let protocolVersion: UInt16
     /// Guards the state below and every write, so a result and a progress message never interleave.
     private let lock = NSLock()
     private var running: (jobId: Int64, task: Task<Void, Never>?)?
     private var shuttingDown = false
+    /// `SmrtWorker.retire()` was called: leave after the running job's result.
+    private var retiring = false
     private lazy var watchdog = Watchdog { window in
         let ms = Int((window * 1000).rounded())
         FileHandle.standardError.write(Data(
@@ -21,21 +28,49 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
         _exit(WireFormat.watchdogExitCode)
     }
 
-    init(registry: ObjectRegistry, channel: WorkerChannel) {
+    init(registry: ObjectRegistry, channel: WorkerChannel, protocolVersion: UInt16) {
         self.registry = registry
         self.channel = channel
+        self.protocolVersion = protocolVersion
     }
 
     func run() -> Never {
         // A write to a dead supervisor must fail with EPIPE, not kill us before we can exit cleanly.
         signal(SIGPIPE, SIG_IGN)
+        guard WireFormat.supportedVersions.contains(protocolVersion) else {
+            die("protocol version \(protocolVersion) is not one this runtime speaks (\(WireFormat.supportedVersions.lowerBound) to \(WireFormat.supportedVersions.upperBound))")
+        }
         guard channel.isOpen else {
             die("fd \(channel.fd) is not open: this program is a worker and is started by smrt-supervisor")
         }
         stayAttachedToParent()
         channel.setCloseOnExec()
-        send(.hello(version: WireFormat.protocolVersion, pid: getpid(), types: registry.typeNames))
+        Self.active.withLock { $0 = self }
+        send(.hello(version: protocolVersion, pid: getpid(), types: registry.typeNames))
         readLoop()
+    }
+
+    /// Takes no more jobs: leaves at once when idle, else after the running job's result (`finish`).
+    func retire() {
+        lock.lock()
+        retiring = true
+        if running == nil { leave(after: nil) }
+        lock.unlock()
+    }
+
+    /// Ends the worker when it runs no job, under `lock` (held until the process is gone, so the reader thread
+    /// starts nothing more): sends `reply` (the last job's result) and, in version 3, RETIRE, then exits 0.
+    ///
+    /// The reading side of fd 3 is shut down first, so a RUN the supervisor sends from now on fails in its write:
+    /// it knows that RUN was never read, and puts its job back to pending without counting an attempt. That is how
+    /// a supervisor tells a version 1 or 2 worker's end of work from a crash; in version 3, RETIRE says it.
+    private func leave(after reply: WorkerMessage?) -> Never {
+        channel.shutDownReading()
+        var frames: [UInt8] = []
+        reply?.encodeFrame(into: &frames)
+        if protocolVersion >= WireFormat.retireVersion { WorkerMessage.retire.encodeFrame(into: &frames) }
+        if !frames.isEmpty { writeFrames(frames) }
+        exit(0)
     }
 
     /// Dies with the parent. PR_SET_PDEATHSIG only covers deaths after the call, so a parent that died just
@@ -54,8 +89,12 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         while true {
             let n = channel.read(into: chunk)
-            // EOF, or a reset connection: the supervisor is gone and nobody wants our results.
-            if n == 0 || n == -Int(ECONNRESET) { exit(0) }
+            // EOF, or a reset connection: the supervisor is gone and nobody wants our results. Under the lock, so
+            // a retiring worker (which shut down its reading side: EOF here too) first sends its last result.
+            if n == 0 || n == -Int(ECONNRESET) {
+                lock.lock()
+                exit(0)
+            }
             if n < 0 { die("read from fd \(channel.fd) failed: \(String(cString: strerror(Int32(-n))))") }
             decoder.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
             do {
@@ -82,7 +121,7 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
             lock.unlock()
         case .keepalive(let milliseconds):
             watchdog.feed(milliseconds: milliseconds)
-        case .hello, .resultOK, .resultError, .progress:
+        case .hello, .resultOK, .resultError, .progress, .retire:
             die("protocol error: unexpected \(message.type) message from the supervisor")
         }
     }
@@ -138,10 +177,13 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     }
 
     /// Clears the job and sends its result under one lock hold: the reader never sees the next RUN while
-    /// the job still counts as running, and a SHUTDOWN cannot exit before the result is out.
+    /// the job still counts as running, and a SHUTDOWN cannot exit before the result is out. What the job printed
+    /// through C stdio (`print`) is flushed first, so the supervisor logs it as this job's output.
     private func finish(_ reply: WorkerMessage) {
         lock.lock()
         running = nil
+        fflush(nil)
+        if retiring { leave(after: reply) }
         write(reply)
         if shuttingDown { exit(0) }
         lock.unlock()
@@ -153,7 +195,11 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     }
 
     private func write(_ message: WorkerMessage) {
-        let error = channel.writeAll(message.encodeFrame())
+        writeFrames(message.encodeFrame())
+    }
+
+    private func writeFrames(_ frames: [UInt8]) {
+        let error = channel.writeAll(frames)
         // The supervisor closed its end: it is gone, so there is nobody to report to.
         if error == EPIPE || error == ECONNRESET { exit(0) }
         if error != 0 { die("write to fd \(channel.fd) failed: \(String(cString: strerror(error)))") }

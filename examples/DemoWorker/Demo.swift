@@ -10,7 +10,11 @@ struct Demo: Sendable {
     struct FailArgs: Decodable { var message: String }
     struct AllocateArgs: Decodable { var mb: Int }
     struct AllocateResult: Encodable { var mb: Int }
-    struct PrintArgs: Decodable { var text: String }
+    /// `newline` false: no newline after the text; `stdio`: stdout through Swift's `print` (C stdio, buffered in a
+    /// pipe) instead of write(2).
+    struct PrintArgs: Decodable { var text: String; var newline: Bool?; var stdio: Bool? }
+    /// `afterMs`: retire that long after the job has answered (the worker idle by then, or running the next job).
+    struct RetireArgs: Decodable { var afterMs: UInt64? }
     /// `afterMs`: sleep after the append, before answering (a window in which a kill leaves the side effect done
     /// but the job unrecorded: the chaos test's duplicates).
     struct AppendArgs: Decodable { var path: String; var line: String; var afterMs: UInt64? }
@@ -58,8 +62,24 @@ struct Demo: Sendable {
                 return AllocateResult(mb: args.mb)
             }
             .method("print") { (demo: Demo, args: PrintArgs) in
-                demo.writeAll(Array((args.text + "\n").utf8), to: STDOUT_FILENO)
-                demo.writeAll(Array((args.text + "\n").utf8), to: STDERR_FILENO)
+                let line = args.text + (args.newline == false ? "" : "\n")
+                if args.stdio == true {
+                    print(line, terminator: "")
+                } else {
+                    demo.writeAll(Array(line.utf8), to: STDOUT_FILENO)
+                }
+                demo.writeAll(Array(line.utf8), to: STDERR_FILENO)
+            }
+            // The worker retires after this job (RETIRE, then exit 0), or `afterMs` after it answered.
+            .method("retire") { (_: Demo, args: RetireArgs) in
+                guard let ms = args.afterMs else {
+                    SmrtWorker.retire()
+                    return
+                }
+                Task.detached {
+                    try? await Task.sleep(nanoseconds: ms * 1_000_000)
+                    SmrtWorker.retire()
+                }
             }
             .method("append") { (demo: Demo, args: AppendArgs) in
                 try demo.append(args)

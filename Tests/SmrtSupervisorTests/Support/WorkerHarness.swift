@@ -72,13 +72,18 @@ final class WorkerHarness {
         packageRoot.appendingPathComponent("examples/python-worker/worker.py").path
     }
 
-    /// The demo worker, started.
-    static func demoWorker() throws -> WorkerHarness {
+    /// The demo worker, started with `arguments`.
+    static func demoWorker(arguments: [String] = []) throws -> WorkerHarness {
         let path = demoWorkerPath
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw HarnessError(description: "\(path) not found: run `swift build --build-tests` first")
         }
-        return try WorkerHarness(executable: path)
+        return try WorkerHarness(executable: path, arguments: arguments)
+    }
+
+    /// Tests/python/scripted_worker.py, a worker that ends its work in a scripted way (see the script).
+    static var scriptedWorkerPath: String {
+        packageRoot.appendingPathComponent("Tests/python/scripted_worker.py").path
     }
 
     /// examples/python-worker/worker.py under python3, started.
