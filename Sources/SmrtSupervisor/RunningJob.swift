@@ -22,6 +22,8 @@ final class RunningJob {
     /// `dispatchedAt` + the job's timeout.
     let deadline: UInt64
     var timeoutState: TimeoutState = .none
+    /// Writing its RUN failed (the worker had closed fd 3 or its reading side): the worker never got it.
+    var runUndelivered = false
 
     init(job: SmrtJob, dispatchedAt: UInt64, dispatchedWall: Date = Date()) {
         self.job = job

@@ -18,7 +18,7 @@ extension Supervisor {
     func maybeClaim(topUp: Bool = false) {
         guard phase == .running, let pool, holdsLease() else { return }
         let idle = pool.idleWorkers
-        let running = pool.workers.count { $0.state == .running && !$0.stopping }
+        let running = pool.workers.count { $0.state == .running && !$0.stopping && !$0.saidRetire }
         let jobs = planner.plan(idleWorkers: idle.count, runningWorkers: running, topUp: topUp)
         for (job, worker) in zip(jobs, idle) { run(job, on: worker) }
     }
@@ -82,9 +82,9 @@ extension Supervisor {
         worker.job = running
         pool.limitCPU(of: worker)
         guard worker.send(.run(request)) else {
-            // The worker is going away; its exit releases the job (it never ran).
-            worker.releaseJobOnExit = true
-            worker.kill(reason: "worker \(worker.pid) could not be sent the job")
+            // The worker closed fd 3 (it is ending: end of work, or a crash), so the RUN never reached it. The job
+            // waits with the worker for its exit, which decides what becomes of it (`WorkerExitJudgement`).
+            worker.cpuTimer.stop()
             return
         }
         armDeadline(running, on: worker)

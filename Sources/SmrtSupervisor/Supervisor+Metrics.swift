@@ -24,7 +24,7 @@ extension Supervisor {
     static func state(of worker: WorkerProcess) -> String {
         if worker.state == .starting { return "starting" }
         if worker.job != nil { return "busy" }
-        if worker.stopping || worker.retireAfterJob { return "stopping" }
+        if worker.isLeaving { return "stopping" }
         return "idle"
     }
 }

@@ -36,11 +36,13 @@ extension Supervisor: WorkerPoolDelegate {
         }
     }
 
-    func worker(_ worker: WorkerProcess, diedHolding running: RunningJob, status: ExitStatus) {
+    func worker(
+        _ worker: WorkerProcess, endedHolding running: RunningJob, status: ExitStatus, outcome: WorkerExitJudgement.JobOutcome
+    ) {
         worker.jobTimer.stop()
-        if worker.releaseJobOnExit {
+        if case .release(let reason) = outcome {
             progress.discard(jobId: running.id)
-            release([running.job], reason: "supervisor stopping")
+            release([running.job], reason: reason)
             return
         }
         var error = worker.killReason ?? pool.limits.describeDeath(pid: worker.pid, status: status)

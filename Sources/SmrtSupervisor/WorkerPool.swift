@@ -8,11 +8,12 @@ protocol WorkerPoolDelegate: AnyObject {
     func workerBecameIdle(_ worker: WorkerProcess)
     /// A worker answered the job it held. Called before the pool decides whether to recycle the worker.
     func worker(_ worker: WorkerProcess, finished job: RunningJob, with result: WorkerProcess.Result)
-    /// A worker ended while it held `job`.
-    func worker(_ worker: WorkerProcess, diedHolding job: RunningJob, status: ExitStatus)
+    /// A worker ended while it held `job` (running it, or its RUN crossed RETIRE); `outcome` says what becomes of it.
+    func worker(
+        _ worker: WorkerProcess, endedHolding job: RunningJob, status: ExitStatus, outcome: WorkerExitJudgement.JobOutcome)
     /// A worker sent a valid PROGRESS for the job it holds.
     func worker(_ worker: WorkerProcess, reported progress: JobProgress, for job: RunningJob)
-    /// A worker is gone (after `diedHolding`, if it held a job), for `reason`.
+    /// A worker is gone (after `endedHolding`, if it held a job), for `reason`.
     func workerExited(_ worker: WorkerProcess, reason: WorkerExitReason)
     /// A worker process could not be spawned at all (counted as a start failure).
     func workerSpawnFailed()
@@ -26,6 +27,8 @@ protocol WorkerPoolDelegate: AnyObject {
 /// - A worker that sends no HELLO within the start timeout is killed.
 /// - Recycling: after `maxJobsPerWorker` jobs, or when its RSS is over `maxWorkerRSSMB` between jobs, a
 ///   worker gets SHUTDOWN and a replacement starts at once.
+/// - Retirement: a worker that says RETIRE, or exits 0 between jobs, is replaced at once, without back-off and not
+///   as a crash (`WorkerExitJudgement`).
 /// - HUP: rolling restart, one worker at a time (idle ones first, busy ones after their job).
 /// - TTIN / TTOU: one worker more / less (an idle one goes first; a busy one after its job).
 final class WorkerPool {
@@ -95,9 +98,9 @@ final class WorkerPool {
     /// Workers holding a job.
     var busyWorkers: [WorkerProcess] { workers.filter { $0.job != nil && $0.state != .exited } }
 
-    /// Workers that count toward `target`: alive, not asked to go.
+    /// Workers that count toward `target`: alive, not on their way out.
     var countedWorkers: [WorkerProcess] {
-        workers.filter { $0.state != .exited && !$0.stopping && !$0.retireAfterJob }
+        workers.filter { $0.state != .exited && !$0.isLeaving }
     }
 
     var isEmpty: Bool { workers.isEmpty }
@@ -298,9 +301,27 @@ final class WorkerPool {
             if let message = progress.message { metadata["message"] = .string(message) }
             logger.debug("job \(job.id) \(job.label) progress \(progress.fraction)", metadata: metadata)
             delegate?.worker(worker, reported: progress, for: job)
+        case .retired(let crossed):
+            workerRetired(worker, crossed: crossed)
         case .exited(let status):
             workerExited(worker, status)
         }
+    }
+
+    /// RETIRE: the worker takes no more jobs and exits 0 next. Its replacement starts now; one that has not exited
+    /// after the stop timeout is killed (a job whose RUN crossed RETIRE then counts its attempt).
+    private func workerRetired(_ worker: WorkerProcess, crossed: RunningJob?) {
+        var metadata: Logger.Metadata = [
+            "event": "worker_retired", "worker_pid": .int(worker.pid), "jobs": .int(worker.jobsDone), "how": "retire",
+        ]
+        if let crossed { metadata["job_id"] = .int(crossed.id) }
+        let note = crossed.map { "; job \($0.id) crossed it and goes back to pending once the worker has exited" } ?? ""
+        logger.info("worker \(worker.pid) retired after \(worker.jobsDone) job(s) (RETIRE)\(note)", metadata: metadata)
+        try? worker.lifeTimer.start(timeoutMs: Self.stopTimeoutMs) { [unowned worker] _ in
+            worker.kill(reason: "worker \(worker.pid) said RETIRE but did not exit within \(Self.stopTimeoutMs) ms")
+        }
+        guard !shuttingDown else { return }
+        reconcile()
     }
 
     private func workerReady(_ worker: WorkerProcess) {
@@ -323,8 +344,8 @@ final class WorkerPool {
     }
 
     private func afterJob(_ worker: WorkerProcess) {
-        guard worker.state != .exited else { return }
-        if worker.stopping || shuttingDown { return }
+        guard worker.state != .exited, !worker.hasEnded else { return }
+        if worker.stopping || worker.saidRetire || shuttingDown { return }
         if worker.retireAfterJob {
             worker.retireAfterJob = false
             retire(worker, reason: restarting ? "rolling restart" : "worker count lowered")
@@ -346,13 +367,17 @@ final class WorkerPool {
         delegate?.workerBecameIdle(worker)
     }
 
-    /// Why a worker ended, as `smrt_worker_exits_total` counts it.
-    static func exitReason(_ worker: WorkerProcess, status: ExitStatus, wasReady: Bool, died: Bool) -> WorkerExitReason {
-        if worker.failedToStart || (!wasReady && died) { return .startFailed }
-        if worker.killCause?.isTimeout == true { return .timeoutKill }
-        if worker.stopping && worker.killReason == nil && worker.killCause == nil { return .recycled }
-        if case .exited = status { return .exit }
-        return .signal
+    /// What the supervisor knows about `worker` now that its process has ended with `status`.
+    static func exitFacts(_ worker: WorkerProcess, status: ExitStatus) -> WorkerExitJudgement.Facts {
+        let held = worker.job ?? worker.crossedJob
+        return WorkerExitJudgement.Facts(
+            status: status, wasReady: worker.readyAt != nil, failedToStart: worker.failedToStart,
+            killedForAReason: worker.killReason != nil || worker.killCause != nil,
+            killedForTimeout: worker.killCause?.isTimeout == true, askedToStop: worker.stopping,
+            releaseHeldJob: worker.releaseJobOnExit, saidRetire: worker.saidRetire, jobsDone: worker.jobsDone,
+            heldJob: held.map {
+                WorkerExitJudgement.HeldJob(crossedRetire: $0 === worker.crossedJob, runUnread: worker.neverRead($0))
+            })
     }
 
     private func recycle(_ worker: WorkerProcess, reason: String) {
@@ -368,30 +393,39 @@ final class WorkerPool {
 
     private func workerExited(_ worker: WorkerProcess, _ status: ExitStatus) {
         workers.removeAll { $0 === worker }
-        let expected = worker.stopping || shuttingDown
+        let judgement = WorkerExitJudgement(Self.exitFacts(worker, status: status))
+        let held = worker.job ?? worker.crossedJob
+        let expected = worker.stopping || worker.saidRetire || shuttingDown || judgement.isRetirement
         let wasReady = worker.readyAt != nil
         var metadata: Logger.Metadata = [
             "event": "worker_exited", "worker_pid": .int(worker.pid), "status": .string(status.description),
             "expected": .bool(expected),
         ]
-        if let job = worker.job { metadata["job_id"] = .int(job.id) }
+        if let held { metadata["job_id"] = .int(held.id) }
         let level: Logger.Level = expected && (status.isSuccess || status == .signaled(signal: SIGKILL)) ? .info : .warning
         logger.log(level: level, "worker \(worker.pid) \(status)", metadata: metadata)
-        if let job = worker.job {
-            delegate?.worker(worker, diedHolding: job, status: status)
+        if judgement.isRetirement && !worker.saidRetire {
+            // A worker of any protocol version may end its work by exiting 0 between jobs.
+            var retired: Logger.Metadata = [
+                "event": "worker_retired", "worker_pid": .int(worker.pid), "jobs": .int(worker.jobsDone), "how": "exit",
+            ]
+            if let held { retired["job_id"] = .int(held.id) }
+            let note = held.map { "; job \($0.id) was sent after its last result and goes back to pending" } ?? ""
+            logger.info("worker \(worker.pid) retired after \(worker.jobsDone) job(s) (exit 0 between jobs)\(note)", metadata: retired)
+        }
+        if let held, let outcome = judgement.heldJob {
+            delegate?.worker(worker, endedHolding: held, status: status, outcome: outcome)
             worker.job = nil
         }
-        // Killed on purpose for a reason (timeout, protocol error, start timeout) is a death to replace too.
-        let died = !worker.stopping || worker.killReason != nil || worker.failedToStart
-        delegate?.workerExited(worker, reason: Self.exitReason(worker, status: status, wasReady: wasReady, died: died))
+        delegate?.workerExited(worker, reason: judgement.reason)
         guard !shuttingDown else { return }
-        if died { unreplacedDeaths.append((worker.pid, worker.exitedAt ?? Monotonic.nanos)) }
-        if !wasReady && died {
+        if judgement.died { unreplacedDeaths.append((worker.pid, worker.exitedAt ?? Monotonic.nanos)) }
+        if !wasReady && judgement.died {
             logger.warning(
                 "worker \(worker.pid) died before it was ready (\(status))",
                 metadata: ["event": "worker_start_failed", "worker_pid": .int(worker.pid)])
             registerFailure()
-        } else if wasReady && !worker.stopping && metadata["job_id"] == nil {
+        } else if wasReady && judgement.died && !worker.stopping && held == nil {
             // Died while idle: the worker program itself is in trouble.
             registerFailure()
         }

@@ -14,8 +14,9 @@ import Darwin
 ///
 /// Lifecycle: `starting` (spawned, no HELLO yet) → `running` (idle or holding a job) → `exited`. `stopping`
 /// marks a worker that was asked to go (SHUTDOWN sent, or killed on purpose): it takes no new jobs and is not
-/// replaced when it exits. Every handle is closed exactly once, when the process has exited (or the spawn
-/// failed).
+/// replaced when it exits. `saidRetire` marks one that said it takes no more work (RETIRE): it takes no new jobs
+/// either, and was replaced when it said so. Every handle is closed exactly once, when the process has exited (or
+/// the spawn failed).
 final class WorkerProcess {
     enum State: Equatable {
         case starting
@@ -37,6 +38,9 @@ final class WorkerProcess {
         case finished(RunningJob, Result)
         /// A valid PROGRESS for the job it holds (`updatedAt` is when it arrived, by this host's clock).
         case progress(RunningJob, JobProgress)
+        /// RETIRE arrived: it takes no more jobs and exits 0 next. `crossed` is a job whose RUN crossed RETIRE on the
+        /// wire (it is in `crossedJob`, no longer in `job`).
+        case retired(crossed: RunningJob?)
         /// The process has ended; any job it still held is in `job`.
         case exited(ExitStatus)
     }
@@ -55,6 +59,13 @@ final class WorkerProcess {
     var stopping = false
     /// Finish the current job, then go (TTOU, HUP, recycling of a busy worker).
     var retireAfterJob = false
+    /// It said RETIRE (protocol 3): it takes no more jobs and exits 0 next.
+    private(set) var saidRetire = false
+    /// A job whose RUN crossed the worker's RETIRE: the worker never starts it. What becomes of it is judged when
+    /// the process has exited (`WorkerExitJudgement`).
+    private(set) var crossedJob: RunningJob?
+    /// The process has ended (set before what it left in its channel and pipes is read): it takes no job.
+    private(set) var hasEnded = false
     /// At exit, put the job back to pending instead of failing the attempt (shutdown, QUIT).
     var releaseJobOnExit = false
     /// Killed because it sent no HELLO in time.
@@ -86,6 +97,10 @@ final class WorkerProcess {
     private let stdoutPipe: UVPipe
     private let stderrPipe: UVPipe
     private var decoder = FrameDecoder()
+    /// The type of the last message sent: after a RUN, a read that fails with ECONNRESET means that RUN was never read.
+    private var lastSent: MessageType?
+    /// The worker closed fd 3 with bytes of ours unread (a read failed with ECONNRESET).
+    private var leftBytesUnread = false
     private var stdoutLines = OutputLineBuffer()
     private var stderrLines = OutputLineBuffer()
     private var logger: Logger
@@ -162,26 +177,53 @@ final class WorkerProcess {
     /// Sends KEEPALIVE if the worker speaks a version that has it (its watchdog then stops it when no other
     /// keepalive comes within `milliseconds`).
     func feedWatchdog(milliseconds: UInt32) {
-        guard protocolVersion >= WireFormat.keepaliveVersion else { return }
+        guard protocolVersion >= WireFormat.keepaliveVersion, !saidRetire else { return }
         send(.keepalive(watchdogMillis: milliseconds))
     }
 
-    /// Ready and holding no job, and not on its way out.
-    var isIdle: Bool { state == .running && job == nil && !stopping && !retireAfterJob }
+    /// Asked to go, going after its job, or retiring.
+    var isLeaving: Bool { stopping || retireAfterJob || saidRetire }
 
-    /// Sends one message. Returns false if the channel refused it at once (the worker is going away; its exit
-    /// is handled when it comes).
+    /// Ready and holding no job, and not on its way out.
+    var isIdle: Bool { state == .running && job == nil && !hasEnded && !isLeaving }
+
+    /// Whether the kernel says the worker never read the RUN of `running`: writing it failed, or the worker closed
+    /// fd 3 with it unread (it was the last thing sent, and bytes of ours were left unread).
+    func neverRead(_ running: RunningJob) -> Bool {
+        running.runUndelivered || (running === job && lastSent == .run && leftBytesUnread)
+    }
+
+    /// Sends one message. Returns false if the worker cannot get it (it closed fd 3 or its reading side: it is
+    /// going away, and its exit is handled when it comes). A RUN that fails, now or later, marks its job
+    /// `runUndelivered`.
     @discardableResult
     func send(_ message: WorkerMessage) -> Bool {
-        guard state != .exited, !channel.isClosing else { return false }
+        let runJob: RunningJob? = if case .run = message { job } else { nil }
+        guard state != .exited, !hasEnded, !channel.isClosing else {
+            runJob?.runUndelivered = true
+            return false
+        }
+        lastSent = message.type
+        let frame = message.encodeFrame()
         do {
-            try channel.write(message.encodeFrame()) { [weak self] error in
+            // Most frames go out at once, without a queued request; a refusal (the worker closed fd 3) is known
+            // here, not in a callback that may come after the worker's exit has been judged.
+            let written = try frame.withUnsafeBytes { try channel.tryWrite($0) }
+            guard written < frame.count else { return true }
+            try channel.write(frame[written...]) { [weak self] error in
                 guard let self, let error, state != .exited else { return }
+                runJob?.runUndelivered = true
                 logger.debug("write to worker failed: \(error)")
             }
             return true
         } catch {
-            logger.warning("cannot write to worker \(pid): \(error)", metadata: ["event": "worker_write_failed"])
+            runJob?.runUndelivered = true
+            let closed = (error as? UVError).map { [UVError.Code.EPIPE, UVError.Code.ECONNRESET].contains($0.code) } ?? false
+            if closed {
+                logger.debug("worker \(pid) closed its protocol channel; \(message.type) not sent")
+            } else {
+                logger.warning("cannot write to worker \(pid): \(error)", metadata: ["event": "worker_write_failed"])
+            }
             return false
         }
     }
@@ -223,6 +265,7 @@ final class WorkerProcess {
         case .eof, .failed:
             // The worker closed fd 3: usually it is exiting, and its exit callback (with the real cause)
             // follows. One that keeps running without its channel can never finish a job, so it is killed.
+            if case .failed(let error) = event, error.code == UVError.Code.ECONNRESET { leftBytesUnread = true }
             channel.stopReading()
             guard state != .exited else { return }
             try? lifeTimer.start(timeoutMs: 1000) { [unowned self] _ in
@@ -269,6 +312,8 @@ final class WorkerProcess {
             } catch {
                 violation("PROGRESS for job \(jobId): \(error)")
             }
+        case .retire:
+            retire()
         case .run, .cancel, .shutdown, .keepalive:
             violation("unexpected \(message.type) message from a worker")
         }
@@ -276,14 +321,38 @@ final class WorkerProcess {
 
     private func finishJob(_ jobId: Int64, _ result: Result) {
         guard let finished = job, finished.id == jobId else {
+            if saidRetire { return violation("result for job \(jobId) after RETIRE") }
             let holding = job.map { "job \($0.id)" } ?? "no job"
             return violation("result for job \(jobId), which it was not given (it holds \(holding))")
         }
         // A result that crossed our SIGKILL on the wire does not undo the kill's verdict.
         guard killReason == nil else { return }
+        takeOutput()
         job = nil
         jobsDone += 1
+        // A RETIRE right behind the result (the Swift runtime writes both at once) is taken first, so no RUN is sent
+        // to a worker that is leaving.
+        if decoder.nextMessageType == .retire, (try? decoder.next()) != nil { retire() }
         onEvent?(self, .finished(finished, result))
+    }
+
+    /// RETIRE: the worker takes no more jobs and exits 0 next. A job it holds now was sent after its last result
+    /// and crossed RETIRE on the wire, so the worker never starts it: its deadline and CPU watch stop here, and what
+    /// becomes of it waits for the exit.
+    private func retire() {
+        guard protocolVersion >= WireFormat.retireVersion else {
+            return violation(
+                "RETIRE from a worker of protocol version \(protocolVersion) (RETIRE is version \(WireFormat.retireVersion))")
+        }
+        guard !saidRetire else { return violation("RETIRE sent twice") }
+        saidRetire = true
+        if let crossed = job {
+            job = nil
+            crossedJob = crossed
+            jobTimer.stop()
+            cpuTimer.stop()
+        }
+        onEvent?(self, .retired(crossed: crossedJob))
     }
 
     /// A broken worker: log, kill, and make the error the failure of the job it holds.
@@ -341,10 +410,36 @@ final class WorkerProcess {
         if let rest { logLines([rest], stream: stream) }
     }
 
+    /// How much of each stream `takeOutput` reads at a result: more than a pipe holds by default (64 KiB), so all a
+    /// job wrote before answering; a bound, so a grandchild writing without pause cannot hold the loop.
+    static let outputAtResultBytes = 256 * 1024
+
+    /// What the worker wrote to stdout and stderr before it answered belongs to the job that answered: read now
+    /// (one poll without waiting, then reads until the pipes are empty), before the next job can be tagged, and a
+    /// last line without a newline is logged as a line of its own. Called while `job` is still the finished job.
+    private func takeOutput() {
+        let streams = [(stdoutPipe, "stdout"), (stderrPipe, "stderr")].filter { !$0.0.isClosing }
+        var fds = streams.map { pollfd(fd: $0.0.fileDescriptor ?? -1, events: Int16(POLLIN), revents: 0) }
+        if !fds.isEmpty, poll(&fds, nfds_t(fds.count), 0) > 0 {
+            for (index, (_, stream)) in streams.enumerated() where fds[index].fd >= 0 && fds[index].revents != 0 {
+                Self.readAvailable(fds[index].fd, limit: Self.outputAtResultBytes) { bytes in
+                    logLines(stream == "stdout" ? stdoutLines.append(bytes) : stderrLines.append(bytes), stream: stream)
+                }
+            }
+        }
+        for (_, stream) in streams { flushOutput(stream) }
+    }
+
+    /// The job output lines are tagged with: the one the worker holds, unless the kernel says it never read its RUN.
+    private var outputJob: RunningJob? {
+        guard let job, !neverRead(job) else { return nil }
+        return job
+    }
+
     private func logLines(_ lines: [String], stream: String) {
         for line in lines.map(ArgumentRedaction.redact(text:)) {
             var metadata: Logger.Metadata = ["event": "worker_output", "stream": .string(stream), "line": .string(line)]
-            if let job { metadata["job_id"] = .int(job.id) }
+            if let job = outputJob { metadata["job_id"] = .int(job.id) }
             logger.info("\(stream): \(line)", metadata: metadata)
         }
     }
@@ -354,7 +449,7 @@ final class WorkerProcess {
     /// are logged.
     private func drainAfterExit() {
         if !channel.isClosing, killReason == nil, let fd = channel.fileDescriptor {
-            Self.readAvailable(fd) { bytes in decoder.append(bytes) }
+            if Self.readAvailable(fd, { bytes in decoder.append(bytes) }) == ECONNRESET { leftBytesUnread = true }
             decodeFrames()
         }
         for (pipe, stream) in [(stdoutPipe, "stdout"), (stderrPipe, "stderr")] where !pipe.isClosing {
@@ -367,25 +462,32 @@ final class WorkerProcess {
         }
     }
 
-    /// Reads a non-blocking descriptor until it would block or ends (a grandchild may still hold the write
-    /// end: then whatever it writes later is not logged).
-    private static func readAvailable(_ fd: Int32, _ body: (UnsafeRawBufferPointer) -> Void) {
+    /// Reads a non-blocking descriptor until it would block or ends, or `limit` bytes were read (a grandchild may
+    /// still hold the write end: then whatever it writes later is not logged). Returns the errno of the read that
+    /// ended it (EAGAIN, ECONNRESET, ...), 0 at end of stream or at the limit.
+    @discardableResult
+    private static func readAvailable(_ fd: Int32, limit: Int = .max, _ body: (UnsafeRawBufferPointer) -> Void) -> Int32 {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        var total = 0
+        while total < limit {
+            let wanted = min(buffer.count, limit - total)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, wanted) }
             if n > 0 {
                 buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                total += n
             } else if n < 0 && errno == EINTR {
                 continue
             } else {
-                return
+                return n < 0 ? errno : 0
             }
         }
+        return 0
     }
 
     // MARK: Exit
 
     private func processExited(_ status: ExitStatus) {
+        hasEnded = true
         exitedAt = Monotonic.nanos
         jobTimer.stop()
         lifeTimer.stop()

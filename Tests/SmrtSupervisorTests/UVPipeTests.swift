@@ -43,6 +43,35 @@ import Testing
         expectCleanClose(loop)
     }
 
+    /// tryWrite takes what the kernel accepts now and queues nothing; a peer that is gone is an error at once (the
+    /// supervisor then knows a RUN never reached its worker before it judges the worker's exit).
+    @Test func tryWriteWritesWhatFitsAndFailsAtOnceWhenThePeerIsGone() throws {
+        UVStream.ignoreBrokenPipeSignal()  // as the supervisor does: EPIPE, not the signal
+        let loop = try UVLoop()
+        let (writer, reader) = try UVPipe.socketPair(loop: loop)
+        let small = Array("ping".utf8)
+        #expect(try small.withUnsafeBytes { try writer.tryWrite($0) } == small.count)
+        let large = [UInt8](repeating: 9, count: 4 << 20)
+        let first = try large.withUnsafeBytes { try writer.tryWrite($0) }
+        #expect(first > 0 && first < large.count, "the kernel buffer is far smaller than 4 MiB")
+        #expect(try large.withUnsafeBytes { try writer.tryWrite($0) } == 0, "full: nothing written, nothing queued")
+        #expect(writer.writeQueueSize == 0)
+        reader.close()
+        runWithDeadline(loop)
+        // The first write after a peer closed with our bytes unread says ECONNRESET, later ones EPIPE.
+        for _ in 0..<2 {
+            do {
+                _ = try small.withUnsafeBytes { try writer.tryWrite($0) }
+                Issue.record("tryWrite to a closed peer succeeded")
+            } catch {
+                #expect([UVError.Code.EPIPE, UVError.Code.ECONNRESET].contains((error as? UVError)?.code ?? 0), "\(error)")
+            }
+        }
+        writer.close()
+        runWithDeadline(loop)
+        expectCleanClose(loop)
+    }
+
     @Test func closingWithPendingWritesCancelsThemBeforeTheCloseCallback() throws {
         let loop = try UVLoop()
         let (writer, reader) = try UVPipe.socketPair(loop: loop)

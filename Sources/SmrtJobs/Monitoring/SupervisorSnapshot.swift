@@ -94,6 +94,8 @@ public enum WorkerExitReason: String, Sendable, Codable, CaseIterable {
     case timeoutKill = "timeout_kill"
     /// Retired by the supervisor (`--max-jobs-per-worker`, memory limit, shutdown).
     case recycled
+    /// Retired by itself: it said RETIRE (protocol 3) and exited 0, or exited 0 between jobs (end of work).
+    case retired
     /// It never said HELLO (could not start, or too late).
     case startFailed = "start_failed"
 }

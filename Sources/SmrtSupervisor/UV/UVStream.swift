@@ -82,6 +82,19 @@ public class UVStream: UVHandle {
         }
     }
 
+    /// Writes what the kernel takes now (`uv_try_write`), without queueing anything: returns the number of bytes
+    /// written, 0 when none can be written now (the kernel's buffer is full, or earlier writes are still queued).
+    /// Unlike ``write(_:completion:)``, a failure (e.g. `EPIPE`: the peer closed) is thrown here, not reported later.
+    public func tryWrite(_ bytes: UnsafeRawBufferPointer) throws -> Int {
+        try requireOpen("uv_try_write")
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        var buffer = uv_buf_init(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
+        let rc = uv_try_write(stream, &buffer, 1)
+        if rc == UV_EAGAIN.rawValue { return 0 }
+        try UVError.check(rc, "uv_try_write")
+        return Int(rc)
+    }
+
     /// Queues a copy of `bytes` for writing; same contract as the `UnsafeRawBufferPointer` overload.
     public func write<Bytes: Collection>(_ bytes: Bytes, completion: ((UVError?) -> Void)? = nil) throws
     where Bytes.Element == UInt8 {

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsConformance
 import Testing
 
 #if canImport(Glibc)
@@ -43,6 +44,16 @@ extension IntegrationTests {
         /// enqueue's NOTIFY wakes it.
         @Test func notifyWakesAnIdleSupervisor() throws {
             try Wakeups.expectExternalEnqueuesWakeAnIdleSupervisor(try PostgresTestDatabase(), samples: 5)
+        }
+
+        /// Workers that retire (RETIRE, and a bare exit 0 of protocol 2) cost no job an attempt: a RUN that crossed a
+        /// worker's end goes back through PostgreSQL's release, uncounted.
+        @Test func retirementsCostNoAttempt() async throws {
+            try await BlockingWork.run {
+                try Retirement.expectTenRetirementsCostNoAttempt(try PostgresTestDatabase(), ending: .retire, prefetch: nil)
+                try Retirement.expectTenRetirementsCostNoAttempt(try PostgresTestDatabase(), ending: .exitVersion2, prefetch: 0)
+                try Retirement.expectARunThatCrossedRetireGoesBackUncounted(try PostgresTestDatabase(), prefetch: nil)
+            }
         }
 
         /// A kill timeout is a SIGKILL on time, a crash takes down only its worker, and the other jobs run.
