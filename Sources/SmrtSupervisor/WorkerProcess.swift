@@ -41,7 +41,7 @@ final class WorkerProcess {
         /// RETIRE arrived: it takes no more jobs and exits 0 next. `crossed` is a job whose RUN crossed RETIRE on the
         /// wire (it is in `crossedJob`, no longer in `job`).
         case retired(crossed: RunningJob?)
-        /// The process has ended; any job it still held is in `job`.
+        /// The process has ended; a job it still held is in `job` (or `crossedJob`).
         case exited(ExitStatus)
     }
 
