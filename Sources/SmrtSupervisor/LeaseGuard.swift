@@ -13,6 +13,7 @@ import Foundation
 ///   kill it.
 ///
 /// With the default TTL of 30 s: watchdog 10 s, keepalives every 2.5 s, margin 2.5 s; renewals every 5 s.
+/// `now` is `DatabaseClock.latestNow()`: the latest the database's time can be, given the clock reading's error.
 struct LeaseGuard: Equatable {
     /// The lease's time to live (each renewal holds it this long).
     let ttl: TimeInterval
