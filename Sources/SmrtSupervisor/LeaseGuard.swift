@@ -33,6 +33,9 @@ struct LeaseGuard: Equatable {
     /// How often workers get a keepalive.
     var keepaliveInterval: TimeInterval { watchdog / 4 }
 
+    /// Whether any registration or renewal has succeeded yet.
+    var wasEverHeld: Bool { expiresAt > .distantPast }
+
     /// A renewal that wrote `expiresAt` succeeded. An older renewal answering late never shortens the lease.
     mutating func renewed(expiresAt: Date) {
         self.expiresAt = max(self.expiresAt, expiresAt)

@@ -61,7 +61,8 @@ extension Supervisor {
     /// Whether the lease is held now; when it is not, fences first (kills the busy workers, releases held jobs).
     func holdsLease() -> Bool {
         if lease.isHeld(at: clock.latestNow()) { return true }
-        fence()
+        // Before the first registration has answered nothing was claimed under the lease: nothing to fence.
+        if lease.wasEverHeld { fence() }
         return false
     }
 
