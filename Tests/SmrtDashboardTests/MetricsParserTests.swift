@@ -145,7 +145,7 @@ struct MetricsParserTests {
             // The supervisor's counters, from its snapshot.
             let own = ["supervisor": supervisorId, "type": "Demo"]
             #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "completed"]) { $1 }) == 1)
-            #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "failed"]) { $1 }) == 3)
+            #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "failed"]) { $1 }) == 3, "\(text)")
             #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "retried"]) { $1 }) == 1)
             #expect(value("smrt_jobs_finished_total", own.merging(["queue": scheduledJob.queue, "outcome": "completed"]) { $1 }) == 1)
             #expect(value("smrt_worker_exits_total", ["supervisor": supervisorId, "reason": "timeout_kill"]) == 1)
