@@ -11,6 +11,8 @@ struct DueWakeups {
     static let capacity = 1000
     /// Milliseconds since the epoch, ascending, each once.
     private(set) var times: [Int64] = []
+    /// Claim answers, since a wake-up was last served, that left the soonest one due with no claim in flight.
+    private(set) var earlyAnswers = 0
 
     /// Adds the time a job comes due (as stores return it: whole milliseconds); whether it is now the soonest (the
     /// timer must be re-armed).
@@ -28,7 +30,17 @@ struct DueWakeups {
     /// A claim compared `run_at` with `now`: every wake-up it could see is served.
     mutating func claimed(at now: Date) {
         let seen = Self.storedMilliseconds(now)
-        times.removeFirst(times.prefix { $0 <= seen }.count)
+        let served = times.prefix { $0 <= seen }.count
+        times.removeFirst(served)
+        if served > 0 { earlyAnswers = 0 }
+    }
+
+    /// A claim's answer left the soonest wake-up due, with no other claim in flight: whether to claim again now. The
+    /// first time, yes: that claim was made a moment before the wake-up came due. Once more means a claim made after
+    /// it did not see the job either (the clock went back): claiming again at once would spin, so no.
+    mutating func claimAgainAfterEarlyAnswer() -> Bool {
+        earlyAnswers += 1
+        return earlyAnswers == 1
     }
 
     /// Whether the soonest wake-up is due at `now`: a claim made now would see its job.

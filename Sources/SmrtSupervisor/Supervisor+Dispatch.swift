@@ -49,7 +49,7 @@ extension Supervisor {
             wakeups.claimed(at: clock.now())
             logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
         }
-        claimForDueWakeups()
+        claimForDueWakeups(afterClaimAnswer: true)
         checkShutdownProgress()
     }
 
@@ -190,14 +190,17 @@ extension Supervisor {
         if wakeups.add(date) { claimForDueWakeups() }
     }
 
-    /// Claims when the soonest wake-up is due (the wake-up timer's work), then arms the timer for the next one.
-    func claimForDueWakeups() {
+    /// Claims when the soonest wake-up is due (the wake-up timer's work, and after each claim's answer), then arms
+    /// the timer for the next one.
+    func claimForDueWakeups(afterClaimAnswer: Bool = false) {
         guard phase == .running else { return }
-        if wakeups.isDue(at: clock.now()) {
-            maybeClaim()
-            // Nothing asked or in flight: no worker can take a job now (each is busy, or the lease is in doubt);
-            // the claim made when one becomes idle sees the due jobs anyway.
-            if planner.inFlightClaims == 0 { wakeups.claimed(at: clock.now()) }
+        let now = clock.now()
+        if wakeups.isDue(at: now) {
+            if !afterClaimAnswer || planner.inFlightClaims > 0 || wakeups.claimAgainAfterEarlyAnswer() { maybeClaim() }
+            // Nothing asked or in flight: no worker can take a job now (each is busy, or the lease is in doubt), and
+            // the claim made when one becomes idle sees the due jobs anyway; or the clock went back (the poll finds
+            // them).
+            if planner.inFlightClaims == 0 { wakeups.claimed(at: now) }
         }
         armWakeup()
     }

@@ -38,6 +38,19 @@ import Testing
         #expect(!wakeups.isDue(at: Self.at(300)))
     }
 
+    /// One claim answer too early for a due wake-up is the claim in flight when it came due: claim again. A second in
+    /// a row means the clock went back: claiming again at once would spin.
+    @Test func claimAgainOnceAfterAnEarlyAnswer() {
+        var wakeups = DueWakeups()
+        wakeups.add(Self.at(100))
+        wakeups.add(Self.at(200))
+        #expect(wakeups.claimAgainAfterEarlyAnswer())
+        #expect(!wakeups.claimAgainAfterEarlyAnswer())
+        wakeups.claimed(at: Self.at(100))
+        #expect(wakeups.earlyAnswers == 0, "a wake-up served starts over")
+        #expect(wakeups.claimAgainAfterEarlyAnswer())
+    }
+
     @Test func theTimerIsArmedForWhatIsLeftOfTheSoonest() throws {
         var wakeups = DueWakeups()
         #expect(wakeups.millisecondsUntilNext(from: Self.at(0)) == nil)
