@@ -53,8 +53,17 @@ extension Supervisor {
         checkShutdownProgress()
     }
 
+    /// After a timer callback that may have asked for a claim: hands it to the database thread at once. libuv runs
+    /// timers before it polls for I/O and the check handle (`flushToDatabase`) after the poll returns, so a claim
+    /// asked by a timer would wait in the planner until some I/O or the next timer woke the loop: a retry's
+    /// wake-up claimed up to a second late, at the next schedule check.
+    func flushFromTimer() {
+        flushToDatabase()
+    }
+
     /// Hands the results, claims and progress values gathered during this loop iteration to the database thread
-    /// in one go, so they share a transaction (runs once per loop iteration, after I/O callbacks).
+    /// in one go, so they share a transaction (runs once per loop iteration, after I/O callbacks, and after the
+    /// timers that claim).
     func flushToDatabase() {
         updateWatch()
         let commit = planner.takeCommit()
@@ -223,7 +232,10 @@ extension Supervisor {
         // Timers count from the loop's cached time: refresh it so the timer is not armed from a stale "now". The
         // callback checks the time again (a timer may fire up to 1 ms early) and re-arms for the rest.
         loop.updateTime()
-        try? wakeupTimer.start(timeoutMs: UInt64(ms.rounded(.up))) { [unowned self] _ in claimForDueWakeups() }
+        try? wakeupTimer.start(timeoutMs: UInt64(ms.rounded(.up))) { [unowned self] _ in
+            claimForDueWakeups()
+            flushFromTimer()
+        }
     }
 
     /// Asks the store when the next pending job of our queues comes due after `claimedAt` (a job enqueued with a

@@ -242,6 +242,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in
             releaseHeldJobs(olderThanMs: configuration.pollInterval, reason: "held longer than the poll interval")
             maybeClaim()
+            flushFromTimer()
         }
         heartbeats = try PeriodicTask(loop: loop)
         let beat = UInt64(configuration.effectiveHeartbeatInterval)
