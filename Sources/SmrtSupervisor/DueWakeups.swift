@@ -27,18 +27,21 @@ struct DueWakeups {
         return index == 0
     }
 
-    /// A claim compared `run_at` with `now`: every wake-up it could see is served.
-    mutating func claimed(at now: Date) {
+    /// A claim compared `run_at` with `now`: every wake-up it could see is served. Returns how many.
+    @discardableResult
+    mutating func claimed(at now: Date) -> Int {
         let seen = Self.storedMilliseconds(now)
         let served = times.prefix { $0 <= seen }.count
         times.removeFirst(served)
         if served > 0 { earlyAnswers = 0 }
+        return served
     }
 
-    /// A claim's answer left the soonest wake-up due, with no other claim in flight: whether to claim again now. The
-    /// first time, yes: that claim was made a moment before the wake-up came due. Once more means a claim made after
-    /// it did not see the job either (the clock went back): claiming again at once would spin, so no.
-    mutating func claimAgainAfterEarlyAnswer() -> Bool {
+    /// A claim's answer left the soonest wake-up due, with no other claim in flight: whether to claim again at once.
+    /// The first time, yes: that claim was made a moment before the wake-up came due. Once more means a claim made
+    /// after it did not see the job either, because the clock claims are made by went back (a new reading of the
+    /// database's clock): claiming again at once could spin, so the claim waits until the job is due by that clock.
+    mutating func claimAtOnceAfterEarlyAnswer() -> Bool {
         earlyAnswers += 1
         return earlyAnswers == 1
     }

@@ -46,10 +46,10 @@ extension Supervisor {
         case .failure(let error):
             planner.claimAbandoned(asked: asked)
             // The poll timer tries again; a busy database is not a reason to spin, so due wake-ups are given up.
-            wakeups.claimed(at: clock.now())
+            serveWakeups(claimedAt: clock.now())
             logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
         }
-        claimForDueWakeups(afterClaimAnswer: true)
+        claimForDueWakeups(answeredClaimAt: claimedAt)
         checkShutdownProgress()
     }
 
@@ -199,33 +199,36 @@ extension Supervisor {
         if wakeups.add(date) { claimForDueWakeups() }
     }
 
-    /// Claims when the soonest wake-up is due (the wake-up timer's work, and after each claim's answer), then arms
-    /// the timer for the next one.
-    func claimForDueWakeups(afterClaimAnswer: Bool = false) {
+    /// Claims when the soonest wake-up is due (the wake-up timer's work, and after the answer of a claim made at
+    /// `answeredClaimAt`), then arms the timer for the next one.
+    func claimForDueWakeups(answeredClaimAt: Date? = nil) {
         guard phase == .running else { return }
         let now = clock.now()
-        if wakeups.isDue(at: now) {
-            if !afterClaimAnswer || planner.inFlightClaims > 0 || wakeups.claimAgainAfterEarlyAnswer() { maybeClaim() }
-            // Nothing asked or in flight: no worker can take a job now (each is busy, or the lease is in doubt), and
-            // the claim made when one becomes idle sees the due jobs anyway; or the clock went back (the poll finds
-            // them).
-            if planner.inFlightClaims == 0 { wakeups.claimed(at: now) }
+        guard wakeups.isDue(at: now) else { return armWakeup() }
+        if let answeredClaimAt, planner.inFlightClaims == 0, !wakeups.claimAtOnceAfterEarlyAnswer() {
+            // A claim made after the wake-up came due did not see the job: the clock went back. Claim again when
+            // the job is due by the claim's clock, not at once.
+            let ms = max(1, wakeups.millisecondsUntilNext(from: answeredClaimAt) ?? 1)
+            return armWakeup(inMs: ms)
         }
+        maybeClaim()
+        // Nothing asked or in flight: no worker can take a job now (each is busy, or the lease is in doubt); the
+        // claim made when one becomes idle sees the due jobs anyway.
+        if planner.inFlightClaims == 0 { serveWakeups(claimedAt: now) }
         armWakeup()
     }
 
-    /// A claim's answer: the wake-ups it came late enough for are served. When the soonest known delayed job was
-    /// among them, the next one is not known yet.
+    /// A claim's answer (or a claim that needs not be made): the wake-ups it came late enough for are served. The
+    /// soonest delayed job known may have been among them, so the next is looked up after the next claim that
+    /// finds nothing more ready.
     private func serveWakeups(claimedAt: Date) {
-        let before = wakeups.times.count
-        wakeups.claimed(at: claimedAt)
-        if wakeups.times.count < before { delayedJobsKnown = false }
+        if wakeups.claimed(at: claimedAt) > 0 { delayedJobsKnown = false }
     }
 
-    /// Arms the wake-up timer for the soonest wake-up not yet due; a due one waits for the answer of the claim in
-    /// flight, which claims again if it came too early.
-    private func armWakeup() {
-        guard let ms = wakeups.millisecondsUntilNext(from: clock.now()), ms > 0 else {
+    /// Arms the wake-up timer for the soonest wake-up not yet due (or in `inMs`); a due one waits for the answer of
+    /// the claim in flight, which claims again if it came too early.
+    private func armWakeup(inMs: Double? = nil) {
+        guard let ms = inMs ?? wakeups.millisecondsUntilNext(from: clock.now()), ms > 0 else {
             wakeupTimer.stop()
             return
         }
