@@ -47,9 +47,9 @@ extension Supervisor {
 
     /// A write of our lease row succeeded: it holds until the expiry the row says.
     private func leaseRenewed(_ record: WorkerRecord) {
-        let wasHeld = lease.isHeld(at: clock.now())
+        let wasHeld = lease.isHeld(at: clock.latestNow())
         lease.renewed(expiresAt: record.expiresAt ?? record.heartbeat)
-        guard !wasHeld, lease.isHeld(at: clock.now()) else { return }
+        guard !wasHeld, lease.isHeld(at: clock.latestNow()) else { return }
         if fenced {
             fenced = false
             logger.warning("lease \(leaseId) renewed; taking jobs again", metadata: ["event": "lease_regained"])
@@ -60,8 +60,9 @@ extension Supervisor {
 
     /// Whether the lease is held now; when it is not, fences first (kills the busy workers, releases held jobs).
     func holdsLease() -> Bool {
-        if lease.isHeld(at: clock.now()) { return true }
-        fence()
+        if lease.isHeld(at: clock.latestNow()) { return true }
+        // Before the first registration has answered nothing was claimed under the lease: nothing to fence.
+        if lease.wasEverHeld { fence() }
         return false
     }
 
@@ -88,8 +89,7 @@ extension Supervisor {
     /// Sends KEEPALIVE to every worker that understands it, if the lease allows; fences when it is not held.
     func feedWatchdogs() {
         guard phase == .running || phase == .draining, let pool else { return }
-        let now = clock.now()
-        guard holdsLease(), lease.mayFeedWatchdogs(at: now) else { return }
+        guard holdsLease(), lease.mayFeedWatchdogs(at: clock.latestNow()) else { return }
         for worker in pool.workers where worker.state == .running { worker.feedWatchdog(milliseconds: lease.watchdogMs) }
     }
 
@@ -231,7 +231,8 @@ extension Supervisor {
             if owner.lease == nil { return "owner \(owner.id) has no lease; attempt taken back" }
             return "supervisor \(owner.id) died (\(why(owner, now: now, leaseTTL: leaseTTL))); attempt taken back"
         }
-        let now = context.clock.now()
+        // Expired only if it has expired even if our clock reading erred the other way (DatabaseClock).
+        let now = context.clock.earliestNow()
         return try rescuer.rescue(now: now, using: &context.random).map { rescue in
             Recovery(ownerId: rescue.owner.id, why: why(rescue.owner, now: now, leaseTTL: leaseTTL), jobs: rescue.jobs)
         }

@@ -7,7 +7,7 @@ import SmrtProtocol
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
         // A new worker's watchdog is armed at once (it has run nothing yet).
-        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: clock.now()) {
+        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: clock.latestNow()) {
             worker.feedWatchdog(milliseconds: lease.watchdogMs)
         }
         maybeClaim(topUp: planner.topUpWhenIdle(workerRanJobs: worker.jobsDone > 0))
