@@ -136,22 +136,49 @@ extension Supervisor {
         }
     }
 
-    /// A job cancelled (`smrt-jobs cancel`) while it runs: its result would be dropped anyway, so its worker is
-    /// killed rather than left to finish the work. Noticed at the next heartbeat.
+    /// A job cancelled (`smrt-jobs cancel`) while it runs: its result would be dropped anyway, so the work is
+    /// stopped rather than left to finish. Noticed at the next heartbeat. CANCEL first, as for a `fail` timeout: a
+    /// job that stops answers and its worker takes the next job; one that has not answered after `--cancel-grace`
+    /// is killed (at its `kill` deadline if that comes sooner). A job whose timeout already sent CANCEL or SIGKILL
+    /// is left to that.
     private func stopCancelledJobs(_ ids: [Int64]) {
         guard !ids.isEmpty else { return }
         for worker in pool.workers {
-            guard let running = worker.job, ids.contains(running.job.id), running.timeoutState == .none else { continue }
-            running.timeoutState = .killed
-            let reason = "cancelled while running; worker \(worker.pid) killed"
+            guard let running = worker.job, ids.contains(running.job.id), !running.cancelRequested,
+                running.timeoutState == .none || running.timeoutState == .warned
+            else { continue }
+            running.cancelRequested = true
+            worker.send(.cancel(jobId: running.job.id))
+            let grace = configuration.cancelGrace
             logger.warning(
-                "job \(running.job.id) \(running.label) \(reason)",
+                "job \(running.job.id) \(running.label) cancelled while running; cancel sent to worker \(worker.pid)",
                 metadata: [
                     "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
-                    "worker_pid": .int(worker.pid),
+                    "worker_pid": .int(worker.pid), "action": "cancel", "grace_ms": .int(grace),
                 ])
-            worker.kill(reason: reason, cause: .jobCancelled)
+            var waitMs = UInt64(grace)
+            if running.job.timeoutBehavior == .kill && running.timeoutState == .none {
+                let now = Monotonic.nanos
+                waitMs = min(waitMs, running.deadline > now ? (running.deadline - now + 999_999) / 1_000_000 : 0)
+            }
+            try? worker.jobTimer.start(timeoutMs: waitMs) { [unowned self, unowned worker] _ in
+                cancelledJobOverstayed(running, on: worker)
+            }
         }
+    }
+
+    /// A cancelled job that did not answer CANCEL within the grace: its worker is killed.
+    private func cancelledJobOverstayed(_ running: RunningJob, on worker: WorkerProcess) {
+        guard worker.job === running, worker.state != .exited else { return }
+        running.timeoutState = .killed
+        let reason = "cancelled while running; worker \(worker.pid) killed after cancel grace"
+        logger.warning(
+            "job \(running.job.id) \(running.label) \(reason)",
+            metadata: [
+                "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
+                "worker_pid": .int(worker.pid), "action": "kill_after_grace", "grace_ms": .int(configuration.cancelGrace),
+            ])
+        worker.kill(reason: reason, cause: .jobCancelled)
     }
 
     private func recovered(_ result: Result<[Recovery], Error>) {

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsConformance
 import Testing
 
 #if canImport(Glibc)
@@ -43,6 +44,16 @@ extension IntegrationTests {
         /// enqueue's NOTIFY wakes it.
         @Test func notifyWakesAnIdleSupervisor() throws {
             try Wakeups.expectExternalEnqueuesWakeAnIdleSupervisor(try PostgresTestDatabase(), samples: 5)
+        }
+
+        /// With the poll at 5 s, retries and delayed jobs enqueued on another connection start within ms of their
+        /// `runAt`: the claim compares with the same clock (the server's, as this supervisor corrects its own) that
+        /// the wake-ups are timed by.
+        @Test func retriesAndDelayedJobsStartOnTime() async throws {
+            try await BlockingWork.run {
+                try Wakeups.expectRetriesStartOnTime(try PostgresTestDatabase())
+                try Wakeups.expectDelayedJobsStartOnTime(try PostgresTestDatabase())
+            }
         }
 
         /// A kill timeout is a SIGKILL on time, a crash takes down only its worker, and the other jobs run.
