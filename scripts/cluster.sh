@@ -68,7 +68,16 @@ chmod 755 "$WORK"
 LEDGER="$WORK/ledger.txt"
 SUPS=()
 cleanup() {
+    local status=$?
     for pid in "${SUPS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    if [[ "$status" -ne 0 ]]; then
+        # A failed run may be on a machine nobody can log into (CI): say here what happened to leases and workers.
+        echo "cluster: what the hosts logged about leases and unexpected worker exits:" >&2
+        grep -H -E '"event":"(lease_[a-z_]+|worker_exited|job_recovered)"' "$WORK"/h*.log 2>/dev/null \
+            | grep -v '"expected":true' | cut -c1-500 >&2 || true
+        echo "cluster: ledger lines of the long jobs and of every overlap (what job pid host ns):" >&2
+        awk -v n="$JOBS" '$2 >= n || $1 == "overlap"' "$LEDGER" 2>/dev/null >&2 || true
+    fi
     for ((i = 1; i <= HOSTS; i++)); do
         ip netns del "smrt-h$i" 2>/dev/null || true
         ip link del "smrt-h$i-a" 2>/dev/null || true

@@ -61,18 +61,10 @@ echo "    cron schedule #$schedule_id '* * * * *' (fires at the next minute boun
 # The dashboard never creates a database, so it starts once the first enqueue has made the file. Port 0: a free
 # one; the dashboard's first line of stdout is its URL.
 echo "==> starting smrt-dashboard (log: $dir/dashboard.log)"
-"$bin/smrt-dashboard" --db "$SMRT_DB" --listen 127.0.0.1:0 >"$dir/dashboard.url" 2>"$dir/dashboard.log" &
-dashboard_pid=$!
-url=""
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$dir/dashboard.url" 2>/dev/null || true)
-    if [ -n "$url" ] || ! kill -0 "$dashboard_pid" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-case "$url" in
-    http://*) echo "    open $url" ;;
-    *) echo "    smrt-dashboard did not start; its log:" >&2; cat "$dir/dashboard.log" >&2; exit 1 ;;
-esac
+source scripts/dashboard-start.sh
+start_dashboard "$bin" "$SMRT_DB" "$dir" || exit 1
+url="$dashboard_url"
+echo "    open $url"
 
 echo "==> starting smrt-supervisor --workers $workers (log: $log)"
 "$bin/smrt-supervisor" --db "$SMRT_DB" --workers "$workers" --worker-exec "$bin/smrt-demo-worker" \

@@ -86,18 +86,10 @@ for i in $(seq 1 25); do echo '{"objectType":"Demo","method":"noop","queue":"exp
 echo "==> starting smrt-supervisor --workers 3 and smrt-dashboard"
 "$bin/smrt-supervisor" --db "$SMRT_DB" --workers 3 --worker-exec "$bin/smrt-demo-worker" --log-format text 2>"$dir/supervisor.log" &
 supervisor_pid=$!
-"$bin/smrt-dashboard" --db "$SMRT_DB" --listen 127.0.0.1:0 >"$dir/dashboard.url" 2>"$dir/dashboard.log" &
-dashboard_pid=$!
-url=""
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$dir/dashboard.url" 2>/dev/null || true)
-    if [ -n "$url" ] || ! kill -0 "$dashboard_pid" 2>/dev/null; then break; fi
-    sleep 0.1
-done
-case "$url" in
-    http://*) echo "    $url" ;;
-    *) echo "smrt-dashboard did not start:" >&2; cat "$dir/dashboard.log" >&2; exit 1 ;;
-esac
+source scripts/dashboard-start.sh
+start_dashboard "$bin" "$SMRT_DB" "$dir" || exit 1
+url="$dashboard_url"
+echo "    $url"
 
 echo "==> running the traffic ($minutes min), then waiting for every job but the long one and the paused queue"
 deadline=$((SECONDS + minutes * 60 + 120))

@@ -57,7 +57,6 @@ if [ -z "${SMRT_TEST_POSTGRES_URL:-}" ]; then
     pg_dir="$(mktemp -d /tmp/smrt-pg.XXXXXX)"
     if SMRT_TEST_POSTGRES_URL="$(bash scripts/pg-server.sh start "$pg_dir")"; then
         export SMRT_TEST_POSTGRES_URL
-        export SMRT_TEST_POSTGRES_DIR="$pg_dir"
         echo "test.sh: PostgreSQL for the tests at $SMRT_TEST_POSTGRES_URL" >&2
     else
         if [ "${CI:-}" = true ]; then echo "test.sh: cannot start PostgreSQL, and CI=true needs it" >&2; exit 1; fi

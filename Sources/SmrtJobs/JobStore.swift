@@ -214,6 +214,11 @@ public protocol JobStore: AnyObject, Sendable {
     /// DESC, runAt ASC, id ASC), at most `limit`: what `claim` would take next, without taking it.
     /// A default implementation pages through `list`; stores should answer it with one query.
     func listReady(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob]
+    /// The soonest `runAt` later than `after` of a pending job (of `queues`, or of any queue when nil), or nil when
+    /// there is none: when the next job that is not ready yet comes due (a delayed job, a retry). Paused and
+    /// limited queues are not left out. Cheap however many jobs are pending (SQL stores: a few index seeks per
+    /// priority in use), so a supervisor asks each time it finds nothing ready.
+    func soonestRunAt(after: Date, queues: [String]?) throws -> Date?
     /// Jobs in any of `statuses` (of `queue`, or of every queue), newest first (id DESC), like `list`.
     /// No statuses gives no jobs. A default implementation pages through `list`; stores should answer it
     /// with one query.

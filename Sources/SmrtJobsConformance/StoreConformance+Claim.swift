@@ -8,6 +8,7 @@ extension StoreConformance {
         ConformanceCheck("claimOrdersByPriorityThenRunAtThenId", claimOrdersByPriorityThenRunAtThenId),
         ConformanceCheck("claimRespectsQueuesAndLimit", claimRespectsQueuesAndLimit),
         ConformanceCheck("claimSetsRunningFields", claimSetsRunningFields),
+        ConformanceCheck("soonestRunAtIsTheNextPendingJobToComeDue", soonestRunAtIsTheNextPendingJobToComeDue),
         ConformanceCheck("fourConnectionsNeverClaimTheSameJob", fourConnectionsNeverClaimTheSameJob),
     ]
 
@@ -59,6 +60,34 @@ extension StoreConformance {
             #expect(claimed.updatedAt == now)
             #expect(claimed.createdAt == t0)
             #expect(try store.get(id: job.id) == claimed)
+        }
+    }
+
+    /// The next pending job to come due after a time, across priorities and in the queues asked for; running and
+    /// finished jobs, and jobs due at or before the time, do not count.
+    static func soonestRunAtIsTheNextPendingJobToComeDue(_ factory: StoreFactory) throws {
+        try factory.withStore { store, _ in
+            #expect(try store.soonestRunAt(after: t0, queues: nil) == nil, "an empty queue")
+            _ = try store.enqueue(spec(runAt: t0 - 5), now: t0 - 10)
+            _ = try store.enqueue(spec(runAt: t0), now: t0 - 10)
+            #expect(try store.soonestRunAt(after: t0, queues: nil) == nil, "only jobs due at or before the time")
+            // The soonest is in a low priority, behind later ones of higher priorities; it is in queue "b".
+            _ = try store.enqueue(spec(priority: 100, runAt: t0 + 9), now: t0)
+            let second = try store.enqueue(spec(priority: 75, runAt: t0 + 0.007), now: t0)
+            let soonest = try store.enqueue(spec(queue: "b", priority: 10, runAt: t0 + 0.003), now: t0)
+            _ = try store.enqueue(spec(queue: "b", priority: 10, runAt: t0 + 4), now: t0)
+            #expect(try store.soonestRunAt(after: t0, queues: nil) == t0 + 0.003)
+            #expect(try store.soonestRunAt(after: t0, queues: ["default"]) == t0 + 0.007)
+            #expect(try store.soonestRunAt(after: t0, queues: ["b", "nope"]) == t0 + 0.003)
+            #expect(try store.soonestRunAt(after: t0, queues: ["nope"]) == nil)
+            #expect(try store.soonestRunAt(after: t0, queues: []) == nil)
+            #expect(try store.soonestRunAt(after: t0 + 0.003, queues: nil) == t0 + 0.007, "strictly after the time")
+            // A job that is no longer pending does not count.
+            let taken = try store.claim(workerId: "w", limit: 1, queues: ["b"], now: t0 + 0.003)
+            #expect(taken.map(\.id) == [soonest.id])
+            #expect(try store.soonestRunAt(after: t0, queues: ["b"]) == t0 + 4)
+            _ = try store.cancel(id: second.id, now: t0 + 1)
+            #expect(try store.soonestRunAt(after: t0, queues: nil) == t0 + 4)
         }
     }
 

@@ -18,6 +18,15 @@ extension MemoryJobStore {
         }
     }
 
+    /// Reads every pending key of the queues: linear, as the rest of this store for tests and small queues.
+    public func soonestRunAt(after: Date, queues: [String]?) throws -> Date? {
+        let after = Self.stored(after)
+        return try database.read { tables in
+            let names = queues ?? Array(tables.pending.keys)
+            return names.compactMap { tables.pending[$0]?.lazy.filter { $0.runAt > after }.map(\.runAt).min() }.min()
+        }
+    }
+
     private static func page(_ ids: some Sequence<Int64>, _ query: JobQuery, _ tables: MemoryTables) -> [SmrtJob] {
         let limit = query.limit < 0 ? Int.max : query.limit
         var toSkip = max(0, query.offset)

@@ -102,6 +102,41 @@ extension PostgresJobStore {
         return try locked { connection in try selectJobs(connection, sql, parameters) }
     }
 
+    /// A loose index scan of a claim index (a recursive CTE): for each priority in use (found by seeking below the
+    /// one before) the first `run_at` after `after` is one seek, so the cost grows with the number of priorities
+    /// (and queues), not of pending jobs.
+    public func soonestRunAt(after: Date, queues: [String]?) throws -> Date? {
+        if let queues, queues.isEmpty { return nil }
+        var parameters: [String?] = [Self.text(after)]
+        let sql: String
+        if let queues {
+            parameters.append(Self.array(queues))
+            sql = """
+                WITH RECURSIVE levels(queue, priority) AS (\
+                SELECT wanted.name, (SELECT j.priority FROM _smrt_jobs j WHERE j.status = 'pending' AND j.queue = wanted.name \
+                ORDER BY j.priority DESC LIMIT 1) FROM unnest($2::text[]) AS wanted(name) \
+                UNION ALL \
+                SELECT levels.queue, (SELECT j.priority FROM _smrt_jobs j WHERE j.status = 'pending' AND j.queue = levels.queue \
+                AND j.priority < levels.priority ORDER BY j.priority DESC LIMIT 1) FROM levels WHERE levels.priority IS NOT NULL) \
+                SELECT min((SELECT j.run_at FROM _smrt_jobs j WHERE j.status = 'pending' AND j.queue = levels.queue \
+                AND j.priority = levels.priority AND j.run_at > $1::timestamptz ORDER BY j.run_at LIMIT 1)) \
+                FROM levels WHERE levels.priority IS NOT NULL
+                """
+        } else {
+            sql = """
+                WITH RECURSIVE levels(priority) AS (\
+                SELECT (SELECT j.priority FROM _smrt_jobs j WHERE j.status = 'pending' ORDER BY j.priority DESC LIMIT 1) \
+                UNION ALL \
+                SELECT (SELECT j.priority FROM _smrt_jobs j WHERE j.status = 'pending' AND j.priority < levels.priority \
+                ORDER BY j.priority DESC LIMIT 1) FROM levels WHERE levels.priority IS NOT NULL) \
+                SELECT min((SELECT j.run_at FROM _smrt_jobs j WHERE j.status = 'pending' AND j.priority = levels.priority \
+                AND j.run_at > $1::timestamptz ORDER BY j.run_at LIMIT 1)) \
+                FROM levels WHERE levels.priority IS NOT NULL
+                """
+        }
+        return try locked { connection in try connection.query(sql, parameters).row(0).date(0) }
+    }
+
     public func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
         let wanted = JobStatus.allCases.filter(statuses.contains)
         if wanted.isEmpty { return [] }

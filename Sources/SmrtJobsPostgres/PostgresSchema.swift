@@ -156,6 +156,9 @@ enum PostgresSchema {
     /// Brings the schema to `currentVersion` under the advisory lock, creating the schema `creating` first.
     static func migrate(_ connection: PostgresConnection, creating schema: String?, displayName: String) throws {
         try connection.transaction {
+            // A peer's migration may hold the lock for a while; waiting for it is the design, whatever short lock
+            // timeout the queue's statements run under (that one is for row locks held by a stuck peer).
+            try connection.exec("SET LOCAL lock_timeout = '60s'")
             try connection.exec("SELECT pg_advisory_xact_lock(\(advisoryLockKey))")
             if let schema { try connection.exec("CREATE SCHEMA IF NOT EXISTS \(quoteIdentifier(schema))") }
             let found = try version(connection)

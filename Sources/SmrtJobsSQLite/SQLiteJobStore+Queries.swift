@@ -149,6 +149,52 @@ extension SQLiteJobStore {
         }
     }
 
+    public func soonestRunAt(after: Date, queues: [String]?) throws -> Date? {
+        if let queues, queues.isEmpty { return nil }
+        return try locked { connection in
+            try connection.withStatement(Self.soonestRunAtSQL(queueCount: queues?.count ?? 0)) { s in
+                try s.bind(after, 1)
+                for (i, queue) in (queues ?? []).enumerated() { try s.bind(queue, Int32(i + 2)) }
+                return try s.step() ? s.date(0) : nil
+            }
+        }
+    }
+
+    /// `soonestRunAt` for `queueCount` queues (?2…; 0: any queue), after ?1: a skip scan of a claim index. For each
+    /// priority in use (found by seeking below the one before) the first `run_at` after ?1 is one seek, so the cost
+    /// grows with the number of priorities (and queues), not of pending jobs: a plain `min(run_at)` would read
+    /// every pending row of the index.
+    static func soonestRunAtSQL(queueCount: Int) -> String {
+        guard queueCount > 0 else {
+            return """
+                WITH RECURSIVE levels(priority) AS (\
+                SELECT (SELECT priority FROM _smrt_jobs INDEXED BY _smrt_jobs_claim_any \
+                WHERE status = 'pending' ORDER BY priority DESC LIMIT 1) \
+                UNION ALL \
+                SELECT (SELECT priority FROM _smrt_jobs INDEXED BY _smrt_jobs_claim_any \
+                WHERE status = 'pending' AND priority < levels.priority ORDER BY priority DESC LIMIT 1) \
+                FROM levels WHERE priority IS NOT NULL) \
+                SELECT min((SELECT run_at FROM _smrt_jobs INDEXED BY _smrt_jobs_claim_any WHERE status = 'pending' \
+                AND priority = levels.priority AND run_at > ?1 ORDER BY run_at LIMIT 1)) \
+                FROM levels WHERE priority IS NOT NULL
+                """
+        }
+        let names = (0..<queueCount).map { "(?\($0 + 2))" }.joined(separator: ", ")
+        return """
+            WITH RECURSIVE wanted(name) AS (VALUES \(names)), \
+            levels(queue, priority) AS (\
+            SELECT name, (SELECT priority FROM _smrt_jobs INDEXED BY _smrt_jobs_claim \
+            WHERE status = 'pending' AND queue = wanted.name ORDER BY priority DESC LIMIT 1) FROM wanted \
+            UNION ALL \
+            SELECT queue, (SELECT priority FROM _smrt_jobs INDEXED BY _smrt_jobs_claim \
+            WHERE status = 'pending' AND queue = levels.queue AND priority < levels.priority ORDER BY priority DESC LIMIT 1) \
+            FROM levels WHERE priority IS NOT NULL) \
+            SELECT min((SELECT run_at FROM _smrt_jobs INDEXED BY _smrt_jobs_claim WHERE status = 'pending' \
+            AND queue = levels.queue AND priority = levels.priority AND run_at > ?1 ORDER BY run_at LIMIT 1)) \
+            FROM levels WHERE priority IS NOT NULL
+            """
+    }
+
     public func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
         let wanted = JobStatus.allCases.filter(statuses.contains)
         if wanted.isEmpty { return [] }

@@ -12,12 +12,15 @@ import SmrtJobs
 ///
 /// A reading can be off by half its round trip, so a slow one (over `maxRoundTrip`: a call that hung through a
 /// partition and returned when the link came back) is ignored once a reading exists: trusting it would put this
-/// host's clock seconds off and make it judge live leases expired.
+/// host's clock seconds off and make it judge live leases expired. What is left of that error is `uncertainty`:
+/// a supervisor judges its own lease by the latest the database's time can be (`latestNow`), and others' leases by
+/// the earliest (`earliestNow`), so an error in either reading can never make two supervisors both think they
+/// hold a job.
 final class DatabaseClock: Sendable {
     /// The longest round trip a reading may take to replace the last one.
     static let maxRoundTrip: TimeInterval = 1
-    /// The offset, and whether it was measured.
-    private let offset = Locked<(seconds: TimeInterval, measured: Bool)>((0, false))
+    /// The offset, whether it was measured, and half the round trip of the reading it came from.
+    private let offset = Locked<(seconds: TimeInterval, measured: Bool, uncertainty: TimeInterval)>((0, false, 0))
     /// The host's wall clock; tests pass another.
     private let wallClock: @Sendable () -> Date
 
@@ -32,6 +35,21 @@ final class DatabaseClock: Sendable {
 
     /// How far the database's clock is ahead of this host's (seconds; negative: behind).
     var offsetSeconds: TimeInterval { offset.withLock { $0.seconds } }
+
+    /// How far `now()` may be off the database's time: half the round trip of the reading in use (0 without one).
+    var uncertainty: TimeInterval { offset.withLock { $0.uncertainty } }
+
+    /// The latest the database's time can be now: what this supervisor judges its own lease by.
+    func latestNow() -> Date {
+        let (seconds, uncertainty) = offset.withLock { ($0.seconds, $0.uncertainty) }
+        return wallClock().addingTimeInterval(seconds + uncertainty)
+    }
+
+    /// The earliest the database's time can be now: what another supervisor's lease is judged expired by.
+    func earliestNow() -> Date {
+        let (seconds, uncertainty) = offset.withLock { ($0.seconds, $0.uncertainty) }
+        return wallClock().addingTimeInterval(seconds - uncertainty)
+    }
 
     /// Reads the database's clock through `store` and keeps the difference. Blocking: database thread only.
     /// Returns the offset now in use, or nil when the database has no clock of its own.
@@ -50,7 +68,7 @@ final class DatabaseClock: Sendable {
         let measured = databaseNow.timeIntervalSince(midpoint)
         let roundTrip = after.timeIntervalSince(before)
         return offset.withLock { current in
-            if roundTrip <= Self.maxRoundTrip || !current.measured { current = (measured, true) }
+            if roundTrip <= Self.maxRoundTrip || !current.measured { current = (measured, true, roundTrip / 2) }
             return current.seconds
         }
     }

@@ -49,8 +49,8 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     /// One finished attempt waiting for the next group commit.
     struct PendingFinish {
         var jobId: Int64
-        /// RESULT_OK: the result's JSON text (nil for no result). Parsed here, off the loop.
-        var resultJSON: String?
+        /// RESULT_OK: the method's result (nil for none).
+        var result: JSONValue?
         /// A failed attempt: the stored error and when to retry (nil: fail for good).
         var failure: (error: String, retryAt: Date?)?
         /// When RUN was sent (written as `started_at`: a prefetched job may have been claimed earlier).
@@ -62,11 +62,11 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         var reply: (FinishResult?) -> Void
 
         init(
-            jobId: Int64, resultJSON: String?, failure: (error: String, retryAt: Date?)?, startedAt: Date?,
+            jobId: Int64, result: JSONValue?, failure: (error: String, retryAt: Date?)?, startedAt: Date?,
             workerPid: Int32? = nil, workerExit: String? = nil, reply: @escaping (FinishResult?) -> Void
         ) {
             self.jobId = jobId
-            self.resultJSON = resultJSON
+            self.result = result
             self.failure = failure
             self.startedAt = startedAt
             self.workerPid = workerPid
@@ -90,8 +90,9 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     let commitWindowNanos: UInt64
     /// A batch this large commits without waiting for the window.
     static let fullBatch = 256
-    /// Runs on the loop thread with each claim's jobs and how many were asked for.
-    private let claimed: (Result<[SmrtJob], Error>, Int) -> Void
+    /// Runs on the loop thread with each claim's jobs, how many were asked for, and the time the claim compared
+    /// `run_at` with.
+    private let claimed: (Result<[SmrtJob], Error>, Int, Date) -> Void
     private let queues: [String]?
     private var stopping = false
     /// Set as soon as `stop` is called (`stopping` only when the stop request's turn comes).
@@ -106,10 +107,12 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     /// Takes over `store`: from now on only the database thread uses it.
     /// - Parameters:
     ///   - queues: what claims take jobs from (nil: every queue).
-    ///   - claimed: runs on the loop thread with the jobs of each claim (see `submit`) and how many were asked.
+    ///   - claimed: runs on the loop thread with the jobs of each claim (see `submit`), how many were asked, and the
+    ///     `now` the claim was made with (a job due after it was not seen by this claim).
     init(
         backend: any JobBackend, store: any JobStore & ScheduleStore, workerId: String, clock: DatabaseClock = DatabaseClock(),
-        queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger, commitWindowMs: Double = 0, claimed: @escaping (Result<[SmrtJob], Error>, Int) -> Void = { _, _ in }
+        queues: [String]? = nil, mailbox: LoopMailbox, logger: Logger, commitWindowMs: Double = 0,
+        claimed: @escaping (Result<[SmrtJob], Error>, Int, Date) -> Void = { _, _, _ in }
     ) {
         commitWindowNanos = UInt64(max(0, commitWindowMs) * 1_000_000)
         context = Context(backend: backend, store: store, workerId: workerId, clock: clock, logger: logger)
@@ -231,7 +234,7 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             if let failure = pending.failure {
                 outcome = .failed(error: failure.error, retryAt: failure.retryAt)
             } else {
-                outcome = .completed(result: Self.parseResult(pending.resultJSON))
+                outcome = .completed(result: pending.result)
             }
             return AttemptReport(
                 jobId: pending.jobId, outcome: outcome, startedAt: pending.startedAt, workerPid: pending.workerPid,
@@ -241,14 +244,16 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
         let clock = context.clock
         var results: [FinishResult?] = []
         var claimResult: Result<[SmrtJob], Error> = .success([])
+        var claimedAt = clock.now()
         let what = claim > 0 ? "\(reports.count) finished job(s) and a claim" : "\(reports.count) finished job(s)"
         // A claim alone is not retried past the busy timeout (the poll tries again); results are never dropped.
         switch retrying(batch.isEmpty ? 0 : .max, what: what, {
+            claimedAt = clock.now()
             if let monitoring, !updates.isEmpty {
                 return try monitoring.finish(
-                    reports, recordingProgress: updates, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
+                    reports, recordingProgress: updates, workerId: workerId, now: claimedAt, thenClaim: claim, queues: queues)
             }
-            return try store.finish(reports, workerId: workerId, now: clock.now(), thenClaim: claim, queues: queues)
+            return try store.finish(reports, workerId: workerId, now: claimedAt, thenClaim: claim, queues: queues)
         }) {
         case .success(let done):
             results = done.finished
@@ -261,10 +266,10 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
             results = reports.map { report in try? store.finish([report], workerId: workerId, now: clock.now()).first }
         }
         let replies = batch.map(\.reply)
-        let claimed = claimed
+        let claimed = claimed, at = claimedAt
         mailbox.post {
             for (reply, result) in zip(replies, results) { reply(result) }
-            if claim > 0 { claimed(claimResult, claim) }
+            if claim > 0 { claimed(claimResult, claim, at) }
         }
     }
 
@@ -302,11 +307,5 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
                 return .failure(error)
             }
         }
-    }
-
-    /// A worker's result text as JSON; text that is not JSON is kept as a string rather than lost.
-    static func parseResult(_ text: String?) -> JSONValue? {
-        guard let text else { return nil }
-        return (try? JSONValue.parse(text, what: "result")) ?? .string(text)
     }
 }

@@ -13,6 +13,7 @@ import Foundation
 ///   kill it.
 ///
 /// With the default TTL of 30 s: watchdog 10 s, keepalives every 2.5 s, margin 2.5 s; renewals every 5 s.
+/// `now` is `DatabaseClock.latestNow()`: the latest the database's time can be, given the clock reading's error.
 struct LeaseGuard: Equatable {
     /// The lease's time to live (each renewal holds it this long).
     let ttl: TimeInterval
@@ -31,6 +32,9 @@ struct LeaseGuard: Equatable {
     var margin: TimeInterval { watchdog / 4 }
     /// How often workers get a keepalive.
     var keepaliveInterval: TimeInterval { watchdog / 4 }
+
+    /// Whether any registration or renewal has succeeded yet.
+    var wasEverHeld: Bool { expiresAt > .distantPast }
 
     /// A renewal that wrote `expiresAt` succeeded. An older renewal answering late never shortens the lease.
     mutating func renewed(expiresAt: Date) {

@@ -22,6 +22,8 @@ final class RunningJob {
     /// `dispatchedAt` + the job's timeout.
     let deadline: UInt64
     var timeoutState: TimeoutState = .none
+    /// The job was cancelled (`smrt-jobs cancel`) while it ran: CANCEL was sent, a SIGKILL follows after the grace.
+    var cancelRequested = false
     /// Writing its RUN failed (the worker had closed fd 3 or its reading side): the worker never got it.
     var runUndelivered = false
 

@@ -23,29 +23,47 @@ extension Supervisor {
         for (job, worker) in zip(jobs, idle) { run(job, on: worker) }
     }
 
-    /// The database thread's answer to a claim (loop thread): each job to an idle worker, the rest held; once
-    /// shutting down, jobs go back to pending without counting the attempt.
-    func claimed(_ result: Result<[SmrtJob], Error>, asked: Int) {
+    /// The database thread's answer to a claim made at `claimedAt` (loop thread): each job to an idle worker, the
+    /// rest held; once shutting down, jobs go back to pending without counting the attempt. A claim that came back
+    /// with fewer jobs than asked found nothing more ready: then the next delayed job's time is looked up if it may
+    /// have changed, and the wake-ups the claim came too early for are claimed for again.
+    func claimed(_ result: Result<[SmrtJob], Error>, asked: Int, at claimedAt: Date) {
+        serveWakeups(claimedAt: claimedAt)
         switch result {
         case .success(let jobs) where phase == .running && holdsLease():
             let idle = pool.idleWorkers
             let (run, claimMore) = planner.received(jobs, asked: asked, idleWorkers: idle.count, now: Monotonic.nanos)
             for (job, worker) in zip(run, idle) { self.run(job, on: worker) }
-            if claimMore { maybeClaim(topUp: planner.jobsAreShort) }
+            if claimMore {
+                maybeClaim(topUp: planner.jobsAreShort)
+            } else if !delayedJobsKnown {
+                lookUpNextDelayedJob(after: claimedAt)
+            }
         case .success(let jobs):
             planner.claimAbandoned(asked: asked)
             let why = phase == .running ? "lease not renewed in time" : "claimed while the supervisor was stopping"
             if !jobs.isEmpty { release(jobs, reason: why) }
         case .failure(let error):
             planner.claimAbandoned(asked: asked)
-            // The poll timer tries again; a busy database is not a reason to spin.
+            // The poll timer tries again; a busy database is not a reason to spin, so due wake-ups are given up.
+            serveWakeups(claimedAt: clock.now())
             logger.warning("claim failed: \(error)", metadata: ["event": "claim_failed"])
         }
+        claimForDueWakeups(answeredClaimAt: claimedAt)
         checkShutdownProgress()
     }
 
+    /// After a timer callback that may have asked for a claim: hands it to the database thread at once. libuv runs
+    /// timers before it polls for I/O and the check handle (`flushToDatabase`) after the poll returns, so a claim
+    /// asked by a timer would wait in the planner until some I/O or the next timer woke the loop: a retry's
+    /// wake-up claimed up to a second late, at the next schedule check.
+    func flushFromTimer() {
+        flushToDatabase()
+    }
+
     /// Hands the results, claims and progress values gathered during this loop iteration to the database thread
-    /// in one go, so they share a transaction (runs once per loop iteration, after I/O callbacks).
+    /// in one go, so they share a transaction (runs once per loop iteration, after I/O callbacks, and after the
+    /// timers that claim).
     func flushToDatabase() {
         updateWatch()
         let commit = planner.takeCommit()
@@ -110,7 +128,7 @@ extension Supervisor {
             + "protocol's frame limit of \(WireFormat.defaultMaxFrameBytes) bytes (args may be at most "
             + "\(JobSpec.maxArgsBytes(objectType: job.objectType, method: job.method, objectId: job.objectId)) bytes of JSON); not run"
         planner.record(DatabaseThread.PendingFinish(
-            jobId: job.id, resultJSON: nil, failure: (error: error, retryAt: nil), startedAt: clock.now(),
+            jobId: job.id, result: nil, failure: (error: error, retryAt: nil), startedAt: clock.now(),
             workerExit: "not run: too large to send to a worker"
         ) { [self] result in
             metrics.attemptRecorded(queue: job.queue, type: job.objectType, result: result)
@@ -139,8 +157,9 @@ extension Supervisor {
 
     // MARK: Wake-ups
 
-    /// The backend's change signal fired: another process may have enqueued or retried a job.
+    /// The backend's change signal fired: another process may have enqueued or retried a job, now or for later.
     func databaseChanged() {
+        delayedJobsKnown = false
         guard phase == .running, !pool.idleWorkers.isEmpty else { return }
         maybeClaim()
     }
@@ -173,23 +192,73 @@ extension Supervisor {
         watching = wanted
     }
 
-    /// Claims again when a retry comes due (instead of waiting for the next poll).
+    /// Claims when a job comes due at `date` (a retry, a job taken back, the next delayed job), instead of waiting
+    /// for the next poll.
     func wake(at date: Date) {
         guard phase == .running else { return }
-        if wakeups.add(date) { armWakeup() }
+        if wakeups.add(date) { claimForDueWakeups() }
     }
 
-    private func armWakeup() {
-        guard let first = wakeups.next else {
+    /// Claims when the soonest wake-up is due (the wake-up timer's work, and after the answer of a claim made at
+    /// `answeredClaimAt`), then arms the timer for the next one.
+    func claimForDueWakeups(answeredClaimAt: Date? = nil) {
+        guard phase == .running else { return }
+        let now = clock.now()
+        guard wakeups.isDue(at: now) else { return armWakeup() }
+        if let answeredClaimAt, planner.inFlightClaims == 0, !wakeups.claimAtOnceAfterEarlyAnswer() {
+            // A claim made after the wake-up came due did not see the job: the clock went back. Claim again when
+            // the job is due by the claim's clock, not at once.
+            let ms = max(1, wakeups.millisecondsUntilNext(from: answeredClaimAt) ?? 1)
+            return armWakeup(inMs: ms)
+        }
+        maybeClaim()
+        // Nothing asked or in flight: no worker can take a job now (each is busy, or the lease is in doubt); the
+        // claim made when one becomes idle sees the due jobs anyway.
+        if planner.inFlightClaims == 0 { serveWakeups(claimedAt: now) }
+        armWakeup()
+    }
+
+    /// A claim's answer (or a claim that needs not be made): the wake-ups it came late enough for are served. The
+    /// soonest delayed job known may have been among them, so the next is looked up after the next claim that
+    /// finds nothing more ready.
+    private func serveWakeups(claimedAt: Date) {
+        if wakeups.claimed(at: claimedAt) > 0 { delayedJobsKnown = false }
+    }
+
+    /// Arms the wake-up timer for the soonest wake-up not yet due (or in `inMs`); a due one waits for the answer of
+    /// the claim in flight, which claims again if it came too early.
+    private func armWakeup(inMs: Double? = nil) {
+        guard let ms = inMs ?? wakeups.millisecondsUntilNext(from: clock.now()), ms > 0 else {
             wakeupTimer.stop()
             return
         }
-        // +1 ms: runAt is compared with the wall clock at claim time, which must be past it.
-        let ms = max(0, first.timeIntervalSince(clock.now()) * 1000).rounded(.up) + 1
-        try? wakeupTimer.start(timeoutMs: UInt64(ms)) { [unowned self] _ in
-            wakeups.removeDue(now: clock.now())
-            maybeClaim()
-            armWakeup()
+        // Timers count from the loop's cached time: refresh it so the timer is not armed from a stale "now". The
+        // callback checks the time again (a timer may fire up to 1 ms early) and re-arms for the rest.
+        loop.updateTime()
+        try? wakeupTimer.start(timeoutMs: UInt64(ms.rounded(.up))) { [unowned self] _ in
+            claimForDueWakeups()
+            flushFromTimer()
+        }
+    }
+
+    /// Asks the store when the next pending job of our queues comes due after `claimedAt` (a job enqueued with a
+    /// delay by another process, say), and wakes then. Asked after a claim that found nothing more ready, once per
+    /// change: after the change signal, or when the time known before came due.
+    private func lookUpNextDelayedJob(after claimedAt: Date) {
+        delayedJobsKnown = true
+        let queues = configuration.queues
+        database.perform({ context in try context.store.soonestRunAt(after: claimedAt, queues: queues) }) { [self] result in
+            switch result {
+            case .success(let date?):
+                wake(at: date)
+            case .success(nil):
+                break
+            case .failure(let error):
+                delayedJobsKnown = false
+                logger.warning(
+                    "cannot look up when the next delayed job is due (\(error)); relying on the \(configuration.pollInterval) ms poll",
+                    metadata: ["event": "wakeup_lookup_failed"])
+            }
         }
     }
 }

@@ -47,9 +47,9 @@ extension Supervisor {
 
     /// A write of our lease row succeeded: it holds until the expiry the row says.
     private func leaseRenewed(_ record: WorkerRecord) {
-        let wasHeld = lease.isHeld(at: clock.now())
+        let wasHeld = lease.isHeld(at: clock.latestNow())
         lease.renewed(expiresAt: record.expiresAt ?? record.heartbeat)
-        guard !wasHeld, lease.isHeld(at: clock.now()) else { return }
+        guard !wasHeld, lease.isHeld(at: clock.latestNow()) else { return }
         if fenced {
             fenced = false
             logger.warning("lease \(leaseId) renewed; taking jobs again", metadata: ["event": "lease_regained"])
@@ -60,8 +60,9 @@ extension Supervisor {
 
     /// Whether the lease is held now; when it is not, fences first (kills the busy workers, releases held jobs).
     func holdsLease() -> Bool {
-        if lease.isHeld(at: clock.now()) { return true }
-        fence()
+        if lease.isHeld(at: clock.latestNow()) { return true }
+        // Before the first registration has answered nothing was claimed under the lease: nothing to fence.
+        if lease.wasEverHeld { fence() }
         return false
     }
 
@@ -88,8 +89,7 @@ extension Supervisor {
     /// Sends KEEPALIVE to every worker that understands it, if the lease allows; fences when it is not held.
     func feedWatchdogs() {
         guard phase == .running || phase == .draining, let pool else { return }
-        let now = clock.now()
-        guard holdsLease(), lease.mayFeedWatchdogs(at: now) else { return }
+        guard holdsLease(), lease.mayFeedWatchdogs(at: clock.latestNow()) else { return }
         for worker in pool.workers where worker.state == .running { worker.feedWatchdog(milliseconds: lease.watchdogMs) }
     }
 
@@ -136,22 +136,49 @@ extension Supervisor {
         }
     }
 
-    /// A job cancelled (`smrt-jobs cancel`) while it runs: its result would be dropped anyway, so its worker is
-    /// killed rather than left to finish the work. Noticed at the next heartbeat.
+    /// A job cancelled (`smrt-jobs cancel`) while it runs: its result would be dropped anyway, so the work is
+    /// stopped rather than left to finish. Noticed at the next heartbeat. CANCEL first, as for a `fail` timeout: a
+    /// job that stops answers and its worker takes the next job; one that has not answered after `--cancel-grace`
+    /// is killed (at its `kill` deadline if that comes sooner). A job whose timeout already sent CANCEL or SIGKILL
+    /// is left to that.
     private func stopCancelledJobs(_ ids: [Int64]) {
         guard !ids.isEmpty else { return }
         for worker in pool.workers {
-            guard let running = worker.job, ids.contains(running.job.id), running.timeoutState == .none else { continue }
-            running.timeoutState = .killed
-            let reason = "cancelled while running; worker \(worker.pid) killed"
+            guard let running = worker.job, ids.contains(running.job.id), !running.cancelRequested,
+                running.timeoutState == .none || running.timeoutState == .warned
+            else { continue }
+            running.cancelRequested = true
+            worker.send(.cancel(jobId: running.job.id))
+            let grace = configuration.cancelGrace
             logger.warning(
-                "job \(running.job.id) \(running.label) \(reason)",
+                "job \(running.job.id) \(running.label) cancelled while running; cancel sent to worker \(worker.pid)",
                 metadata: [
                     "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
-                    "worker_pid": .int(worker.pid),
+                    "worker_pid": .int(worker.pid), "action": "cancel", "grace_ms": .int(grace),
                 ])
-            worker.kill(reason: reason, cause: .jobCancelled)
+            var waitMs = UInt64(grace)
+            if running.job.timeoutBehavior == .kill && running.timeoutState == .none {
+                let now = Monotonic.nanos
+                waitMs = min(waitMs, running.deadline > now ? (running.deadline - now + 999_999) / 1_000_000 : 0)
+            }
+            try? worker.jobTimer.start(timeoutMs: waitMs) { [unowned self, unowned worker] _ in
+                cancelledJobOverstayed(running, on: worker)
+            }
         }
+    }
+
+    /// A cancelled job that did not answer CANCEL within the grace: its worker is killed.
+    private func cancelledJobOverstayed(_ running: RunningJob, on worker: WorkerProcess) {
+        guard worker.job === running, worker.state != .exited else { return }
+        running.timeoutState = .killed
+        let reason = "cancelled while running; worker \(worker.pid) killed after cancel grace"
+        logger.warning(
+            "job \(running.job.id) \(running.label) \(reason)",
+            metadata: [
+                "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
+                "worker_pid": .int(worker.pid), "action": "kill_after_grace", "grace_ms": .int(configuration.cancelGrace),
+            ])
+        worker.kill(reason: reason, cause: .jobCancelled)
     }
 
     private func recovered(_ result: Result<[Recovery], Error>) {
@@ -204,7 +231,8 @@ extension Supervisor {
             if owner.lease == nil { return "owner \(owner.id) has no lease; attempt taken back" }
             return "supervisor \(owner.id) died (\(why(owner, now: now, leaseTTL: leaseTTL))); attempt taken back"
         }
-        let now = context.clock.now()
+        // Expired only if it has expired even if our clock reading erred the other way (DatabaseClock).
+        let now = context.clock.earliestNow()
         return try rescuer.rescue(now: now, using: &context.random).map { rescue in
             Recovery(ownerId: rescue.owner.id, why: why(rescue.owner, now: now, leaseTTL: leaseTTL), jobs: rescue.jobs)
         }

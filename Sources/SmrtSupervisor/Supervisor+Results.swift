@@ -7,7 +7,7 @@ import SmrtProtocol
 extension Supervisor: WorkerPoolDelegate {
     func workerBecameIdle(_ worker: WorkerProcess) {
         // A new worker's watchdog is armed at once (it has run nothing yet).
-        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: clock.now()) {
+        if worker.jobsDone == 0, lease.mayFeedWatchdogs(at: clock.latestNow()) {
             worker.feedWatchdog(milliseconds: lease.watchdogMs)
         }
         maybeClaim(topUp: planner.topUpWhenIdle(workerRanJobs: worker.jobsDone > 0))
@@ -18,20 +18,23 @@ extension Supervisor: WorkerPoolDelegate {
         let duration = running.elapsedMs()
         planner.attemptEnded(durationMs: duration)
         switch result {
-        case .ok(let resultJSON):
+        case .ok(let result):
             // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.
             record(
-                running, pid: worker.pid, durationMs: duration, resultJSON: resultJSON, failure: nil,
+                running, pid: worker.pid, durationMs: duration, result: result, failure: nil,
                 workerExit: "returned a result")
         case .error(let retryable, let message):
             var error = message
             var exit = "returned an error"
-            if running.timeoutState == .cancelled || running.timeoutState == .killed {
+            if running.cancelRequested {
+                // The job was cancelled: the store drops the attempt (the job is no longer ours).
+                exit += " after CANCEL: the job was cancelled"
+            } else if running.timeoutState == .cancelled || running.timeoutState == .killed {
                 error = "timed out after \(running.job.timeout) ms"
                 exit += " after CANCEL at its \(running.job.timeout) ms timeout"
             }
             record(
-                running, pid: worker.pid, durationMs: duration, resultJSON: nil,
+                running, pid: worker.pid, durationMs: duration, result: nil,
                 failure: (error, retryable ? nextRunAt(running.job) : nil), workerExit: exit)
         }
     }
@@ -54,8 +57,8 @@ extension Supervisor: WorkerPoolDelegate {
             exit += ": its watchdog expired"
         }
         record(
-            running, pid: worker.pid, durationMs: running.elapsedMs(), resultJSON: nil,
-            failure: (error, nextRunAt(running.job)), workerExit: exit)
+            running, pid: worker.pid, durationMs: running.elapsedMs(), result: nil,
+            failure: (error, worker.jobFailsForGood ? nil : nextRunAt(running.job)), workerExit: exit)
     }
 
     func workerExited(_ worker: WorkerProcess, reason: WorkerExitReason) {
@@ -76,7 +79,7 @@ extension Supervisor: WorkerPoolDelegate {
     /// Queues the attempt's outcome for the next group commit (with its last progress, written before it); logs
     /// what the store did with it.
     private func record(
-        _ running: RunningJob, pid: Int32, durationMs: Double, resultJSON: String?, failure: (String, Date?)?,
+        _ running: RunningJob, pid: Int32, durationMs: Double, result: JSONValue?, failure: (String, Date?)?,
         workerExit: String
     ) {
         progress.attemptEnded(jobId: running.id)
@@ -85,7 +88,7 @@ extension Supervisor: WorkerPoolDelegate {
         let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
         let queue = running.job.queue, type = running.job.objectType
         let pending = DatabaseThread.PendingFinish(
-            jobId: running.id, resultJSON: resultJSON, failure: failure.map { (error: $0.0, retryAt: $0.1) },
+            jobId: running.id, result: result, failure: failure.map { (error: $0.0, retryAt: $0.1) },
             startedAt: running.dispatchedWall, workerPid: pid, workerExit: workerExit
         ) { [self] result in
             metrics.attemptRecorded(queue: queue, type: type, result: result)

@@ -61,7 +61,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     var healthChecks: PeriodicTask!
     /// Pruning finished jobs past their retention (Supervisor+Retention.swift).
     var retentionChecks: PeriodicTask!
-    /// Fires when the soonest retry comes due (`wakeups`).
+    /// Fires when the soonest known pending job comes due (`wakeups`).
     var wakeupTimer: UVTimer!
     var shutdownTimer: UVTimer!
     /// The backend's change signal: wakes a claim when another process enqueued.
@@ -88,7 +88,10 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     /// Sends KEEPALIVE to the workers (their watchdog) while the lease allows.
     var keepaliveTimer: UVTimer!
     var flushCheck: UVCheck!
-    var wakeups = RetryWakeups()
+    /// When retries and delayed jobs come due (Supervisor+Dispatch.swift).
+    var wakeups = DueWakeups()
+    /// The soonest delayed job is among `wakeups` (looked up since the last change), or there is none.
+    var delayedJobsKnown = false
     var teardownStarted = false
     var startError: Error?
     /// Why the supervisor stopped on its own (the database became unusable); `run()` throws it.
@@ -158,7 +161,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         database = DatabaseThread(
             backend: backend, store: store, workerId: leaseId, clock: clock, queues: configuration.queues, mailbox: mailbox,
             logger: logger, commitWindowMs: configuration.commitWindowMs
-        ) { [unowned self] result, asked in claimed(result, asked: asked) }
+        ) { [unowned self] result, asked, claimedAt in claimed(result, asked: asked, at: claimedAt) }
         database.onFatalError = { [unowned self] error in databaseFailed("\(error)") }
         database.start()
         do {
@@ -239,6 +242,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         try pollTimer.start(timeoutMs: poll, repeatMs: poll) { [unowned self] _ in
             releaseHeldJobs(olderThanMs: configuration.pollInterval, reason: "held longer than the poll interval")
             maybeClaim()
+            flushFromTimer()
         }
         heartbeats = try PeriodicTask(loop: loop)
         let beat = UInt64(configuration.effectiveHeartbeatInterval)

@@ -26,7 +26,8 @@ final class WorkerProcess {
 
     /// What a worker answered to RUN.
     enum Result: Equatable {
-        case ok(resultJSON: String?)
+        /// RESULT_OK with its result, parsed (nil: the method returned nothing).
+        case ok(result: JSONValue?)
         case error(retryable: Bool, message: String)
     }
 
@@ -76,6 +77,8 @@ final class WorkerProcess {
     private(set) var killReason: String?
     /// What made the supervisor kill it, when that was about its job (first one wins, as `killReason`).
     private(set) var killCause: KillCause?
+    /// The job it held fails for good, whatever its retry strategy (a violation another attempt would repeat).
+    private(set) var jobFailsForGood = false
     let spawnedAt: UInt64
     private(set) var readyAt: UInt64?
     private(set) var exitedAt: UInt64?
@@ -300,8 +303,18 @@ final class WorkerProcess {
             onEvent?(self, .ready(types: types))
         case _ where state == .starting:
             violation("\(message.type) before HELLO")
-        case .resultOK(let jobId, let result):
-            finishJob(jobId, .ok(resultJSON: result))
+        case .resultOK(let jobId, let text):
+            guard answers(jobId) else { return }
+            let result: JSONValue?
+            do {
+                result = try text.map { try JSONValue.parse($0, what: "result") }
+            } catch {
+                // Stored as anything else (a string, say) it would pass for a real result. A job that completed
+                // but reports garbage would do so again: the attempt is final.
+                let reason = if case SmrtJobsError.invalidJSON(_, let reason) = error { reason } else { "\(error)" }
+                return violation("RESULT_OK for job \(jobId): result is not valid JSON: \(reason)", failsJobForGood: true)
+            }
+            finishJob(jobId, .ok(result: result))
         case .resultError(let jobId, let retryable, let text):
             finishJob(jobId, .error(retryable: retryable, message: text))
         case .progress(let jobId, let json):
@@ -319,12 +332,22 @@ final class WorkerProcess {
         }
     }
 
-    private func finishJob(_ jobId: Int64, _ result: Result) {
-        guard let finished = job, finished.id == jobId else {
-            if saidRetire { return violation("result for job \(jobId) after RETIRE") }
+    /// Whether a result for `jobId` is for the job this worker holds; a violation when it is not.
+    private func answers(_ jobId: Int64) -> Bool {
+        guard let job, job.id == jobId else {
+            if saidRetire {
+                violation("result for job \(jobId) after RETIRE")
+                return false
+            }
             let holding = job.map { "job \($0.id)" } ?? "no job"
-            return violation("result for job \(jobId), which it was not given (it holds \(holding))")
+            violation("result for job \(jobId), which it was not given (it holds \(holding))")
+            return false
         }
+        return true
+    }
+
+    private func finishJob(_ jobId: Int64, _ result: Result) {
+        guard answers(jobId), let finished = job else { return }
         // A result that crossed our SIGKILL on the wire does not undo the kill's verdict.
         guard killReason == nil else { return }
         takeOutput()
@@ -355,9 +378,11 @@ final class WorkerProcess {
         onEvent?(self, .retired(crossed: crossedJob))
     }
 
-    /// A broken worker: log, kill, and make the error the failure of the job it holds.
-    private func violation(_ reason: String) {
+    /// A broken worker: log, kill, and make the error the failure of the job it holds (under the job's retry
+    /// strategy, or for good with `failsJobForGood`).
+    private func violation(_ reason: String, failsJobForGood: Bool = false) {
         guard killReason == nil else { return }
+        jobFailsForGood = failsJobForGood && job != nil
         var metadata: Logger.Metadata = ["event": "protocol_error", "reason": .string(reason)]
         if let job { metadata["job_id"] = .int(job.id) }
         logger.error("protocol error: \(reason) (worker \(pid))", metadata: metadata)

@@ -95,7 +95,13 @@ struct MetricsParserTests {
                     "smrt_jobs{queue=\"default\",status=\"failed\"} 3",
                     "smrt_schedule_last_success_timestamp_seconds{schedule=\"\(schedule.id)\"}",
                 ]
-                return ready.allSatisfy(scrape.body.contains) ? scrape.body : nil
+                // Durations are counted when an attempt ends, outcomes when the database has recorded it: a snapshot
+                // taken between the two has all six durations and five outcomes.
+                let outcomes = scrape.body.split(separator: "\n")
+                    .filter { $0.hasPrefix("smrt_jobs_finished_total{") && $0.contains("supervisor=\"\(supervisorId)\"") }
+                    .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+                    .reduce(0, +)
+                return ready.allSatisfy(scrape.body.contains) && outcomes == 6 ? scrape.body : nil
             }
             let scrapeFile = cluster.directory.path("metrics.txt")
             try text.write(toFile: scrapeFile, atomically: true, encoding: .utf8)
@@ -145,7 +151,7 @@ struct MetricsParserTests {
             // The supervisor's counters, from its snapshot.
             let own = ["supervisor": supervisorId, "type": "Demo"]
             #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "completed"]) { $1 }) == 1)
-            #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "failed"]) { $1 }) == 3)
+            #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "failed"]) { $1 }) == 3, "\(text)")
             #expect(value("smrt_jobs_finished_total", own.merging(["queue": "default", "outcome": "retried"]) { $1 }) == 1)
             #expect(value("smrt_jobs_finished_total", own.merging(["queue": scheduledJob.queue, "outcome": "completed"]) { $1 }) == 1)
             #expect(value("smrt_worker_exits_total", ["supervisor": supervisorId, "reason": "timeout_kill"]) == 1)

@@ -256,6 +256,21 @@ struct SQLiteJobStoreTests {
             let two = try plan(store, try store.withConnection { _ in store.claimStatement(queueCount: 2) })
             #expect(two.filter { $0.contains("USING COVERING INDEX _smrt_jobs_claim (queue=?)") }.count == 2, "\(two)")
 
+            // When the next delayed job comes due: seeks in a claim index per priority (and queue), never a scan of
+            // the pending rows or a sort.
+            for queueCount in [0, 1, 2] {
+                let soonest = try plan(store, SQLiteJobStore.soonestRunAtSQL(queueCount: queueCount))
+                let index = queueCount == 0 ? "_smrt_jobs_claim_any" : "_smrt_jobs_claim"
+                let reads = soonest.filter { $0.contains("_smrt_jobs") }
+                let throughIndex = reads.allSatisfy {
+                    $0.contains("USING COVERING INDEX \(index)") && $0.contains("_smrt_jobs_claim_any") == (queueCount == 0)
+                }
+                #expect(reads.count == 3 && throughIndex, "\(soonest)")
+                let seek = queueCount == 0 ? "(priority=? AND run_at>?)" : "(queue=? AND priority=? AND run_at>?)"
+                #expect(reads.contains { $0.hasPrefix("SEARCH") && $0.contains(seek) }, "\(soonest)")
+                #expect(!soonest.contains { $0.contains("TEMP B-TREE") }, "\(soonest)")
+            }
+
             let heartbeat = try plan(
                 store,
                 "UPDATE _smrt_jobs INDEXED BY _smrt_jobs_running_worker SET worker_heartbeat = ?1 WHERE worker_id = ?2 AND status = 'running'")

@@ -12,7 +12,7 @@ import Testing
     }
 
     func finish(_ id: Int64) -> DatabaseThread.PendingFinish {
-        DatabaseThread.PendingFinish(jobId: id, resultJSON: nil, failure: nil, startedAt: nil) { _ in }
+        DatabaseThread.PendingFinish(jobId: id, result: nil, failure: nil, startedAt: nil) { _ in }
     }
 
     /// The commit the planner hands out now; fails the test when there is none.
@@ -196,26 +196,5 @@ import Testing
         #expect(planner.inFlightClaims == 2, "sent claims are still in flight")
         planner.claimAbandoned(asked: 2)
         #expect(planner.inFlightClaims == 0)
-    }
-
-    // MARK: Retry wake-ups
-
-    @Test func retryWakeupsKeepTheSoonestFirst() {
-        var wakeups = RetryWakeups()
-        let t0 = Self.t0
-        let rearms = [t0 + 10, t0 + 20, t0 + 5, t0 + 5.0004].map { wakeups.add($0) }
-        // The first is the soonest; a later one leaves the timer; a sooner one re-arms it; one within a
-        // millisecond of one kept is the same wake-up.
-        #expect(rearms == [true, false, true, false])
-        #expect(wakeups.dates == [t0 + 5, t0 + 10, t0 + 20])
-        wakeups.removeDue(now: t0 + 10)
-        #expect(wakeups.next == t0 + 20)
-    }
-
-    @Test func retryWakeupsAreBounded() {
-        var wakeups = RetryWakeups()
-        for i in 0..<(RetryWakeups.capacity + 10) { _ = wakeups.add(Self.t0 + Double(i)) }
-        #expect(wakeups.dates.count == RetryWakeups.capacity)
-        #expect(wakeups.dates.last == Self.t0 + Double(RetryWakeups.capacity - 1), "the latest are dropped")
     }
 }

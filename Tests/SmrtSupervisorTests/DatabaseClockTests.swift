@@ -56,4 +56,25 @@ import Testing
         #expect(try clock.synchronize(reading: { Date(timeIntervalSince1970: 1036) }) == 20)
         #expect(clock.offsetSeconds == 20)
     }
+
+    /// A reading taken over a 400 ms round trip may be 200 ms off either way: a holder judges its own lease
+    /// 200 ms later than its best guess, a rescuer judges others' 200 ms earlier, so the reading's error cannot
+    /// make both believe they hold one job. A slow reading that is ignored leaves the last good one's error.
+    @Test func judgementsAllowForTheReadingsError() throws {
+        let wall = SteppingClock(start: Date(timeIntervalSince1970: 1000), step: 0.4)
+        let clock = DatabaseClock(wallClock: { wall.read() })
+        #expect(clock.uncertainty == 0)
+        // 1000 before, 1000.4 after: the server's 1010.2 sits at the midpoint, offset 10, ± 0.2.
+        #expect(try clock.synchronize(reading: { Date(timeIntervalSince1970: 1010.2) }) == 10)
+        #expect(abs(clock.uncertainty - 0.2) < 1e-6)
+        // The next wall reads are 1000.8 (latest: + 10 + 0.2) and 1001.2 (earliest: + 10 − 0.2).
+        #expect(abs(clock.latestNow().timeIntervalSince1970 - 1011.0) < 1e-6)
+        #expect(abs(clock.earliestNow().timeIntervalSince1970 - 1011.0) < 1e-6)
+        let slow = SteppingClock(start: Date(timeIntervalSince1970: 2000), step: 3)
+        let sameClock = DatabaseClock(wallClock: { slow.read() })
+        try sameClock.synchronize(reading: { Date(timeIntervalSince1970: 2001.5) })  // the first: taken, ± 1.5
+        #expect(abs(sameClock.uncertainty - 1.5) < 1e-6)
+        try sameClock.synchronize(reading: { Date(timeIntervalSince1970: 2007.5) })  // 3 s round trip: ignored
+        #expect(abs(sameClock.uncertainty - 1.5) < 1e-6 && abs(sameClock.offsetSeconds) < 1e-6)
+    }
 }

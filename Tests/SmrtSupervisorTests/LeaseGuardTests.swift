@@ -14,10 +14,15 @@ import Testing
         #expect(lease.keepaliveInterval == 2.5)
     }
 
+    /// Nothing may be claimed before the first registration answers, but there is nothing to fence either (a
+    /// worker ready before it must not make the supervisor log a lost lease).
     @Test func nothingIsHeldBeforeTheFirstRenewal() {
-        let lease = LeaseGuard(ttlMs: 30_000)
+        var lease = LeaseGuard(ttlMs: 30_000)
         #expect(!lease.isHeld(at: t0))
         #expect(!lease.mayFeedWatchdogs(at: t0))
+        #expect(!lease.wasEverHeld)
+        lease.renewed(expiresAt: t0 + 30)
+        #expect(lease.wasEverHeld)
     }
 
     @Test func heldUntilTheMarginBeforeExpiry() {

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsConformance
 import Testing
 
 #if canImport(Glibc)
@@ -22,11 +23,15 @@ extension IntegrationTests {
                 if mode == "hello-twice":
                     hello()
                     time.sleep(30)
-                os.read(3, 65536)
+                run = os.read(3, 65536)
                 if mode == "garbage":
                     os.write(3, b"\\x00\\x00\\x00\\x01\\x7f")
                 elif mode == "wrong-job":
                     os.write(3, struct.pack(">IBQB", 10, 5, 999999, 0))
+                elif mode == "bad-result":
+                    text = b"not json"
+                    body = struct.pack(">BQBI", 5, struct.unpack(">Q", run[5:13])[0], 1, len(text)) + text
+                    os.write(3, struct.pack(">I", len(body)) + body)
                 time.sleep(30)
                 """.write(toFile: script, atomically: true, encoding: .utf8)
             return "python3 \(script) \(mode)"
@@ -60,6 +65,25 @@ extension IntegrationTests {
             // A replacement came up; the supervisor is fine.
             try supervisor.waitFor("worker_ready", count: 2)
             #expect(supervisor.isRunning)
+        }
+
+        /// RESULT_OK whose result is not JSON is a violation naming the job, never a result: stored as a string it
+        /// would pass for one. The job fails for good: its work was done, and another attempt would answer the same.
+        @Test func aResultThatIsNotJSONFailsTheJobForGood() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                let id = try db.enqueue("echo", ["a": 1], maxAttempts: 3)
+                let supervisor = try SupervisorProcess(
+                    database: db, workers: 1, workerExec: try misbehavingWorker(db, mode: "bad-result"))
+                let job = try db.waitFor(id, .failed, log: supervisor)
+                let expected = "protocol error: RESULT_OK for job \(id): result is not valid JSON: unexpected 'n' at byte 0"
+                #expect(job.lastError?.hasPrefix(expected) == true, "\(job.lastError ?? "nil")")
+                #expect(job.attempts == 1, "not retried")
+                #expect(job.result == nil)
+                #expect(job.workerExit == "killed for a protocol error")
+                try supervisor.waitFor("protocol_error") { $0["job_id"] as? Int == Int(id) }
+                try supervisor.waitFor("worker_ready", count: 2)
+            }
         }
 
         @Test func helloTwiceIsAViolation() throws {

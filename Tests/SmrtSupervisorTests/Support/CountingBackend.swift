@@ -152,6 +152,7 @@ final class CountingStore: JobStore, ScheduleStore, MonitoringStore, @unchecked 
     func list(statuses: [JobStatus], queue: String?, limit: Int, offset: Int) throws -> [SmrtJob] {
         try inner.list(statuses: statuses, queue: queue, limit: limit, offset: offset)
     }
+    func soonestRunAt(after: Date, queues: [String]?) throws -> Date? { try inner.soonestRunAt(after: after, queues: queues) }
     func databaseTime() throws -> Date? { try inner.databaseTime() }
 
     func createSchedule(

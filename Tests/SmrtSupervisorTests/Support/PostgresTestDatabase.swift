@@ -6,11 +6,10 @@ import SmrtJobs
 import Glibc
 #endif
 
-/// The PostgreSQL server of the tests (`SMRT_TEST_POSTGRES_URL`; scripts/test.sh starts a throwaway one and sets
-/// `SMRT_TEST_POSTGRES_DIR` to its folder, which `scripts/pg-server.sh restart` takes).
+/// The PostgreSQL server the tests share (`SMRT_TEST_POSTGRES_URL`; scripts/test.sh starts a throwaway one). Tests that
+/// stop or restart a server start one of their own (`PrivatePostgresServer`).
 enum PostgresTestServer {
     static let url = ProcessInfo.processInfo.environment["SMRT_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let directory = ProcessInfo.processInfo.environment["SMRT_TEST_POSTGRES_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
     /// Whether the PostgreSQL tests run: with a server, and always in CI (`CI=true`), where a missing server then
     /// fails them instead of skipping them.
@@ -42,31 +41,6 @@ enum PostgresTestServer {
         return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Restarts the server (fast shutdown: every connection is cut), on the same port.
-    static func restart() throws { try control("restart") }
-
-    /// Stops the server, keeping its data (an outage), until `resume()`.
-    static func halt() throws { try control("halt") }
-
-    static func resume() throws { try control("resume") }
-
-    /// `scripts/pg-server.sh <command> <the tests' server>`.
-    private static func control(_ command: String) throws {
-        guard let directory else { throw HarnessError(description: "SMRT_TEST_POSTGRES_DIR is not set: the server is not the tests' own") }
-        // Spawned and reaped by the harness itself: Foundation's `Process` misses the end of a script whose child
-        // (the restarted server) lives on.
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("smrt-pg-restart-\(getpid()).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let script = try SupervisorProcess(
-            executable: "/bin/bash",
-            arguments: [WorkerHarness.packageRoot.appendingPathComponent("scripts/pg-server.sh").path, command, directory],
-            logPath: log)
-        let exit = try script.waitForExit(timeout: 60)
-        guard exit == .exited(0) else {
-            throw HarnessError(description: "pg-server.sh \(command): \(exit): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        }
-    }
-
     /// `base` with `options=-csearch_path=<schema>` added (libpq's URL syntax, percent-encoded).
     static func url(_ base: String, schema: String) -> String {
         base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D" + schema
@@ -79,23 +53,27 @@ final class PostgresTestDatabase: QueueTestDatabase {
     let directory: URL
     let schema: String
     let dbArgument: String
+    /// The server's URL, without the schema.
+    let server: String
     let backend: any JobBackend
     let queueStore: any JobStore & ScheduleStore
 
-    init() throws {
-        let base = try PostgresTestServer.requireURL()
+    /// - Parameter server: the server's URL; nil: the tests' shared server.
+    init(server: String? = nil) throws {
+        let base = try server ?? PostgresTestServer.requireURL()
+        self.server = base
         let tag = UUID().uuidString.prefix(8).lowercased()
         schema = "smrt_it_\(tag)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("smrt-it-pg-\(tag)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try PostgresTestServer.psql("CREATE SCHEMA \(schema)")
+        try PostgresTestServer.psql("CREATE SCHEMA \(schema)", url: base)
         dbArgument = PostgresTestServer.url(base, schema: schema)
         backend = try Backends.open(dbArgument)
         queueStore = try backend.openStore()
     }
 
     deinit {
-        _ = try? PostgresTestServer.psql("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+        _ = try? PostgresTestServer.psql("DROP SCHEMA IF EXISTS \(schema) CASCADE", url: server)
         try? FileManager.default.removeItem(at: directory)
     }
 
