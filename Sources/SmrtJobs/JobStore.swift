@@ -207,7 +207,9 @@ public protocol JobStore: AnyObject, Sendable {
     /// Renews a lease: heartbeat `now`, held until `expiresAt`. A lease without a row (removed as dead) stays
     /// removed.
     func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws
-    func removeWorker(id: String) throws
+    /// Removes a lease row; with `unlessRenewedAfter`, only while its heartbeat is still at most that time, so a
+    /// judgement of a row read earlier never removes a lease its owner has renewed since.
+    func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws
     func listWorkers() throws -> [WorkerRecord]
 
     /// Pending jobs with `runAt <= now` (of `queues`, or of any queue when nil), in claim order (priority
@@ -259,4 +261,9 @@ extension JobStore {
         try finish(
             [AttemptReport(jobId: id, outcome: .failed(error: error, retryAt: retryAt))], workerId: workerId, now: now)[0]
     }
+}
+
+extension JobStore {
+    /// Removes a lease row, whatever its heartbeat (its owner stopping).
+    public func removeWorker(id: String) throws { try removeWorker(id: id, unlessRenewedAfter: nil) }
 }

@@ -89,7 +89,8 @@ public struct DeadOwnerRescuer: Sendable {
             let jobs = try store.recoverJobs(ownedBy: [owner.id], reason: reason, now: now) { job in
                 job.retryStrategy.nextRunAt(after: job, now: now, using: &random)
             }
-            if owner.lease != nil { try store.removeWorker(id: owner.id) }
+            // Only the row as judged: an owner that renewed since keeps it (and judges itself: it fenced).
+            if let lease = owner.lease { try store.removeWorker(id: owner.id, unlessRenewedAfter: lease.heartbeat) }
             rescues.append(Rescue(owner: owner, reason: reason, jobs: jobs))
         }
         return rescues

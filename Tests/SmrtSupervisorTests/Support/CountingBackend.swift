@@ -144,7 +144,9 @@ final class CountingStore: JobStore, ScheduleStore, MonitoringStore, @unchecked 
     func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws {
         try inner.heartbeatWorker(id: id, now: now, expiresAt: expiresAt)
     }
-    func removeWorker(id: String) throws { try inner.removeWorker(id: id) }
+    func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws {
+        try inner.removeWorker(id: id, unlessRenewedAfter: heartbeat)
+    }
     func listWorkers() throws -> [WorkerRecord] { try inner.listWorkers() }
     func listReady(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
         try inner.listReady(limit: limit, queues: queues, now: now)
