@@ -40,15 +40,15 @@ final class DatabaseClock: Sendable {
     var uncertainty: TimeInterval { offset.withLock { $0.uncertainty } }
 
     /// The latest the database's time can be now: what this supervisor judges its own lease by.
-    func latestNow() -> Date {
-        let (seconds, uncertainty) = offset.withLock { ($0.seconds, $0.uncertainty) }
-        return wallClock().addingTimeInterval(seconds + uncertainty)
-    }
+    func latestNow() -> Date { corrected(errorSign: 1) }
 
     /// The earliest the database's time can be now: what another supervisor's lease is judged expired by.
-    func earliestNow() -> Date {
+    func earliestNow() -> Date { corrected(errorSign: -1) }
+
+    /// The wall clock plus the offset, plus or minus the reading's error.
+    private func corrected(errorSign: Double) -> Date {
         let (seconds, uncertainty) = offset.withLock { ($0.seconds, $0.uncertainty) }
-        return wallClock().addingTimeInterval(seconds - uncertainty)
+        return wallClock().addingTimeInterval(seconds + errorSign * uncertainty)
     }
 
     /// Reads the database's clock through `store` and keeps the difference. Blocking: database thread only.
