@@ -18,11 +18,13 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case keepalive = 0x08
     /// worker → supervisor (version 3): "I take no more work"; the worker exits 0 next.
     case retire = 0x09
+    /// worker → supervisor (version 4): the worker begins the job now (its deadline counts from here).
+    case started = 0x0A
 
     /// Whether workers send this message (the others are sent by the supervisor).
     public var isSentByWorker: Bool {
         switch self {
-        case .hello, .resultOK, .resultError, .progress, .retire: return true
+        case .hello, .resultOK, .resultError, .progress, .retire, .started: return true
         case .run, .cancel, .shutdown, .keepalive: return false
         }
     }
@@ -39,6 +41,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .progress: return "PROGRESS"
         case .keepalive: return "KEEPALIVE"
         case .retire: return "RETIRE"
+        case .started: return "STARTED"
         }
     }
 }

@@ -49,6 +49,8 @@ extension WorkerMessage {
             message = .keepalive(watchdogMillis: try reader.integer(UInt32.self, "watchdog"))
         case .retire:
             message = .retire
+        case .started:
+            message = .started(jobId: Int64(bitPattern: try reader.integer(UInt64.self, "jobId")))
         }
         guard reader.remaining == 0 else { throw .trailingBytes(message: type, count: reader.remaining) }
         return message

@@ -35,7 +35,7 @@ extension WorkerMessage {
             writer.optionalString(request.objectId)
             writer.string(request.method)
             writer.string(request.argsJSON)
-        case .cancel(let jobId):
+        case .cancel(let jobId), .started(let jobId):
             writer.integer(UInt64(bitPattern: jobId))
         case .shutdown, .retire:
             break
@@ -64,7 +64,7 @@ extension WorkerMessage {
             return types.reduce(1 + 2 + 4 + 4) { $0 + str($1) }
         case .run(let r):
             return 1 + 8 + 4 + 8 + str(r.objectType) + optstr(r.objectId) + str(r.method) + str(r.argsJSON)
-        case .cancel:
+        case .cancel, .started:
             return 1 + 8
         case .shutdown, .retire:
             return 1

@@ -5,7 +5,7 @@ public enum WorkerMessage: Equatable, Sendable {
     /// 0x01, worker → supervisor, sent once at start: the worker is ready.
     /// `pid` travels as `u32` (its bit pattern); `types` are the registered type names the worker serves.
     case hello(version: UInt16, pid: Int32, types: [String])
-    /// 0x02, supervisor → worker: run one job. Only one job runs at a time.
+    /// 0x02, supervisor → worker: run one job. Only one job runs at a time (a version 4 worker queues the others).
     case run(RunRequest)
     /// 0x03, supervisor → worker: the job's timeout passed; stop it if possible.
     case cancel(jobId: Int64)
@@ -23,6 +23,9 @@ public enum WorkerMessage: Equatable, Sendable {
     /// 0x09, worker → supervisor (version 3): the worker takes no more work. Sent when it runs no job (after its last
     /// result, or while idle); it then exits 0 and answers no RUN it receives from then on.
     case retire
+    /// 0x0A, worker → supervisor (version 4): the worker begins job `jobId` now, before any of its code runs. A version
+    /// 4 worker may be sent RUNs while it runs a job; it queues them and says STARTED as it begins each.
+    case started(jobId: Int64)
 
     /// The message's type byte.
     public var type: MessageType {
@@ -36,6 +39,7 @@ public enum WorkerMessage: Equatable, Sendable {
         case .progress: return .progress
         case .keepalive: return .keepalive
         case .retire: return .retire
+        case .started: return .started
         }
     }
 }

@@ -9,8 +9,9 @@ import SmrtJobs
 ///   `prefetch` held jobs per running worker, so a worker that answers gets its next job from memory. Longer
 ///   jobs are never claimed ahead: held behind them, jobs would wait, be released at the poll, and be claimed
 ///   again (churn).
-/// - Held jobs are handed out oldest first, before anything new is claimed; those held longer than the poll
-///   interval go back to pending (attempt not counted).
+/// - Held jobs are handed out oldest first, before anything new is claimed: to idle workers first, then to the queue
+///   slots of busy workers of protocol 4 (`PipelinePolicy`), for which nothing is claimed; those held longer than the
+///   poll interval go back to pending (attempt not counted).
 /// - Urgency: a claim that a worker waits for (an idle worker, or fewer held jobs than running workers) commits
 ///   at once; otherwise it may wait for the group-commit window with the results.
 /// - The outbox: finished attempts gathered during one loop iteration, committed together with the claim.
@@ -53,13 +54,14 @@ struct ClaimPlanner {
         self.prefetch = prefetch
     }
 
-    /// Hands held jobs to idle workers (the returned jobs go to the first idle workers, in order), then asks
-    /// for more: one per idle worker left, and with `topUp` enough to hold `prefetch` per running worker.
-    mutating func plan(idleWorkers: Int, runningWorkers: Int, topUp: Bool) -> [SmrtJob] {
-        let handOut = min(held.count, idleWorkers)
+    /// Hands held jobs to idle workers, then to `queueSlots` slots behind running jobs (the returned jobs go to the
+    /// idle workers first, then to the slots, in order), then asks for more: one per idle worker left, and with
+    /// `topUp` enough to hold `prefetch` per running worker. Queue slots are filled from held jobs only.
+    mutating func plan(idleWorkers: Int, queueSlots: Int = 0, runningWorkers: Int, topUp: Bool) -> [SmrtJob] {
+        let handOut = min(held.count, idleWorkers + queueSlots)
         let dispatched = held.prefix(handOut).map(\.job)
         held.removeFirst(handOut)
-        let idle = idleWorkers - handOut
+        let idle = idleWorkers - min(handOut, idleWorkers)
         var want = idle - inFlightClaims
         var ready = 0
         if topUp && prefetch > 0 {
@@ -74,13 +76,15 @@ struct ClaimPlanner {
         return dispatched
     }
 
-    /// A claim came back with `jobs` of the `asked`: the returned jobs go to the first idle workers, in order,
-    /// and the rest are held. `claimMore`: the claim was full, so more may be ready (plan again, with `topUp`
-    /// while `jobsAreShort`).
-    mutating func received(_ jobs: [SmrtJob], asked: Int, idleWorkers: Int, now: UInt64) -> (run: [SmrtJob], claimMore: Bool) {
+    /// A claim came back with `jobs` of the `asked`: the returned jobs go to the first idle workers, then to the
+    /// `queueSlots` behind running jobs, in order, and the rest are held. `claimMore`: the claim was full, so more
+    /// may be ready (plan again, with `topUp` while `jobsAreShort`).
+    mutating func received(
+        _ jobs: [SmrtJob], asked: Int, idleWorkers: Int, queueSlots: Int = 0, now: UInt64
+    ) -> (run: [SmrtJob], claimMore: Bool) {
         inFlightClaims -= asked
         held.append(contentsOf: jobs.map { HeldJob(job: $0, claimedAt: now) })
-        let handOut = min(held.count, idleWorkers)
+        let handOut = min(held.count, idleWorkers + queueSlots)
         let run = held.prefix(handOut).map(\.job)
         held.removeFirst(handOut)
         return (run, jobs.count == asked)

@@ -9,8 +9,9 @@ import SmrtProtocol
 /// commit). With `prefetch` > 0 the supervisor claims a few jobs ahead and holds them (see `ClaimPlanner`), so a
 /// worker that answers gets its next RUN at once from the loop, without waiting for the database. A held job
 /// is `running` under this supervisor's lease (recovered like a running job if the supervisor dies); its
-/// deadline starts when its RUN is sent, and `started_at` is rewritten to that moment when its result is
-/// recorded. Held jobs go back to pending, attempt not counted, at shutdown, and when they have waited longer
+/// deadline starts when it starts (its RUN, or its STARTED for a worker of protocol 4), and `started_at` is
+/// rewritten to that moment when its result is recorded. While jobs are short, held jobs are also queued behind
+/// the running job of workers of protocol 4 (`PipelinePolicy`, `--pipeline`). Held jobs go back to pending, attempt not counted, at shutdown, and when they have waited longer
 /// than the poll interval (e.g. every worker is busy with long jobs).
 extension Supervisor {
     /// Sends held jobs to idle workers, then claims for the idle workers left and, with `topUp` (a worker just
@@ -18,9 +19,10 @@ extension Supervisor {
     func maybeClaim(topUp: Bool = false) {
         guard phase == .running, let pool, holdsLease() else { return }
         let idle = pool.idleWorkers
+        let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort)
         let running = pool.workers.count { $0.state == .running && !$0.stopping && !$0.saidRetire }
-        let jobs = planner.plan(idleWorkers: idle.count, runningWorkers: running, topUp: topUp)
-        for (job, worker) in zip(jobs, idle) { run(job, on: worker) }
+        let jobs = planner.plan(idleWorkers: idle.count, queueSlots: slots.count, runningWorkers: running, topUp: topUp)
+        for (job, worker) in zip(jobs, idle + slots) { run(job, on: worker) }
     }
 
     /// The database thread's answer to a claim made at `claimedAt` (loop thread): each job to an idle worker, the
@@ -32,8 +34,10 @@ extension Supervisor {
         switch result {
         case .success(let jobs) where phase == .running && holdsLease():
             let idle = pool.idleWorkers
-            let (run, claimMore) = planner.received(jobs, asked: asked, idleWorkers: idle.count, now: Monotonic.nanos)
-            for (job, worker) in zip(run, idle) { self.run(job, on: worker) }
+            let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort)
+            let (run, claimMore) = planner.received(
+                jobs, asked: asked, idleWorkers: idle.count, queueSlots: slots.count, now: Monotonic.nanos)
+            for (job, worker) in zip(run, idle + slots) { self.run(job, on: worker) }
             if claimMore {
                 maybeClaim(topUp: planner.jobsAreShort)
             } else if !delayedJobsKnown {
@@ -80,7 +84,9 @@ extension Supervisor {
         if !stale.isEmpty { release(stale, reason: reason) }
     }
 
-    /// RUN, the deadline timer and the `job_started` line.
+    /// RUN; for a worker of protocol 1 to 3 also the deadline timer and the `job_started` line, which for one of
+    /// protocol 4 wait for its STARTED (`worker(_:started:)`). A protocol 4 job that is its worker's first job gets a
+    /// deadline from its RUN until then, so a worker that never starts it is stopped.
     private func run(_ job: SmrtJob, on worker: WorkerProcess) {
         // Timers count from the loop's cached time: refresh it so the deadline is not armed from a stale "now".
         loop.updateTime()
@@ -96,17 +102,52 @@ extension Supervisor {
             return
         }
         request.argsJSON = job.args.isEmpty ? "{}" : JSONValue.object(job.args).jsonText
-        let running = RunningJob(job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: clock.now())
-        worker.job = running
-        pool.limitCPU(of: worker)
-        guard worker.send(.run(request)) else {
+        let pipelined = worker.protocolVersion >= WireFormat.pipelineVersion
+        let running = RunningJob(
+            job: job, dispatchedAt: Monotonic.nanos, dispatchedWall: clock.now(), started: !pipelined)
+        let first = worker.job == nil
+        worker.assign(running)
+        if !pipelined { pool.limitCPU(of: worker) }
+        guard worker.send(.run(request), runJob: running) else {
             // The worker closed fd 3 (it is ending: end of work, or a crash), so the RUN never reached it. The job
             // waits with the worker for its exit, which decides what becomes of it (`WorkerExitJudgement`).
-            worker.cpuTimer.stop()
+            if !pipelined { worker.cpuTimer.stop() }
             return
         }
+        if pipelined {
+            if first { armDeadline(running, on: worker) }
+            return
+        }
+        jobStarted(running, on: worker)
+    }
+
+    /// A worker of protocol 4 said STARTED for its first job: the job's deadline, CPU budget and `started_at` count
+    /// from now. A job cancelled before it began gets the cancel grace instead (it was sent CANCEL).
+    func worker(_ worker: WorkerProcess, started running: RunningJob) {
+        loop.updateTime()
+        running.markStarted(now: Monotonic.nanos, wall: clock.now())
+        guard !worker.hasEnded else { return }
+        // A warning about the wait for STARTED was not about the job.
+        if running.timeoutState == .warned { running.timeoutState = .none }
+        pool.limitCPU(of: worker)
+        if running.cancelRequested {
+            armCancelGrace(running, on: worker)
+            metrics.attemptStarted(running.job, at: running.startedWall)
+            logStarted(running, on: worker)
+            return
+        }
+        jobStarted(running, on: worker)
+    }
+
+    /// The deadline timer, the queue-wait metric and the `job_started` line of a job that starts now.
+    private func jobStarted(_ running: RunningJob, on worker: WorkerProcess) {
         armDeadline(running, on: worker)
-        metrics.attemptStarted(job, at: running.dispatchedWall)
+        metrics.attemptStarted(running.job, at: running.startedWall)
+        logStarted(running, on: worker)
+    }
+
+    private func logStarted(_ running: RunningJob, on worker: WorkerProcess) {
+        let job = running.job
         var metadata: Logger.Metadata = [
             "event": "job_started", "job_id": .int(job.id), "type": .string(running.label),
             "worker_pid": .int(worker.pid), "attempt": .int(job.attempts), "timeout_ms": .int(job.timeout),

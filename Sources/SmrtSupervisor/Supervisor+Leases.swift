@@ -116,7 +116,7 @@ extension Supervisor {
     func heartbeat(then done: @escaping () -> Void) {
         guard phase != .stopped else { return done() }
         let record = leaseRecord(), selfId = leaseId, host = host, ttl = configuration.leaseTTL
-        let runningIds = pool.workers.compactMap { $0.job?.job.id }
+        let runningIds = pool.workers.flatMap { worker in (worker.job.map { [$0] } ?? []) + worker.queued }.map(\.id)
         database.perform({ context in
             try context.clock.synchronize(with: context.store)
             try context.store.registerWorker(record)
@@ -140,30 +140,39 @@ extension Supervisor {
     /// stopped rather than left to finish. Noticed at the next heartbeat. CANCEL first, as for a `fail` timeout: a
     /// job that stops answers and its worker takes the next job; one that has not answered after `--cancel-grace`
     /// is killed (at its `kill` deadline if that comes sooner). A job whose timeout already sent CANCEL or SIGKILL
-    /// is left to that.
+    /// is left to that. A job queued behind another (protocol 4) gets CANCEL too: the worker drops it and answers
+    /// without STARTED; if it had begun the job as the CANCEL crossed, the grace counts from its STARTED.
     private func stopCancelledJobs(_ ids: [Int64]) {
         guard !ids.isEmpty else { return }
         for worker in pool.workers {
-            guard let running = worker.job, ids.contains(running.job.id), !running.cancelRequested,
-                running.timeoutState == .none || running.timeoutState == .warned
-            else { continue }
-            running.cancelRequested = true
-            worker.send(.cancel(jobId: running.job.id))
-            let grace = configuration.cancelGrace
-            logger.warning(
-                "job \(running.job.id) \(running.label) cancelled while running; cancel sent to worker \(worker.pid)",
-                metadata: [
-                    "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
-                    "worker_pid": .int(worker.pid), "action": "cancel", "grace_ms": .int(grace),
-                ])
-            var waitMs = UInt64(grace)
-            if running.job.timeoutBehavior == .kill && running.timeoutState == .none {
-                let now = Monotonic.nanos
-                waitMs = min(waitMs, running.deadline > now ? (running.deadline - now + 999_999) / 1_000_000 : 0)
+            for running in (worker.job.map { [$0] } ?? []) + worker.queued {
+                guard ids.contains(running.job.id), !running.cancelRequested,
+                    running.timeoutState == .none || running.timeoutState == .warned
+                else { continue }
+                running.cancelRequested = true
+                running.cancelSent = true
+                worker.send(.cancel(jobId: running.job.id))
+                logger.warning(
+                    "job \(running.job.id) \(running.label) cancelled while \(running.started ? "running" : "waiting to start"); cancel sent to worker \(worker.pid)",
+                    metadata: [
+                        "event": "job_cancelled", "job_id": .int(running.job.id), "type": .string(running.label),
+                        "worker_pid": .int(worker.pid), "action": "cancel", "grace_ms": .int(configuration.cancelGrace),
+                    ])
+                if running.started { armCancelGrace(running, on: worker) }
             }
-            try? worker.jobTimer.start(timeoutMs: waitMs) { [unowned self, unowned worker] _ in
-                cancelledJobOverstayed(running, on: worker)
-            }
+        }
+    }
+
+    /// After CANCEL of a cancelled job that runs: kills its worker if it has not answered after the grace (or at the
+    /// job's `kill` deadline, if that is sooner).
+    func armCancelGrace(_ running: RunningJob, on worker: WorkerProcess) {
+        var waitMs = UInt64(configuration.cancelGrace)
+        if running.job.timeoutBehavior == .kill && running.timeoutState == .none {
+            let now = Monotonic.nanos
+            waitMs = min(waitMs, running.deadline > now ? (running.deadline - now + 999_999) / 1_000_000 : 0)
+        }
+        try? worker.jobTimer.start(timeoutMs: waitMs) { [unowned self, unowned worker] _ in
+            cancelledJobOverstayed(running, on: worker)
         }
     }
 

@@ -12,7 +12,7 @@ extension Supervisor {
             WorkerSnapshot(
                 pid: worker.pid, state: Self.state(of: worker), rssBytes: ProcessStats.residentBytes(pid: worker.pid),
                 jobId: worker.job?.id, jobLabel: worker.job.map { "\($0.label)()" },
-                jobStartedAt: worker.job?.dispatchedWall, jobsDone: worker.jobsDone,
+                jobStartedAt: worker.job?.startedWall, jobsDone: worker.jobsDone,
                 startedAt: now.addingTimeInterval(-Double(nanos &- worker.spawnedAt) / 1e9))
         }
         return metrics.snapshot(

@@ -14,9 +14,14 @@ extension Supervisor: WorkerPoolDelegate {
     }
 
     func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
-        worker.jobTimer.stop()
+        if !running.answeredWhileQueued {
+            worker.jobTimer.stop()
+            // The job queued behind it (protocol 4) is the worker's next: covered from now until its STARTED.
+            if let next = worker.job, !worker.hasEnded { armDeadline(next, on: worker) }
+        }
         let duration = running.elapsedMs()
-        planner.attemptEnded(durationMs: duration)
+        // A job dropped before it started (CANCEL of a queued job) says nothing about how long jobs take.
+        if running.started { planner.attemptEnded(durationMs: duration) }
         switch result {
         case .ok(let result):
             // A result that arrives after CANCEL still means the work was done: retrying it would repeat it.
@@ -33,14 +38,16 @@ extension Supervisor: WorkerPoolDelegate {
                 error = "timed out after \(running.job.timeout) ms"
                 exit += " after CANCEL at its \(running.job.timeout) ms timeout"
             }
+            if !running.started { exit = "dropped before it started, after CANCEL: the job was cancelled" }
             record(
                 running, pid: worker.pid, durationMs: duration, result: nil,
-                failure: (error, retryable ? nextRunAt(running.job) : nil), workerExit: exit)
+                failure: (error, retryable ? nextRunAt(running.job) : nil), workerExit: exit, ran: running.started)
         }
     }
 
     func worker(
-        _ worker: WorkerProcess, endedHolding running: RunningJob, status: ExitStatus, outcome: WorkerExitJudgement.JobOutcome
+        _ worker: WorkerProcess, endedHolding running: RunningJob, first: Bool, status: ExitStatus,
+        outcome: WorkerExitJudgement.JobOutcome
     ) {
         worker.jobTimer.stop()
         if case .release(let reason) = outcome {
@@ -48,8 +55,10 @@ extension Supervisor: WorkerPoolDelegate {
             release([running.job], reason: reason)
             return
         }
-        var error = worker.killReason ?? pool.limits.describeDeath(pid: worker.pid, status: status)
-        var exit = worker.killCause?.attemptEnd ?? pool.limits.describeAttemptEnd(status: status)
+        // A kill was about the worker's first job; a job it began after that one (its STARTED read at the exit)
+        // ended with the process.
+        var error = (first ? worker.killReason : nil) ?? pool.limits.describeDeath(pid: worker.pid, status: status)
+        var exit = (first ? worker.killCause?.attemptEnd : nil) ?? pool.limits.describeAttemptEnd(status: status)
         if worker.killReason == nil, worker.protocolVersion >= WireFormat.keepaliveVersion,
             status == .exited(code: Int64(WireFormat.watchdogExitCode))
         {
@@ -58,7 +67,7 @@ extension Supervisor: WorkerPoolDelegate {
         }
         record(
             running, pid: worker.pid, durationMs: running.elapsedMs(), result: nil,
-            failure: (error, worker.jobFailsForGood ? nil : nextRunAt(running.job)), workerExit: exit)
+            failure: (error, first && worker.jobFailsForGood ? nil : nextRunAt(running.job)), workerExit: exit)
     }
 
     func workerExited(_ worker: WorkerProcess, reason: WorkerExitReason) {
@@ -80,16 +89,16 @@ extension Supervisor: WorkerPoolDelegate {
     /// what the store did with it.
     private func record(
         _ running: RunningJob, pid: Int32, durationMs: Double, result: JSONValue?, failure: (String, Date?)?,
-        workerExit: String
+        workerExit: String, ran: Bool = true
     ) {
         progress.attemptEnded(jobId: running.id)
-        metrics.attemptEnded(durationSeconds: durationMs / 1000)
+        if ran { metrics.attemptEnded(durationSeconds: durationMs / 1000) }
         // Stored errors and log lines never carry values of secret-looking keys (`password=...`).
         let failure = failure.map { (ArgumentRedaction.redact(text: $0.0), $0.1) }
         let queue = running.job.queue, type = running.job.objectType
         let pending = DatabaseThread.PendingFinish(
             jobId: running.id, result: result, failure: failure.map { (error: $0.0, retryAt: $0.1) },
-            startedAt: running.dispatchedWall, workerPid: pid, workerExit: workerExit
+            startedAt: running.startedWall, workerPid: pid, workerExit: workerExit
         ) { [self] result in
             metrics.attemptRecorded(queue: queue, type: type, result: result)
             logOutcome(running, pid: pid, durationMs: durationMs, error: failure?.0, result: result)

@@ -2,7 +2,9 @@ import Logging
 import SmrtJobs
 
 /// Job deadlines: `kill` (SIGKILL at the deadline, never before), `fail` (CANCEL, then SIGKILL after a grace),
-/// `warn` (a warning, the job runs on).
+/// `warn` (a warning, the job runs on). A worker of protocol 4 that has not said STARTED for its next job within the
+/// job's timeout (counted from when the job before it answered) hangs between jobs: it is killed (`warn`: a warning),
+/// and the job, which never started, goes back to pending uncounted.
 extension Supervisor {
     /// Arms the worker's job timer for the deadline, rounding up so it cannot fire early by the timer's
     /// rounding; the callback still checks the monotonic clock, since libuv timers can fire up to 1 ms early.
@@ -29,6 +31,9 @@ extension Supervisor {
             "worker_pid": .int(worker.pid), "deadline_ms": .int(job.timeout),
             "elapsed_ms": .ms(running.elapsedMs(now: now)), "late_ms": .ms(Monotonic.ms(from: running.deadline, to: now)),
         ]
+        if !running.started {
+            return startOverdue(running, on: worker, metadata: metadata)
+        }
         switch job.timeoutBehavior {
         case .kill:
             running.timeoutState = .killed
@@ -39,6 +44,7 @@ extension Supervisor {
             logger.warning("job \(job.id) \(running.label) \(reason)", metadata: metadata)
         case .fail:
             running.timeoutState = .cancelled
+            running.cancelSent = true
             worker.send(.cancel(jobId: job.id))
             metadata["action"] = "cancel"
             metadata["grace_ms"] = .int(configuration.cancelGrace)
@@ -55,6 +61,26 @@ extension Supervisor {
                 "job \(job.id) \(running.label) exceeded its timeout of \(job.timeout) ms; still running (warn)",
                 metadata: metadata)
         }
+    }
+
+    /// The worker's next job (protocol 4) reached its timeout without a STARTED: the worker is stuck between jobs.
+    private func startOverdue(_ running: RunningJob, on worker: WorkerProcess, metadata: Logger.Metadata) {
+        var metadata = metadata
+        metadata["started"] = false
+        let job = running.job
+        if job.timeoutBehavior == .warn {
+            running.timeoutState = .warned
+            metadata["action"] = "warn"
+            logger.warning(
+                "job \(job.id) \(running.label) not started by worker \(worker.pid) within its timeout of \(job.timeout) ms; still waiting (warn)",
+                metadata: metadata)
+            return
+        }
+        running.timeoutState = .killed
+        let reason = "worker \(worker.pid) did not start job \(job.id) within its timeout of \(job.timeout) ms; killed"
+        worker.kill(reason: reason, cause: .notStarted(ms: job.timeout))
+        metadata["action"] = "kill"
+        logger.warning("job \(job.id) \(running.label): \(reason)", metadata: metadata)
     }
 
     private func cancelGraceExpired(_ running: RunningJob, on worker: WorkerProcess) {

@@ -73,6 +73,8 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     var startupSignals: BlockedSignals?
     /// Claims, held jobs and the next group commit (Supervisor+Dispatch.swift).
     var planner: ClaimPlanner
+    /// How many RUNs may be queued behind a running job (`--pipeline`).
+    let pipeline: PipelinePolicy
     /// What the lease allows (Supervisor+Leases.swift).
     var lease: LeaseGuard
     /// Counters and histograms since start, published in the lease row and to swift-metrics (Supervisor+Metrics.swift).
@@ -114,6 +116,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         self.configuration = configuration
         self.backend = backend
         planner = ClaimPlanner(prefetch: configuration.prefetch)
+        pipeline = PipelinePolicy(depth: configuration.pipeline)
         lease = LeaseGuard(ttlMs: configuration.leaseTTL)
         metrics = SupervisorMetrics(export: JobMetrics(factory: metricsFactory ?? MetricsSystem.factory))
         clock = DatabaseClock()

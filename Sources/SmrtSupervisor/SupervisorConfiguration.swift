@@ -65,6 +65,14 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
     /// The default of `prefetch`, chosen by measurement (docs/performance.md).
     public static let defaultPrefetch = 8
+    /// RUNs in flight to one worker of protocol 4 while jobs are short (`--pipeline`): the running job and the ones
+    /// queued behind it, taken from the held jobs (1: one at a time, as for workers of earlier versions). Each job's
+    /// deadline counts from the worker's STARTED for it. See docs/supervisor.md, *Pipelining*.
+    public var pipeline: Int = SupervisorConfiguration.defaultPipeline
+    /// The default of `pipeline`: one job running, one queued behind it.
+    public static let defaultPipeline = 2
+    /// The largest `pipeline` accepted.
+    public static let maxPipeline = 64
     /// Group commit window: how long a finished attempt (or a claim ahead) may wait for others to share its
     /// transaction, while no worker waits for that commit. Bounds how long a result takes to be durable.
     public var commitWindowMs: Double = SupervisorConfiguration.defaultCommitWindowMs
@@ -132,6 +140,11 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         try validateSafetyLimits()
         try validateWorkerEnvironment()
         if prefetch < 0 || prefetch > 1000 { throw fail("--prefetch", "must be between 0 and 1000") }
+        if pipeline < 1 || pipeline > Self.maxPipeline {
+            throw fail(
+                "--pipeline",
+                "must be between 1 and \(Self.maxPipeline) (RUNs in flight to one worker; 1: one at a time), not \(pipeline)")
+        }
         if !(commitWindowMs >= 0 && commitWindowMs <= 1000) { throw fail("--commit-window", "must be 0 to 1000 ms") }
     }
 

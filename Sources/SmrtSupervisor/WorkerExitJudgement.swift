@@ -13,6 +13,10 @@ import SmrtJobs
 ///   `exit(0)` itself counts its attempt, so such a job cannot come back forever.
 ///
 /// Any other end counts the attempt, as a crash does: the job may have run.
+///
+/// A worker of protocol 4 says STARTED before it begins each job, so there is no guessing: a job it held without a
+/// STARTED read (after draining what it left in its channel) never started, and goes back to pending uncounted
+/// whatever the end (a kill, a crash, SHUTDOWN, RETIRE); one it said STARTED for is judged as above.
 struct WorkerExitJudgement: Equatable {
     /// What the supervisor knows about the worker when its exit is reaped.
     struct Facts: Equatable {
@@ -35,16 +39,20 @@ struct WorkerExitJudgement: Equatable {
         var saidRetire = false
         /// Results it sent.
         var jobsDone = 0
-        /// The job it still held, if any.
+        /// The job it still held first (the one it ran, or was to run next), if any.
         var heldJob: HeldJob?
+        /// Jobs queued behind that one (protocol 4).
+        var queuedJobs: [HeldJob] = []
     }
 
     /// The job a worker still held when it ended.
     struct HeldJob: Equatable {
         /// Its RUN crossed the worker's RETIRE on the wire.
         var crossedRetire = false
-        /// The kernel says the worker never read its RUN.
+        /// The kernel says the worker never read its RUN (protocol 4: it has not said STARTED for it).
         var runUnread = false
+        /// It may have run: always for protocol 1 to 3; for protocol 4, the worker said STARTED for it (or answered it).
+        var started = true
     }
 
     /// What becomes of a held job.
@@ -62,6 +70,13 @@ struct WorkerExitJudgement: Equatable {
     let died: Bool
     /// What becomes of the job it held; nil when it held none.
     let heldJob: JobOutcome?
+    /// What becomes of the jobs queued behind it, in order.
+    let queuedJobs: [JobOutcome]
+
+    static let crossedRetireReason = "its RUN crossed the worker's RETIRE; the worker exited 0 without starting it"
+    static let runUnreadReason = "its worker exited 0 (end of work) without reading its RUN"
+    static let notStartedReason = "its worker ended without starting it (no STARTED)"
+    static let stoppedBeforeStartReason = "its worker was asked to stop and did not start it (no STARTED)"
 
     init(_ facts: Facts) {
         let exitedZero = facts.status.isSuccess && !facts.killedForAReason
@@ -92,12 +107,17 @@ struct WorkerExitJudgement: Equatable {
             reason = .signal
         }
 
-        heldJob = facts.heldJob.map { job in
+        func outcome(_ job: HeldJob) -> JobOutcome {
             if facts.releaseHeldJob { return .release(reason: "supervisor stopping") }
+            if !job.started {
+                if job.crossedRetire && retirement { return .release(reason: Self.crossedRetireReason) }
+                let asked = facts.askedToStop && !facts.killedForAReason
+                return .release(reason: asked ? Self.stoppedBeforeStartReason : Self.notStartedReason)
+            }
             guard retirement else { return .failAttempt }
-            return .release(reason: job.crossedRetire
-                ? "its RUN crossed the worker's RETIRE; the worker exited 0 without starting it"
-                : "its worker exited 0 (end of work) without reading its RUN")
+            return .release(reason: job.crossedRetire ? Self.crossedRetireReason : Self.runUnreadReason)
         }
+        heldJob = facts.heldJob.map(outcome)
+        queuedJobs = facts.queuedJobs.map(outcome)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SmrtJobs
+import SmrtProtocol
 
 /// What the pool tells the supervisor. All calls come on the loop thread.
 protocol WorkerPoolDelegate: AnyObject {
@@ -8,9 +9,13 @@ protocol WorkerPoolDelegate: AnyObject {
     func workerBecameIdle(_ worker: WorkerProcess)
     /// A worker answered the job it held. Called before the pool decides whether to recycle the worker.
     func worker(_ worker: WorkerProcess, finished job: RunningJob, with result: WorkerProcess.Result)
-    /// A worker ended while it held `job` (running it, or its RUN crossed RETIRE); `outcome` says what becomes of it.
+    /// A worker ended while it held `job` (running it, queued behind its first job, or its RUN crossed RETIRE);
+    /// `outcome` says what becomes of it. `first`: the worker's first job (what a kill was about), not a queued one.
     func worker(
-        _ worker: WorkerProcess, endedHolding job: RunningJob, status: ExitStatus, outcome: WorkerExitJudgement.JobOutcome)
+        _ worker: WorkerProcess, endedHolding job: RunningJob, first: Bool, status: ExitStatus,
+        outcome: WorkerExitJudgement.JobOutcome)
+    /// A worker said STARTED (protocol 4) for its first job.
+    func worker(_ worker: WorkerProcess, started job: RunningJob)
     /// A worker sent a valid PROGRESS for the job it holds.
     func worker(_ worker: WorkerProcess, reported progress: JobProgress, for job: RunningJob)
     /// A worker is gone (after `endedHolding`, if it held a job), for `reason`.
@@ -97,6 +102,30 @@ final class WorkerPool {
 
     /// Workers holding a job.
     var busyWorkers: [WorkerProcess] { workers.filter { $0.job != nil && $0.state != .exited } }
+
+    /// Busy workers of protocol 4 that may be sent RUNs to queue behind their running job now, once per free slot
+    /// (`policy`), the workers with the fewest RUNs in flight first. Stale workers of a rolling restart get none.
+    func queueSlots(_ policy: PipelinePolicy, jobsAreShort: Bool) -> [WorkerProcess] {
+        guard policy.depth > 1, jobsAreShort else { return [] }
+        var free: [(worker: WorkerProcess, slots: Int)] = []
+        for worker in workers where worker.mayQueue && !(restarting && worker.generation < generation) {
+            guard let first = worker.job else { continue }
+            let slots = policy.queueSlots(
+                protocolVersion: worker.protocolVersion, inFlight: worker.inFlight, jobsAreShort: jobsAreShort,
+                jobsLeft: configuration.maxJobsPerWorker.map { $0 - worker.jobsDone },
+                headStopping: first.cancelRequested || first.timeoutState == .cancelled || first.timeoutState == .killed)
+            if slots > 0 { free.append((worker, slots)) }
+        }
+        guard !free.isEmpty else { return [] }
+        free.sort { $0.worker.inFlight < $1.worker.inFlight }
+        var order: [WorkerProcess] = []
+        var round = 0
+        while order.count < free.reduce(0, { $0 + $1.slots }) {
+            for entry in free where entry.slots > round { order.append(entry.worker) }
+            round += 1
+        }
+        return order
+    }
 
     /// Workers that count toward `target`: alive, not on their way out.
     var countedWorkers: [WorkerProcess] {
@@ -240,9 +269,11 @@ final class WorkerPool {
         return soonest
     }
 
-    /// Lets `worker` go gracefully: SHUTDOWN now if idle, after its job if busy.
+    /// Lets `worker` go gracefully: SHUTDOWN now if idle, after its job if busy. A busy worker of protocol 4 gets
+    /// SHUTDOWN at once: it finishes the job it runs and starts none of those queued behind it, which go back to
+    /// pending uncounted when it has exited.
     private func retire(_ worker: WorkerProcess, reason: String) {
-        if worker.job != nil {
+        if worker.job != nil && worker.protocolVersion < WireFormat.pipelineVersion {
             worker.retireAfterJob = true
             return
         }
@@ -250,6 +281,12 @@ final class WorkerPool {
             "worker \(worker.pid) retiring (\(reason))",
             metadata: ["event": "worker_retiring", "worker_pid": .int(worker.pid), "reason": .string(reason)])
         worker.requestStop()
+        // A busy worker's job may take as long as it takes; the stop timeout starts when it has answered.
+        if worker.job?.started != true { startStopTimeout(worker) }
+    }
+
+    /// Kills a worker asked to stop (SHUTDOWN) that has not exited within `stopTimeoutMs`.
+    private func startStopTimeout(_ worker: WorkerProcess) {
         try? worker.lifeTimer.start(timeoutMs: Self.stopTimeoutMs) { [unowned worker] _ in
             worker.kill(reason: nil)
         }
@@ -301,6 +338,11 @@ final class WorkerPool {
             if let message = progress.message { metadata["message"] = .string(message) }
             logger.debug("job \(job.id) \(job.label) progress \(progress.fraction)", metadata: metadata)
             delegate?.worker(worker, reported: progress, for: job)
+        case .started(let job):
+            // Asked to stop (SHUTDOWN) as it began this job: it finishes it first, however long it takes; the stop
+            // timeout starts again when it has answered.
+            if worker.stopping && !shuttingDown { worker.lifeTimer.stop() }
+            delegate?.worker(worker, started: job)
         case .retired(let crossed):
             workerRetired(worker, crossed: crossed)
         case .exited(let status):
@@ -310,12 +352,15 @@ final class WorkerPool {
 
     /// RETIRE: the worker takes no more jobs and exits 0 next. Its replacement starts now; one that has not exited
     /// after the stop timeout is killed (a job whose RUN crossed RETIRE then counts its attempt).
-    private func workerRetired(_ worker: WorkerProcess, crossed: RunningJob?) {
+    private func workerRetired(_ worker: WorkerProcess, crossed: [RunningJob]) {
         var metadata: Logger.Metadata = [
             "event": "worker_retired", "worker_pid": .int(worker.pid), "jobs": .int(worker.jobsDone), "how": "retire",
         ]
-        if let crossed { metadata["job_id"] = .int(crossed.id) }
-        let note = crossed.map { "; job \($0.id) crossed it and goes back to pending once the worker has exited" } ?? ""
+        if let first = crossed.first { metadata["job_id"] = .int(first.id) }
+        if crossed.count > 1 { metadata["job_ids"] = .array(crossed.map { .int($0.id) }) }
+        let ids = crossed.map { String($0.id) }.joined(separator: ", ")
+        let note = crossed.isEmpty
+            ? "" : "; job\(crossed.count == 1 ? "" : "s") \(ids) never started and go\(crossed.count == 1 ? "es" : "") back to pending once the worker has exited"
         logger.info("worker \(worker.pid) retired after \(worker.jobsDone) job(s) (RETIRE)\(note)", metadata: metadata)
         try? worker.lifeTimer.start(timeoutMs: Self.stopTimeoutMs) { [unowned worker] _ in
             worker.kill(reason: "worker \(worker.pid) said RETIRE but did not exit within \(Self.stopTimeoutMs) ms")
@@ -345,6 +390,10 @@ final class WorkerPool {
 
     private func afterJob(_ worker: WorkerProcess) {
         guard worker.state != .exited, !worker.hasEnded else { return }
+        if worker.stopping && !worker.saidRetire && !shuttingDown && worker.job?.started != true && !worker.lifeTimer.isActive {
+            // SHUTDOWN was sent while it ran a job (protocol 4): now it should exit.
+            startStopTimeout(worker)
+        }
         if worker.stopping || worker.saidRetire || shuttingDown { return }
         if worker.retireAfterJob {
             worker.retireAfterJob = false
@@ -369,15 +418,19 @@ final class WorkerPool {
 
     /// What the supervisor knows about `worker` now that its process has ended with `status`.
     static func exitFacts(_ worker: WorkerProcess, status: ExitStatus) -> WorkerExitJudgement.Facts {
-        let held = worker.job ?? worker.crossedJob
+        let held = worker.heldJobs.map { job in
+            // Protocol 4 says which jobs began (STARTED); earlier versions leave only the kernel's word on the RUN.
+            let pipelined = worker.protocolVersion >= WireFormat.pipelineVersion
+            return WorkerExitJudgement.HeldJob(
+                crossedRetire: worker.crossedJobs.contains { $0 === job },
+                runUnread: pipelined ? !job.started : worker.neverRead(job), started: pipelined ? job.started : true)
+        }
         return WorkerExitJudgement.Facts(
             status: status, wasReady: worker.readyAt != nil, failedToStart: worker.failedToStart,
             killedForAReason: worker.killReason != nil || worker.killCause != nil,
             killedForTimeout: worker.killCause?.isTimeout == true, askedToStop: worker.stopping,
             releaseHeldJob: worker.releaseJobOnExit, saidRetire: worker.saidRetire, jobsDone: worker.jobsDone,
-            heldJob: held.map {
-                WorkerExitJudgement.HeldJob(crossedRetire: $0 === worker.crossedJob, runUnread: worker.neverRead($0))
-            })
+            heldJob: held.first, queuedJobs: Array(held.dropFirst()))
     }
 
     private func recycle(_ worker: WorkerProcess, reason: String) {
@@ -394,7 +447,8 @@ final class WorkerPool {
     private func workerExited(_ worker: WorkerProcess, _ status: ExitStatus) {
         workers.removeAll { $0 === worker }
         let judgement = WorkerExitJudgement(Self.exitFacts(worker, status: status))
-        let held = worker.job ?? worker.crossedJob
+        let heldJobs = worker.heldJobs
+        let held = heldJobs.first
         let expected = worker.stopping || worker.saidRetire || shuttingDown || judgement.isRetirement
         let wasReady = worker.readyAt != nil
         var metadata: Logger.Metadata = [
@@ -413,10 +467,11 @@ final class WorkerPool {
             let note = held.map { "; job \($0.id) was sent after its last result and goes back to pending" } ?? ""
             logger.info("worker \(worker.pid) retired after \(worker.jobsDone) job(s) (exit 0 between jobs)\(note)", metadata: retired)
         }
-        if let held, let outcome = judgement.heldJob {
-            delegate?.worker(worker, endedHolding: held, status: status, outcome: outcome)
-            worker.job = nil
+        let outcomes = (judgement.heldJob.map { [$0] } ?? []) + judgement.queuedJobs
+        for (index, (job, outcome)) in zip(heldJobs, outcomes).enumerated() {
+            delegate?.worker(worker, endedHolding: job, first: index == 0, status: status, outcome: outcome)
         }
+        worker.dropHeldJobs()
         delegate?.workerExited(worker, reason: judgement.reason)
         guard !shuttingDown else { return }
         if judgement.died { unreplacedDeaths.append((worker.pid, worker.exitedAt ?? Monotonic.nanos)) }

@@ -13,6 +13,8 @@ extension WorkerProcess {
         case protocolError
         /// It closed fd 3 but did not exit.
         case channelClosed
+        /// Protocol 4: it did not say STARTED for its next job within the job's timeout.
+        case notStarted(ms: Int)
 
         /// Killed for its job's timeout (`timeout_kill`).
         var isTimeout: Bool {
@@ -31,6 +33,7 @@ extension WorkerProcess {
             case .jobCancelled: "killed: the job was cancelled"
             case .protocolError: "killed for a protocol error"
             case .channelClosed: "killed: it closed its protocol channel"
+            case .notStarted(let ms): "killed: it did not start the job within its \(ms) ms timeout"
             }
         }
     }

@@ -17,6 +17,9 @@ import Darwin
 /// replaced when it exits. `saidRetire` marks one that said it takes no more work (RETIRE): it takes no new jobs
 /// either, and was replaced when it said so. Every handle is closed exactly once, when the process has exited (or
 /// the spawn failed).
+///
+/// Jobs: `job` is the first RUN not yet answered (the one it runs, or runs next); a worker of protocol 4 may also
+/// have RUNs queued behind it (`queued`), which it starts in order, saying STARTED as it begins each.
 final class WorkerProcess {
     enum State: Equatable {
         case starting
@@ -35,14 +38,17 @@ final class WorkerProcess {
     enum Event {
         /// HELLO arrived: the worker is ready.
         case ready(types: [String])
-        /// RESULT_OK / RESULT_ERROR for the job it held; `job` is cleared before this is delivered.
+        /// RESULT_OK / RESULT_ERROR for a job it held; it is no longer in `job` or `queued` when this is delivered
+        /// (the next queued job, if any, is `job` then).
         case finished(RunningJob, Result)
+        /// STARTED (protocol 4): the worker begins `job`, its first job, now.
+        case started(RunningJob)
         /// A valid PROGRESS for the job it holds (`updatedAt` is when it arrived, by this host's clock).
         case progress(RunningJob, JobProgress)
-        /// RETIRE arrived: it takes no more jobs and exits 0 next. `crossed` is a job whose RUN crossed RETIRE on the
-        /// wire (it is in `crossedJob`, no longer in `job`).
-        case retired(crossed: RunningJob?)
-        /// The process has ended; a job it still held is in `job` (or `crossedJob`).
+        /// RETIRE arrived: it takes no more jobs and exits 0 next. `crossed` are jobs whose RUN crossed RETIRE on the
+        /// wire, or that were queued behind its last job (they are in `crossedJobs`, no longer in `job` or `queued`).
+        case retired(crossed: [RunningJob])
+        /// The process has ended; jobs it still held are in `heldJobs`.
         case exited(ExitStatus)
     }
 
@@ -52,8 +58,10 @@ final class WorkerProcess {
     let generation: Int
     private(set) var pid: Int32 = 0
     private(set) var state: State = .starting
-    /// The job this worker runs, if any.
-    var job: RunningJob?
+    /// The first RUN it has not answered: the job it runs (or, protocol 4, runs next), if any.
+    private(set) var job: RunningJob?
+    /// RUNs queued behind `job` (protocol 4), in the order they were sent.
+    private(set) var queued: [RunningJob] = []
     /// Jobs finished by this worker (for --max-jobs-per-worker).
     private(set) var jobsDone = 0
     /// Asked to go: SHUTDOWN sent or killed on purpose; takes no jobs, is not replaced on exit.
@@ -62,9 +70,9 @@ final class WorkerProcess {
     var retireAfterJob = false
     /// It said RETIRE (protocol 3): it takes no more jobs and exits 0 next.
     private(set) var saidRetire = false
-    /// A job whose RUN crossed the worker's RETIRE: the worker never starts it. What becomes of it is judged when
-    /// the process has exited (`WorkerExitJudgement`).
-    private(set) var crossedJob: RunningJob?
+    /// Jobs whose RUN crossed the worker's RETIRE, or were queued behind its last job: the worker never starts them.
+    /// What becomes of them is judged when the process has exited (`WorkerExitJudgement`).
+    private(set) var crossedJobs: [RunningJob] = []
     /// The process has ended (set before what it left in its channel and pipes is read): it takes no job.
     private(set) var hasEnded = false
     /// At exit, put the job back to pending instead of failing the attempt (shutdown, QUIT).
@@ -190,6 +198,34 @@ final class WorkerProcess {
     /// Ready and holding no job, and not on its way out.
     var isIdle: Bool { state == .running && job == nil && !hasEnded && !isLeaving }
 
+    /// RUNs sent and not answered.
+    var inFlight: Int { (job == nil ? 0 : 1) + queued.count }
+
+    /// Every job it holds: the first, the queued ones, those that crossed RETIRE.
+    var heldJobs: [RunningJob] { (job.map { [$0] } ?? []) + queued + crossedJobs }
+
+    /// Whether RUNs may be queued behind its first job now (subject to `PipelinePolicy`): ready, not leaving, and its
+    /// channel took the last RUN.
+    var mayQueue: Bool {
+        state == .running && !hasEnded && !isLeaving && job != nil && !(job?.runUndelivered ?? true)
+            && !(queued.last?.runUndelivered ?? false)
+    }
+
+    /// The worker takes `running`: as its first job when it holds none, else queued behind (protocol 4).
+    func assign(_ running: RunningJob) {
+        if job == nil {
+            job = running
+        } else {
+            queued.append(running)
+        }
+    }
+
+    /// Forgets the jobs it held once their fate is decided (its exit has been handled).
+    func dropHeldJobs() {
+        job = nil
+        queued = []
+        crossedJobs = []
+    }
     /// Whether the kernel says the worker never read the RUN of `running`: writing it failed, or the worker closed
     /// fd 3 with it unread (it was the last thing sent, and bytes of ours were left unread).
     func neverRead(_ running: RunningJob) -> Bool {
@@ -197,11 +233,10 @@ final class WorkerProcess {
     }
 
     /// Sends one message. Returns false if the worker cannot get it (it closed fd 3 or its reading side: it is
-    /// going away, and its exit is handled when it comes). A RUN that fails, now or later, marks its job
-    /// `runUndelivered`.
+    /// going away, and its exit is handled when it comes). A RUN (for `runJob`) that fails, now or later, marks its
+    /// job `runUndelivered`.
     @discardableResult
-    func send(_ message: WorkerMessage) -> Bool {
-        let runJob: RunningJob? = if case .run = message { job } else { nil }
+    func send(_ message: WorkerMessage, runJob: RunningJob? = nil) -> Bool {
         guard state != .exited, !hasEnded, !channel.isClosing else {
             runJob?.runUndelivered = true
             return false
@@ -304,7 +339,6 @@ final class WorkerProcess {
         case _ where state == .starting:
             violation("\(message.type) before HELLO")
         case .resultOK(let jobId, let text):
-            guard answers(jobId) else { return }
             let result: JSONValue?
             do {
                 result = try text.map { try JSONValue.parse($0, what: "result") }
@@ -312,13 +346,16 @@ final class WorkerProcess {
                 // Stored as anything else (a string, say) it would pass for a real result. A job that completed
                 // but reports garbage would do so again: the attempt is final.
                 let reason = if case SmrtJobsError.invalidJSON(_, let reason) = error { reason } else { "\(error)" }
-                return violation("RESULT_OK for job \(jobId): result is not valid JSON: \(reason)", failsJobForGood: true)
+                return violation(
+                    "RESULT_OK for job \(jobId): result is not valid JSON: \(reason)", naming: jobId, failsJobForGood: true)
             }
             finishJob(jobId, .ok(result: result))
         case .resultError(let jobId, let retryable, let text):
             finishJob(jobId, .error(retryable: retryable, message: text))
         case .progress(let jobId, let json):
-            guard let job, job.id == jobId else { return violation("PROGRESS for job \(jobId), which it is not running") }
+            guard let job, job.id == jobId, job.started else {
+                return violation("PROGRESS for job \(jobId), which it is not running", naming: jobId)
+            }
             // The error names the field at fault (`progress.fraction`, `progress.message`, or the whole text).
             do {
                 onEvent?(self, .progress(job, try JobProgress.parse(json: json, receivedAt: Date())))
@@ -327,31 +364,71 @@ final class WorkerProcess {
             }
         case .retire:
             retire()
+        case .started(let jobId):
+            jobStarted(jobId)
         case .run, .cancel, .shutdown, .keepalive:
             violation("unexpected \(message.type) message from a worker")
         }
     }
 
-    /// Whether a result for `jobId` is for the job this worker holds; a violation when it is not.
-    private func answers(_ jobId: Int64) -> Bool {
-        guard let job, job.id == jobId else {
-            if saidRetire {
-                violation("result for job \(jobId) after RETIRE")
-                return false
+    /// STARTED (protocol 4): the worker begins its first job. Anything else is a violation: a STARTED from an earlier
+    /// version, for a job it was not given, for one queued behind another that has not answered, or a second one.
+    private func jobStarted(_ jobId: Int64) {
+        guard protocolVersion >= WireFormat.pipelineVersion else {
+            return violation(
+                "STARTED from a worker of protocol version \(protocolVersion) (STARTED is version \(WireFormat.pipelineVersion))")
+        }
+        guard let job, job.id == jobId, !job.started else {
+            if let job, job.id == jobId { return violation("STARTED for job \(jobId) twice", naming: jobId) }
+            if queued.contains(where: { $0.id == jobId }) {
+                return violation(
+                    "STARTED for job \(jobId) before job \(job?.id ?? 0), sent before it, has answered", naming: jobId)
             }
+            return violation("STARTED for job \(jobId), which it was not given")
+        }
+        onEvent?(self, .started(job))
+    }
+
+    /// The job a result for `jobId` answers, taken out of `job` (the next queued job takes its place) or `queued`;
+    /// nil after a violation: a result for a job it does not hold, or (protocol 4) for one it has not said STARTED
+    /// for, unless it answers a CANCEL of that job (a queued job dropped, never started).
+    private func takeAnswered(_ jobId: Int64, isError: Bool) -> RunningJob? {
+        if let job, job.id == jobId {
+            guard job.started || (isError && job.cancelSent) else {
+                violation("result for job \(jobId), which it had not started (no STARTED)", naming: jobId)
+                return nil
+            }
+            // A result that crossed our SIGKILL on the wire does not undo the kill's verdict.
+            guard killReason == nil else { return nil }
+            // What it wrote before answering is this job's (read while `job` is still this one).
+            takeOutput()
+            self.job = queued.isEmpty ? nil : queued.removeFirst()
+            self.job?.becameNext(now: Monotonic.nanos)
+            return job
+        }
+        if let index = queued.firstIndex(where: { $0.id == jobId }) {
+            let running = queued[index]
+            guard isError && running.cancelSent else {
+                violation("result for job \(jobId), which it had not started (no STARTED)", naming: jobId)
+                return nil
+            }
+            guard killReason == nil else { return nil }
+            queued.remove(at: index)
+            running.answeredWhileQueued = true
+            return running
+        }
+        if saidRetire {
+            violation("result for job \(jobId) after RETIRE")
+        } else {
             let holding = job.map { "job \($0.id)" } ?? "no job"
             violation("result for job \(jobId), which it was not given (it holds \(holding))")
-            return false
         }
-        return true
+        return nil
     }
 
     private func finishJob(_ jobId: Int64, _ result: Result) {
-        guard answers(jobId), let finished = job else { return }
-        // A result that crossed our SIGKILL on the wire does not undo the kill's verdict.
-        guard killReason == nil else { return }
-        takeOutput()
-        job = nil
+        let isError = if case .error = result { true } else { false }
+        guard let finished = takeAnswered(jobId, isError: isError) else { return }
         jobsDone += 1
         // A RETIRE right behind the result (the Swift runtime writes both at once) is taken first, so no RUN is sent
         // to a worker that is leaving.
@@ -360,31 +437,39 @@ final class WorkerProcess {
     }
 
     /// RETIRE: the worker takes no more jobs and exits 0 next. A job it holds now was sent after its last result
-    /// and crossed RETIRE on the wire, so the worker never starts it: its deadline and CPU watch stop here, and what
-    /// becomes of it waits for the exit.
+    /// and crossed RETIRE on the wire, or (protocol 4) was queued behind its last job: the worker never starts it. The
+    /// deadline and CPU watch stop here, and what becomes of such jobs waits for the exit. A protocol 4 worker that
+    /// says RETIRE while a job it said STARTED for has not answered breaks the protocol.
     private func retire() {
         guard protocolVersion >= WireFormat.retireVersion else {
             return violation(
                 "RETIRE from a worker of protocol version \(protocolVersion) (RETIRE is version \(WireFormat.retireVersion))")
         }
         guard !saidRetire else { return violation("RETIRE sent twice") }
+        if let job, protocolVersion >= WireFormat.pipelineVersion, job.started {
+            return violation("RETIRE while job \(job.id) runs (it said STARTED and has not answered)", naming: job.id)
+        }
         saidRetire = true
-        if let crossed = job {
+        let crossed = heldJobs
+        if !crossed.isEmpty {
             job = nil
-            crossedJob = crossed
+            queued = []
+            crossedJobs = crossed
             jobTimer.stop()
             cpuTimer.stop()
         }
-        onEvent?(self, .retired(crossed: crossedJob))
+        onEvent?(self, .retired(crossed: crossedJobs))
     }
 
     /// A broken worker: log, kill, and make the error the failure of the job it holds (under the job's retry
-    /// strategy, or for good with `failsJobForGood`).
-    private func violation(_ reason: String, failsJobForGood: Bool = false) {
+    /// strategy, or for good with `failsJobForGood`). A held job the violation names (`naming`) counts its attempt
+    /// even if it never said STARTED: the worker did something with it.
+    private func violation(_ reason: String, naming jobId: Int64? = nil, failsJobForGood: Bool = false) {
         guard killReason == nil else { return }
-        jobFailsForGood = failsJobForGood && job != nil
+        jobFailsForGood = failsJobForGood && job != nil && (jobId == nil || job?.id == jobId)
+        if let jobId, let named = heldJobs.first(where: { $0.id == jobId }) { named.treatAsStarted() }
         var metadata: Logger.Metadata = ["event": "protocol_error", "reason": .string(reason)]
-        if let job { metadata["job_id"] = .int(job.id) }
+        if let jobId { metadata["job_id"] = .int(jobId) } else if let job { metadata["job_id"] = .int(job.id) }
         logger.error("protocol error: \(reason) (worker \(pid))", metadata: metadata)
         channel.stopReading()
         kill(reason: "protocol error: \(reason) (worker \(pid))", cause: .protocolError)
@@ -455,9 +540,10 @@ final class WorkerProcess {
         for (_, stream) in streams { flushOutput(stream) }
     }
 
-    /// The job output lines are tagged with: the one the worker holds, unless the kernel says it never read its RUN.
+    /// The job output lines are tagged with: the one the worker runs, unless the kernel says it never read its RUN
+    /// (protocol 1 to 3) or it has not said STARTED for it (protocol 4).
     private var outputJob: RunningJob? {
-        guard let job, !neverRead(job) else { return nil }
+        guard let job, job.started, !neverRead(job) else { return nil }
         return job
     }
 
@@ -473,9 +559,9 @@ final class WorkerProcess {
     /// so a result sent just before exiting (SHUTDOWN) is not mistaken for a crash, and the last output lines
     /// are logged.
     private func drainAfterExit() {
-        if !channel.isClosing, killReason == nil, let fd = channel.fileDescriptor {
+        if !channel.isClosing, let fd = channel.fileDescriptor {
             if Self.readAvailable(fd, { bytes in decoder.append(bytes) }) == ECONNRESET { leftBytesUnread = true }
-            decodeFrames()
+            if killReason == nil { decodeFrames() } else { noteStartsAfterKill() }
         }
         for (pipe, stream) in [(stdoutPipe, "stdout"), (stderrPipe, "stderr")] where !pipe.isClosing {
             if let fd = pipe.fileDescriptor {
@@ -484,6 +570,20 @@ final class WorkerProcess {
                 }
             }
             flushOutput(stream)
+        }
+    }
+
+    /// What a killed worker said is not acted on, but a job it said STARTED for (or answered) had begun: its attempt
+    /// counts, so it is not put back as never started (protocol 4). Stops at the first malformed frame.
+    private func noteStartsAfterKill() {
+        let held = heldJobs
+        while let message = try? decoder.next() {
+            switch message {
+            case .started(let jobId), .resultOK(let jobId, _), .resultError(let jobId, _, _):
+                held.first { $0.id == jobId }?.treatAsStarted()
+            default:
+                break
+            }
         }
     }
 

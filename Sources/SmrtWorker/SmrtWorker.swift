@@ -22,16 +22,19 @@ public enum SmrtWorker {
     ///
     /// - Asks the kernel for SIGKILL when the parent dies (PR_SET_PDEATHSIG), and exits if it already has.
     /// - Sends HELLO with `registry.typeNames`, then runs one job at a time on a Swift task while the
-    ///   calling thread reads `fd`. CANCEL cancels the job's task (cooperative: the supervisor kills the
-    ///   process later if the job ignores it).
+    ///   calling thread reads `fd`. In protocol 4 RUNs that arrive while a job runs are queued, and each starts as
+    ///   soon as the one before has answered (STARTED, then the job). CANCEL cancels the job's task (cooperative: the
+    ///   supervisor kills the process later if the job ignores it); CANCEL of a queued job drops it, answered
+    ///   RESULT_ERROR `cancelled` without STARTED.
     /// - A job's result becomes RESULT_OK; an error becomes RESULT_ERROR, final (not retried) for
     ///   `JobExecutionError` and for args that are not a JSON object, retryable for anything else.
     /// - A malformed frame from the supervisor: a message on stderr, exit 2.
     /// - Writes nothing to stdout, which belongs to job code; flushes C stdio (`print`) before each result, so the
     ///   supervisor logs a job's output as that job's.
     ///
-    /// `protocolVersion` is the version announced in HELLO: the newest (3) unless the supervisor is older (2 has no
-    /// RETIRE, 1 no KEEPALIVE either); a version this runtime does not speak is a message on stderr and exit 2.
+    /// `protocolVersion` is the version announced in HELLO: the newest (4) unless the supervisor is older (3 has no
+    /// STARTED and takes one RUN at a time, 2 no RETIRE either, 1 no KEEPALIVE either); a version this runtime does
+    /// not speak is a message on stderr and exit 2.
     public static func run(
         registry: ObjectRegistry, fd: Int32 = WireFormat.workerFD, protocolVersion: UInt16 = WireFormat.protocolVersion
     ) -> Never {
@@ -43,7 +46,8 @@ public enum SmrtWorker {
     /// and no job loses an attempt by it: a job the supervisor sent meanwhile goes back to pending, uncounted.
     ///
     /// Call it from job code (say, after a job that loaded a large model or fragmented the heap) or from any thread
-    /// of the worker program, e.g. after a number of jobs or an hour of work. Speaking protocol version 1 or 2, the
+    /// of the worker program, e.g. after a number of jobs or an hour of work. Jobs queued behind the running one
+    /// (protocol 4) never start: they go back to pending, uncounted. Speaking protocol version 1 or 2, the
     /// worker exits 0 after the result without RETIRE, which a supervisor of version 3 takes as the same. Returns
     /// false (and does nothing) outside a worker started by `run`.
     @discardableResult

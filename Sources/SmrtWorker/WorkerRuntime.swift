@@ -3,8 +3,13 @@ import Foundation
 import SmrtJobs
 import SmrtProtocol
 
-/// The state machine behind `SmrtWorker.run`: the calling thread reads frames, a Swift task runs the job.
-final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader thread and the job task is under `lock`
+/// The state machine behind `SmrtWorker.run`: the calling thread reads frames, an executor task runs the jobs.
+///
+/// One executor task runs jobs one after another: in protocol 4 it takes the next queued RUN as soon as a job's result
+/// is out, sending the result and the next job's STARTED in one write, without waiting for the reading thread or
+/// starting a task per job. A new executor starts when a RUN finds the worker idle, and after a job whose task was
+/// cancelled (CANCEL): a task's cancellation cannot be undone, so the next job gets a fresh task.
+final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader thread and the executor is under `lock`
     /// Error messages are cut to this many bytes so a RESULT_ERROR always fits a frame.
     static let maxErrorMessageBytes = 64 * 1024
 
@@ -17,17 +22,15 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     private let protocolVersion: UInt16
     /// Guards the state below and every write, so a result and a progress message never interleave.
     private let lock = NSLock()
-    private var running: (jobId: Int64, task: Task<Void, Never>?)?
+    /// The job being run (from its STARTED until its result is written).
+    private var runningJob: Int64?
+    /// The task that runs jobs now; nil when idle. CANCEL of the running job cancels it.
+    private var executor: Task<Void, Never>?
+    /// RUNs received while a job runs (protocol 4), in order; each starts when the one before has answered.
+    private var queued: [RunRequest] = []
     private var shuttingDown = false
     /// `SmrtWorker.retire()` was called: leave after the running job's result.
     private var retiring = false
-    private lazy var watchdog = Watchdog { window in
-        let ms = Int((window * 1000).rounded())
-        FileHandle.standardError.write(Data(
-            "smrt-worker[\(getpid())]: no KEEPALIVE from the supervisor for \(ms) ms (frozen, or its lease is lost); exiting so the job cannot run twice\n".utf8))
-        _exit(WireFormat.watchdogExitCode)
-    }
-
     init(registry: ObjectRegistry, channel: WorkerChannel, protocolVersion: UInt16) {
         self.registry = registry
         self.channel = channel
@@ -54,12 +57,13 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     func retire() {
         lock.lock()
         retiring = true
-        if running == nil { leave(after: nil) }
+        if runningJob == nil { leave(after: nil) }
         lock.unlock()
     }
 
     /// Ends the worker when it runs no job, under `lock` (held until the process is gone, so the reader thread
-    /// starts nothing more): sends `reply` (the last job's result) and, in version 3, RETIRE, then exits 0.
+    /// starts nothing more): sends `reply` (the last job's result) and, in version 3 or later, RETIRE, then exits 0.
+    /// Queued RUNs (protocol 4) are never started: the supervisor puts their jobs back to pending, uncounted.
     ///
     /// The reading side of fd 3 is shut down first, so a RUN the supervisor sends from now on fails in its write:
     /// it knows that RUN was never read, and puts its job back to pending without counting an attempt. That is how
@@ -108,38 +112,61 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     private func handle(_ message: WorkerMessage) {
         switch message {
         case .run(let request):
-            start(request)
+            received(request)
         case .cancel(let jobId):
             lock.withLock {
-                // A CANCEL for a job that already finished crossed our result on the wire: nothing to do.
-                if let running, running.jobId == jobId { running.task?.cancel() }
+                if runningJob == jobId {
+                    executor?.cancel()
+                } else if let index = queued.firstIndex(where: { $0.jobId == jobId }) {
+                    // Not started: dropped, and answered without STARTED, so the supervisor knows it never ran.
+                    queued.remove(at: index)
+                    write(.resultError(jobId: jobId, retryable: true, message: "cancelled"))
+                }
+                // Otherwise the CANCEL crossed the job's result on the wire: nothing to do.
             }
         case .shutdown:
             lock.lock()
             shuttingDown = true
-            if running == nil { exit(0) }
+            // Queued jobs are never left without a running one: idle means nothing is queued.
+            if runningJob == nil { exit(0) }
             lock.unlock()
         case .keepalive(let milliseconds):
             watchdog.feed(milliseconds: milliseconds)
-        case .hello, .resultOK, .resultError, .progress, .retire:
+        case .hello, .resultOK, .resultError, .progress, .retire, .started:
             die("protocol error: unexpected \(message.type) message from the supervisor")
         }
     }
 
-    private func start(_ request: RunRequest) {
+    /// A RUN: starts it when idle; queues it behind the running job in protocol 4 (a protocol error before).
+    private func received(_ request: RunRequest) {
         lock.lock()
         defer { lock.unlock() }
-        if let running {
-            die("protocol error: RUN for job \(request.jobId) while job \(running.jobId) is running")
-        }
         if shuttingDown { die("protocol error: RUN for job \(request.jobId) after SHUTDOWN") }
-        running = (request.jobId, nil)
-        let context = JobContext(job: WorkerJob(request), runtime: self)
-        let task = Task.detached { [self] in
-            let reply = await JobContext.$taskContext.withValue(context) { await execute(request) }
-            finish(reply)
+        if let runningJob {
+            guard protocolVersion >= WireFormat.pipelineVersion else {
+                die("protocol error: RUN for job \(request.jobId) while job \(runningJob) is running")
+            }
+            queued.append(request)
+            return
         }
-        running?.task = task
+        if protocolVersion >= WireFormat.pipelineVersion { write(.started(jobId: request.jobId)) }
+        startExecutor(with: request)
+    }
+
+    /// Starts a task that runs `request` and then the queued jobs (under `lock`; STARTED has been sent).
+    private func startExecutor(with request: RunRequest) {
+        runningJob = request.jobId
+        executor = Task.detached { [self] in await runJobs(from: request) }
+    }
+
+    /// The executor: runs `first`, then each next job `finish` hands it, until the queue is empty.
+    private func runJobs(from first: RunRequest) async {
+        var next: RunRequest? = first
+        while let request = next {
+            let context = JobContext(job: WorkerJob(request), runtime: self)
+            let reply = await JobContext.$taskContext.withValue(context) { await execute(request) }
+            next = finish(reply)
+        }
     }
 
     private func execute(_ request: RunRequest) async -> WorkerMessage {
@@ -179,14 +206,34 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     /// Clears the job and sends its result under one lock hold: the reader never sees the next RUN while
     /// the job still counts as running, and a SHUTDOWN cannot exit before the result is out. What the job printed
     /// through C stdio (`print`) is flushed first, so the supervisor logs it as this job's output.
-    private func finish(_ reply: WorkerMessage) {
+    ///
+    /// Returns the next queued job (protocol 4), whose STARTED goes out in the same write as this result, for the
+    /// calling executor to run; nil when there is none (the executor ends), or when this executor's task was
+    /// cancelled (a new one takes the next job). After SHUTDOWN or `retire()` no queued job starts.
+    private func finish(_ reply: WorkerMessage) -> RunRequest? {
         lock.lock()
-        running = nil
+        defer { lock.unlock() }
+        runningJob = nil
         fflush(nil)
         if retiring { leave(after: reply) }
-        write(reply)
-        if shuttingDown { exit(0) }
-        lock.unlock()
+        var frames: [UInt8] = []
+        reply.encodeFrame(into: &frames)
+        guard !shuttingDown, !queued.isEmpty else {
+            writeFrames(frames)
+            if shuttingDown { exit(0) }
+            executor = nil
+            return nil
+        }
+        let next = queued.removeFirst()
+        WorkerMessage.started(jobId: next.jobId).encodeFrame(into: &frames)
+        writeFrames(frames)
+        if Task.isCancelled {
+            // The cancellation was for the job that just answered; it must not reach the next one.
+            startExecutor(with: next)
+            return nil
+        }
+        runningJob = next.jobId
+        return next
     }
 
     /// Sends one message from any thread.

@@ -58,6 +58,12 @@ struct SupervisorCommand: ParsableCommand {
     @Option(help: "Jobs per worker claimed ahead, so a finishing worker gets its next job at once (0: none).")
     var prefetch: Int = SupervisorConfiguration.defaultPrefetch
 
+    @Option(
+        help: ArgumentHelp(
+            "RUNs in flight to one worker of protocol 4 while jobs are short: 2 = one running, one queued; 1: one at a time.",
+            valueName: "N"))
+    var pipeline: Int = SupervisorConfiguration.defaultPipeline
+
     @Option(name: .customLong("commit-window"), help: "How long a result may wait (ms) to share its database commit with others.")
     var commitWindow: Double = SupervisorConfiguration.defaultCommitWindowMs
 
@@ -143,6 +149,7 @@ struct SupervisorCommand: ParsableCommand {
             workerMemoryLimitMB: workerMemoryLimit, workerCPULimitSeconds: workerCPULimit, workerUser: user,
             healthCheckInterval: dbCheckInterval)
         configuration.prefetch = prefetch
+        configuration.pipeline = pipeline
         configuration.commitWindowMs = commitWindow
         for entry in workerEnv {
             if let equals = entry.firstIndex(of: "=") {
