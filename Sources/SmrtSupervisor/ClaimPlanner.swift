@@ -76,15 +76,13 @@ struct ClaimPlanner {
         return dispatched
     }
 
-    /// A claim came back with `jobs` of the `asked`: the returned jobs go to the first idle workers, then to the
-    /// `queueSlots` behind running jobs, in order, and the rest are held. `claimMore`: the claim was full, so more
-    /// may be ready (plan again, with `topUp` while `jobsAreShort`).
-    mutating func received(
-        _ jobs: [SmrtJob], asked: Int, idleWorkers: Int, queueSlots: Int = 0, now: UInt64
-    ) -> (run: [SmrtJob], claimMore: Bool) {
+    /// A claim came back with `jobs` of the `asked`: the returned jobs go to the first idle workers, in order,
+    /// and the rest are held (queue slots are filled from them next). `claimMore`: the claim was full, so more may be
+    /// ready (plan again, with `topUp` while `jobsAreShort`).
+    mutating func received(_ jobs: [SmrtJob], asked: Int, idleWorkers: Int, now: UInt64) -> (run: [SmrtJob], claimMore: Bool) {
         inFlightClaims -= asked
         held.append(contentsOf: jobs.map { HeldJob(job: $0, claimedAt: now) })
-        let handOut = min(held.count, idleWorkers + queueSlots)
+        let handOut = min(held.count, idleWorkers)
         let run = held.prefix(handOut).map(\.job)
         held.removeFirst(handOut)
         return (run, jobs.count == asked)

@@ -19,10 +19,20 @@ extension Supervisor {
     func maybeClaim(topUp: Bool = false) {
         guard phase == .running, let pool, holdsLease() else { return }
         let idle = pool.idleWorkers
-        let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort)
         let running = pool.workers.count { $0.state == .running && !$0.stopping && !$0.saidRetire }
-        let jobs = planner.plan(idleWorkers: idle.count, queueSlots: slots.count, runningWorkers: running, topUp: topUp)
-        for (job, worker) in zip(jobs, idle + slots) { run(job, on: worker) }
+        let jobs = planner.plan(idleWorkers: idle.count, runningWorkers: running, topUp: topUp)
+        for (job, worker) in zip(jobs, idle) { run(job, on: worker) }
+        fillQueueSlots()
+    }
+
+    /// Queues held jobs behind the running jobs of workers of protocol 4, while jobs are short (`PipelinePolicy`):
+    /// after the idle workers have been served, so a job never waits behind another while a worker is free.
+    private func fillQueueSlots() {
+        guard !planner.held.isEmpty else { return }
+        let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort)
+        guard !slots.isEmpty else { return }
+        let jobs = planner.plan(idleWorkers: 0, queueSlots: slots.count, runningWorkers: 0, topUp: false)
+        for (job, worker) in zip(jobs, slots) { run(job, on: worker) }
     }
 
     /// The database thread's answer to a claim made at `claimedAt` (loop thread): each job to an idle worker, the
@@ -34,10 +44,9 @@ extension Supervisor {
         switch result {
         case .success(let jobs) where phase == .running && holdsLease():
             let idle = pool.idleWorkers
-            let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort)
-            let (run, claimMore) = planner.received(
-                jobs, asked: asked, idleWorkers: idle.count, queueSlots: slots.count, now: Monotonic.nanos)
-            for (job, worker) in zip(run, idle + slots) { self.run(job, on: worker) }
+            let (run, claimMore) = planner.received(jobs, asked: asked, idleWorkers: idle.count, now: Monotonic.nanos)
+            for (job, worker) in zip(run, idle) { self.run(job, on: worker) }
+            fillQueueSlots()
             if claimMore {
                 maybeClaim(topUp: planner.jobsAreShort)
             } else if !delayedJobsKnown {
@@ -115,7 +124,16 @@ extension Supervisor {
             return
         }
         if pipelined {
-            if first { armDeadline(running, on: worker) }
+            if first {
+                armDeadline(running, on: worker)
+            } else if configuration.debug {
+                logger.debug(
+                    "job \(job.id) \(running.label) queued behind job \(worker.job?.id ?? 0) on worker \(worker.pid)",
+                    metadata: [
+                        "event": "job_queued", "job_id": .int(job.id), "type": .string(running.label),
+                        "worker_pid": .int(worker.pid), "behind_job_id": .int(worker.job?.id ?? 0),
+                    ])
+            }
             return
         }
         jobStarted(running, on: worker)

@@ -197,4 +197,49 @@ import Testing
         planner.claimAbandoned(asked: 2)
         #expect(planner.inFlightClaims == 0)
     }
+
+    // MARK: Queue slots (protocol 4 pipelining)
+
+    /// Held jobs go to idle workers first, then to the slots behind running jobs; nothing is claimed for a slot.
+    @Test func heldJobsGoToIdleWorkersFirstThenToQueueSlots() throws {
+        var planner = ClaimPlanner(prefetch: 4)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 2, topUp: true)
+        _ = try commit(&planner)
+        _ = planner.received(jobs(1...3), asked: 8, idleWorkers: 0, now: 100)
+        let dispatched = planner.plan(idleWorkers: 1, queueSlots: 1, runningWorkers: 2, topUp: false)
+        #expect(dispatched.map(\.id) == [1, 2], "job 1 to the idle worker, job 2 queued")
+        #expect(planner.held.map(\.job.id) == [3])
+        #expect(planner.takeCommit() == nil, "the idle worker was served from held jobs; no claim for the slot")
+    }
+
+    @Test func queueSlotsAloneClaimNothing() throws {
+        var planner = ClaimPlanner(prefetch: 4)
+        #expect(planner.plan(idleWorkers: 0, queueSlots: 2, runningWorkers: 2, topUp: false).isEmpty)
+        #expect(planner.inFlightClaims == 0)
+        #expect(planner.takeCommit() == nil)
+    }
+
+    /// An idle worker left without a held job is still claimed for, urgently, when the slots took the rest.
+    @Test func anIdleWorkerWithoutAHeldJobIsClaimedFor() throws {
+        var planner = ClaimPlanner(prefetch: 4)
+        _ = planner.plan(idleWorkers: 0, runningWorkers: 1, topUp: true)
+        _ = try commit(&planner)
+        _ = planner.received(jobs(1...1), asked: 4, idleWorkers: 0, now: 100)
+        let dispatched = planner.plan(idleWorkers: 2, queueSlots: 1, runningWorkers: 1, topUp: false)
+        #expect(dispatched.map(\.id) == [1])
+        let commit = try commit(&planner)
+        #expect(commit.claim == 1 && commit.urgent)
+    }
+
+    /// After a claim's answer served the idle workers, the slots are filled from the rest, oldest first.
+    @Test func aClaimsJobsFillIdleWorkersThenQueueSlots() {
+        var planner = ClaimPlanner(prefetch: 4)
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: false)
+        let (run, claimMore) = planner.received(jobs(1...4), asked: 4, idleWorkers: 1, now: 100)
+        #expect(run.map(\.id) == [1])
+        #expect(claimMore)
+        #expect(planner.plan(idleWorkers: 0, queueSlots: 2, runningWorkers: 0, topUp: false).map(\.id) == [2, 3])
+        #expect(planner.held.map(\.job.id) == [4])
+        #expect(planner.inFlightClaims == 0)
+    }
 }

@@ -135,6 +135,7 @@ import Testing
     @Test func cancelStopsASleepingJob() throws {
         let worker = try startedWorker()
         try worker.send(.run(demo("sleep", ["ms": 60_000], jobId: 5)))
+        #expect(try worker.receive() == .started(jobId: 5))
         try worker.send(.cancel(jobId: 5))
         #expect(try worker.receive(timeout: .seconds(5)) == .resultError(jobId: 5, retryable: true, message: "cancelled"))
         // The worker serves the next job after a cancelled one.
@@ -145,6 +146,7 @@ import Testing
         let worker = try startedWorker()
         try worker.send(.run(demo("sleep", ["ms": 50], jobId: 5)))
         try worker.send(.cancel(jobId: 4))
+        #expect(try worker.receive() == .started(jobId: 5))
         #expect(try worker.receive() == .resultOK(jobId: 5, result: nil))
     }
 
@@ -153,6 +155,7 @@ import Testing
         defer { unlink(pidFile) }
         let worker = try startedWorker()
         try worker.send(.run(demo("spin", ["pidFile": .string(pidFile)], jobId: 8)))
+        #expect(try worker.receive() == .started(jobId: 8))
         try worker.send(.cancel(jobId: 8))
         let deadline = ContinuousClock.now + .seconds(10)
         var written: String?
@@ -184,6 +187,7 @@ import Testing
         let worker = try startedWorker()
         try worker.send(.run(demo("sleep", ["ms": 200], jobId: 9)))
         try worker.send(.shutdown)
+        #expect(try worker.receive() == .started(jobId: 9))
         #expect(try worker.receive() == .resultOK(jobId: 9, result: nil))
         #expect(try worker.waitForExit() == .exited(0))
     }
@@ -202,8 +206,10 @@ import Testing
         #expect(worker.stderrText.contains("protocol error: unexpected RESULT_OK message from the supervisor"))
     }
 
-    @Test func secondRunWhileBusyIsAViolation() throws {
-        let worker = try startedWorker()
+    /// Up to protocol 3 a worker takes one RUN at a time (protocol 4 queues the next one: `PipelinedWorkerTests`).
+    @Test func secondRunWhileBusyIsAViolationBeforeProtocol4() throws {
+        let worker = try WorkerHarness.demoWorker(arguments: ["--protocol-version", "3"])
+        _ = try worker.receiveHello()
         try worker.send(.run(demo("sleep", ["ms": 60_000], jobId: 1)))
         try worker.send(.run(demo("noop", jobId: 2)))
         #expect(try worker.waitForExit() == .exited(2))

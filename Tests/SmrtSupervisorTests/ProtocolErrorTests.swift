@@ -99,10 +99,10 @@ import Testing
     }
 
     @Test func unsupportedVersion() {
-        let error = decodingError(frame([0x01, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0]))
-        #expect(error == .unsupportedVersion(4, supported: 1...3))
-        #expect(error?.description == "unsupported protocol version 4 (this side speaks versions 1 to 3)")
-        #expect(decodingError(frame([0x01, 0, 0])) == .unsupportedVersion(0, supported: 1...3))
+        let error = decodingError(frame([0x01, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0]))
+        #expect(error == .unsupportedVersion(5, supported: 1...4))
+        #expect(error?.description == "unsupported protocol version 5 (this side speaks versions 1 to 4)")
+        #expect(decodingError(frame([0x01, 0, 0])) == .unsupportedVersion(0, supported: 1...4))
     }
 
     @Test func anErrorIsFinal() throws {
@@ -116,8 +116,8 @@ import Testing
 
     @Test func framesBeforeABadOneAreDelivered() throws {
         var decoder = FrameDecoder()
-        decoder.append(WorkerMessage.cancel(jobId: 1).encodeFrame() + frame([0x0A]))
+        decoder.append(WorkerMessage.cancel(jobId: 1).encodeFrame() + frame([0x0B]))
         #expect(try decoder.next() == .cancel(jobId: 1))
-        #expect(throws: ProtocolError.unknownMessageType(0x0A)) { try decoder.next() }
+        #expect(throws: ProtocolError.unknownMessageType(0x0B)) { try decoder.next() }
     }
 }

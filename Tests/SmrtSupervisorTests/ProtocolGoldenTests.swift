@@ -36,6 +36,9 @@ import Testing
         (.retire, "00 00 00 01 09"),
         (.hello(version: 3, pid: 4242, types: ["Demo"]),
          "00 00 00 13 01 00 03 00 00 10 92 00 00 00 01 00 00 00 04 44 65 6D 6F"),
+        (.started(jobId: 42), "00 00 00 09 0A 00 00 00 00 00 00 00 2A"),
+        (.hello(version: 4, pid: 4242, types: ["Demo"]),
+         "00 00 00 13 01 00 04 00 00 10 92 00 00 00 01 00 00 00 04 44 65 6D 6F"),
     ]
 
     @Test(arguments: golden.indices)

@@ -122,4 +122,73 @@ import Glibc
         let exit = WorkerExitJudgement(Facts(status: .exited(code: 3), jobsDone: 3))
         #expect(exit.died && exit.reason == .exit)
     }
+
+    // MARK: Protocol 4: STARTED says which jobs began
+
+    static let notStarted = WorkerExitJudgement.notStartedReason
+
+    /// A kill or a crash: the job it began is judged as before, the ones it had not said STARTED for go back
+    /// uncounted, whatever the end.
+    @Test(arguments: [ExitStatus.signaled(signal: SIGKILL), .signaled(signal: SIGSEGV), .exited(code: 3)])
+    func jobsWithoutStartedGoBackUncountedWhateverTheEnd(_ status: ExitStatus) {
+        let killed = status == .signaled(signal: SIGKILL)
+        let judgement = WorkerExitJudgement(Facts(
+            status: status, killedForAReason: killed, killedForTimeout: killed, askedToStop: killed, jobsDone: 4,
+            heldJob: HeldJob(runUnread: false, started: true),
+            queuedJobs: [HeldJob(runUnread: true, started: false), HeldJob(runUnread: true, started: false)]))
+        #expect(judgement.heldJob == .failAttempt)
+        #expect(judgement.queuedJobs == [.release(reason: Self.notStarted), .release(reason: Self.notStarted)])
+        #expect(judgement.died)
+    }
+
+    /// Its first job not started either (it hung between jobs, or died right after a result): all go back.
+    @Test func aFirstJobWithoutStartedGoesBackToo() {
+        let judgement = WorkerExitJudgement(Facts(
+            status: .signaled(signal: SIGKILL), killedForAReason: true, askedToStop: true, jobsDone: 4,
+            heldJob: HeldJob(runUnread: true, started: false), queuedJobs: [HeldJob(runUnread: true, started: false)]))
+        #expect(judgement.heldJob == .release(reason: Self.notStarted))
+        #expect(judgement.queuedJobs == [.release(reason: Self.notStarted)])
+    }
+
+    /// SHUTDOWN (recycling, TTOU, HUP): the worker answered its job and started none of those queued.
+    @Test func shutdownReleasesTheQueuedJobsItDidNotStart() {
+        let judgement = WorkerExitJudgement(Facts(
+            status: Self.exitZero, askedToStop: true, jobsDone: 7, heldJob: HeldJob(runUnread: true, started: false)))
+        #expect(judgement.heldJob == .release(reason: WorkerExitJudgement.stoppedBeforeStartReason))
+        #expect(judgement.reason == .recycled)
+        let stopping = WorkerExitJudgement(Facts(
+            status: Self.exitZero, askedToStop: true, releaseHeldJob: true, jobsDone: 7,
+            heldJob: HeldJob(runUnread: true, started: false), queuedJobs: [HeldJob(runUnread: true, started: false)]))
+        #expect(stopping.heldJob == .release(reason: "supervisor stopping"))
+        #expect(stopping.queuedJobs == [.release(reason: "supervisor stopping")])
+    }
+
+    /// RETIRE with jobs queued behind its last one: a retirement, and they go back; also if it then died some other
+    /// way (they never started).
+    @Test func retireWithQueuedJobsReleasesThem() {
+        let retired = WorkerExitJudgement(Facts(
+            status: Self.exitZero, saidRetire: true, jobsDone: 3,
+            heldJob: HeldJob(crossedRetire: true, runUnread: true, started: false),
+            queuedJobs: [HeldJob(crossedRetire: true, runUnread: true, started: false)]))
+        #expect(retired.isRetirement)
+        #expect(retired.heldJob == .release(reason: Self.crossedReason))
+        #expect(retired.queuedJobs == [.release(reason: Self.crossedReason)])
+        let crashed = WorkerExitJudgement(Facts(
+            status: .signaled(signal: SIGSEGV), saidRetire: true, jobsDone: 3,
+            heldJob: HeldJob(crossedRetire: true, runUnread: true, started: false)))
+        #expect(!crashed.isRetirement)
+        #expect(crashed.heldJob == .release(reason: Self.notStarted), "no STARTED: it never ran, whatever the end")
+    }
+
+    /// A bare exit 0 after a result with the next job not started: a retirement; one it said STARTED for counts.
+    @Test func exitZeroBetweenJobsIsARetirementOnlyWithoutStarted() {
+        let between = WorkerExitJudgement(Facts(
+            status: Self.exitZero, jobsDone: 2, heldJob: HeldJob(runUnread: true, started: false)))
+        #expect(between.isRetirement && between.heldJob == .release(reason: Self.notStarted))
+        let during = WorkerExitJudgement(Facts(
+            status: Self.exitZero, jobsDone: 2, heldJob: HeldJob(runUnread: false, started: true),
+            queuedJobs: [HeldJob(runUnread: true, started: false)]))
+        #expect(!during.isRetirement && during.heldJob == .failAttempt)
+        #expect(during.queuedJobs == [.release(reason: Self.notStarted)])
+    }
 }

@@ -25,7 +25,7 @@ import Testing
     @Test func retireAfterAJobSendsTheResultThenRetireAndExitsZero() async throws {
         try await BlockingWork.run {
             let worker = try WorkerHarness.demoWorker()
-            #expect(try helloVersion(worker) == 3)
+            #expect(try helloVersion(worker) == 4)
             #expect(try worker.run(demo("noop", jobId: 1)).result == .resultOK(jobId: 1, result: nil))
             #expect(try worker.run(demo("retire", jobId: 2)).result == .resultOK(jobId: 2, result: nil))
             #expect(throws: HarnessError.self, "a RUN after the last result is refused") {
@@ -41,7 +41,7 @@ import Testing
     @Test func retireWhileIdleSendsRetireAtOnce() async throws {
         try await BlockingWork.run {
             let worker = try WorkerHarness.demoWorker()
-            #expect(try helloVersion(worker) == 3)
+            #expect(try helloVersion(worker) == 4)
             #expect(try worker.run(demo("retire", ["afterMs": 100], jobId: 1)).result == .resultOK(jobId: 1, result: nil))
             #expect(worker.isRunning, "idle, not gone yet")
             #expect(try worker.receive(timeout: .seconds(5)) == .retire)
@@ -65,8 +65,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("4", "protocol version 4 is not one this runtime speaks (1 to 3)"),
-        ("0", "protocol version 0 is not one this runtime speaks (1 to 3)"),
+        ("5", "protocol version 5 is not one this runtime speaks (1 to 4)"),
+        ("0", "protocol version 0 is not one this runtime speaks (1 to 4)"),
         ("three", "--protocol-version needs a number, got 'three'"),
     ])
     func aVersionTheRuntimeDoesNotSpeakIsAClearError(_ value: String, _ message: String) async throws {
@@ -82,7 +82,7 @@ import Testing
     @Test func printedOutputIsFlushedBeforeTheResult() async throws {
         try await BlockingWork.run {
             let worker = try WorkerHarness.demoWorker()
-            #expect(try helloVersion(worker) == 3)
+            #expect(try helloVersion(worker) == 4)
             let printing = demo("print", ["text": "buffered by stdio", "newline": false, "stdio": true], jobId: 1)
             #expect(try worker.run(printing).result == .resultOK(jobId: 1, result: nil))
             try worker.waitForOutput("buffered by stdio", on: .stdout, timeout: .seconds(2))

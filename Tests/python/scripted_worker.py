@@ -10,6 +10,8 @@ encoders and jobs of examples/python-worker/worker.py; only the end differs.
         the supervisor this is a RUN that crossed RETIRE on the wire, every time.
     scripted_worker.py retire-v2
         Protocol 2. Answers the first RUN, then sends RETIRE, which version 2 does not have.
+    scripted_worker.py no-started
+        Protocol 4, but answers each RUN without saying STARTED first, which version 4 requires.
 """
 
 import json
@@ -21,7 +23,7 @@ import worker  # noqa: E402
 
 KEEPALIVE = 8
 RETIRE = 9
-VERSIONS = {"exit-after-result": 1, "cross-retire": 3, "retire-v2": 2}
+VERSIONS = {"exit-after-result": 1, "cross-retire": 3, "retire-v2": 2, "no-started": 4}
 
 _decode = worker.decode
 

@@ -1,5 +1,6 @@
 import Foundation
 import SmrtJobs
+import SmrtJobsConformance
 import SmrtJobsSQLite
 import Testing
 
@@ -26,6 +27,16 @@ extension IntegrationTests {
             #expect(formatText.contains("--log-format must be text or json"))
             let (negative, _) = try run(["--worker-exec", "w", "--lease-ttl", "0"])
             #expect(negative == .exited(2))
+        }
+
+        /// `--pipeline N`: RUNs in flight to one worker, 1 to 64; anything else is a usage error naming the flag.
+        @Test(arguments: ["0", "65", "-1"])
+        func aPipelineOutOfRangeExitsTwo(_ value: String) async throws {
+            try await BlockingWork.run {
+                let (exit, text) = try run(["--worker-exec", "w", "--pipeline=\(value)"])
+                #expect(exit == .exited(2))
+                #expect(text.contains("--pipeline") && text.contains("must be between 1 and 64"), "\(text)")
+            }
         }
 
         /// Another application's SQLite file (a mistyped --db) is refused, byte for byte unchanged, unless

@@ -216,9 +216,12 @@ final class WorkerHarness {
     func run(_ request: RunRequest, timeout: Duration = .seconds(10)) throws -> (result: WorkerMessage, progress: [String]) {
         try send(.run(request))
         var progress: [String] = []
+        var started = false
         while true {
             let message = try receive(timeout: timeout)
             switch message {
+            // A worker of protocol 4 says STARTED first.
+            case .started(let jobId) where jobId == request.jobId && !started && progress.isEmpty: started = true
             case .progress(let jobId, let json) where jobId == request.jobId: progress.append(json)
             case .resultOK(let jobId, _) where jobId == request.jobId: return (message, progress)
             case .resultError(let jobId, _, _) where jobId == request.jobId: return (message, progress)

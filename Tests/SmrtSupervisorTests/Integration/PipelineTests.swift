@@ -1,0 +1,167 @@
+import Foundation
+import SmrtJobs
+import SmrtJobsConformance
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IntegrationTests {
+    /// Pipelining (protocol 4, `--pipeline`): while jobs are short, a worker gets its next RUN while it runs a job and
+    /// says STARTED as it begins each. Each job's deadline counts from its STARTED; a worker's end puts the jobs it
+    /// had not said STARTED for back to pending without counting an attempt.
+    ///
+    /// Most tests use one worker and a first quick job: after it the supervisor claims ahead, and of the jobs claimed
+    /// together the first goes to the worker and the second is queued behind it (`job_queued`, logged with --debug).
+    @Suite struct Pipeline {
+        func queued(_ supervisor: SupervisorProcess, _ id: Int64) -> Bool {
+            !supervisor.events("job_queued") { $0["job_id"] as? Int == Int(id) }.isEmpty
+        }
+
+        func startedAt(_ supervisor: SupervisorProcess, _ id: Int64) -> Date? {
+            (supervisor.events("job_started") { $0["job_id"] as? Int == Int(id) }.first?["ts"] as? String)
+                .flatMap(Timestamp.parse)
+        }
+
+        /// 300 noops on 2 workers: each completes in one attempt, starts once, nothing is released or broken; with
+        /// the default `--pipeline` (2) RUNs were queued, with `--pipeline 1` none.
+        @Test(arguments: [2, 1])
+        func pipelinedShortJobsAllCompleteOnce(_ depth: Int) async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                let specs = (0..<300).map { _ in JobSpec(objectType: "Demo", method: "noop", maxAttempts: 1) }
+                let ids = try db.store.enqueue(batch: specs, now: Date())
+                let supervisor = try SupervisorProcess(
+                    database: db, workers: 2, arguments: ["--debug", "--pipeline", String(depth)])
+                _ = try eventually("300 jobs completed", timeout: 60, context: { supervisor.logTail() }) { () -> Bool? in
+                    try db.store.stats(queue: nil).completed == ids.count ? true : nil
+                }
+                #expect(try db.store.list(JobQuery(status: .completed, limit: 300)).allSatisfy { $0.attempts == 1 })
+                let started = supervisor.events("job_started").compactMap { $0["job_id"] as? Int }
+                #expect(started.count == 300 && Set(started).count == 300, "each job started once")
+                #expect(supervisor.events("job_released").isEmpty)
+                #expect(supervisor.events("protocol_error").isEmpty)
+                let queuedRuns = supervisor.events("job_queued").count
+                if depth == 1 {
+                    #expect(queuedRuns == 0)
+                } else {
+                    #expect(queuedRuns > 0, "no RUN was queued behind a running job")
+                }
+                print("--pipeline \(depth): 300 noops, \(queuedRuns) RUN(s) queued behind a running job")
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
+        /// A job queued behind a 200 ms job with a 300 ms `kill` timeout of its own, that takes 150 ms: counted from
+        /// its RUN it would be killed at 300 ms; counted from its STARTED it completes.
+        @Test func aQueuedJobsDeadlineCountsFromItsStarted() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                try db.enqueue("noop")
+                let first = try db.enqueue("sleep", ["ms": 200])
+                let queuedJob = try db.enqueue("sleep", ["ms": 150], timeout: 300, behavior: .kill)
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let job = try db.waitFor(queuedJob, .completed, log: supervisor)
+                #expect(job.attempts == 1)
+                #expect(queued(supervisor, queuedJob), "it was queued behind job \(first)")
+                #expect(supervisor.events("job_timeout").isEmpty)
+                let firstStart = try #require(startedAt(supervisor, first))
+                let queuedStart = try #require(startedAt(supervisor, queuedJob))
+                #expect(queuedStart.timeIntervalSince(firstStart) >= 0.19, "it started when the 200 ms job had answered")
+                // started_at is the STARTED's arrival too.
+                let stored = try #require(job.startedAt)
+                let firstStored = try #require(try db.job(first).startedAt)
+                #expect(stored.timeIntervalSince(firstStored) >= 0.19)
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
+        /// The running job's timeout kill: the job queued behind it never started, so it goes back to pending with its
+        /// attempt not counted, and runs on the replacement worker in its one attempt.
+        @Test func aTimeoutKillReturnsTheQueuedJobUncounted() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                try db.enqueue("noop")
+                let spin = try db.enqueue("spin", timeout: 300, behavior: .kill)
+                let behind = try db.enqueue("noop")
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let failed = try db.waitFor(spin, .failed, log: supervisor)
+                #expect(failed.attempts == 1)
+                #expect(failed.lastError?.contains("timed out after 300 ms") == true, "\(failed.lastError ?? "-")")
+                let job = try db.waitFor(behind, .completed, log: supervisor)
+                #expect(job.attempts == 1, "the kill did not count an attempt of the job queued behind")
+                #expect(queued(supervisor, behind))
+                let released = try supervisor.waitFor("job_released") { $0["job_id"] as? Int == Int(behind) }
+                #expect((released["reason"] as? String)?.contains("no STARTED") == true, "\(released)")
+                #expect(supervisor.events("job_started") { $0["job_id"] as? Int == Int(behind) }.count == 1)
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
+        /// A crash of the running job: likewise.
+        @Test func aCrashReturnsTheQueuedJobUncounted() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                try db.enqueue("noop")
+                let crash = try db.enqueue("crash", ["signal": "SEGV"])
+                let behind = try db.enqueue("noop")
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let failed = try db.waitFor(crash, .failed, log: supervisor)
+                #expect(failed.attempts == 1)
+                #expect(failed.lastError?.contains("SIGSEGV") == true, "\(failed.lastError ?? "-")")
+                let job = try db.waitFor(behind, .completed, log: supervisor)
+                #expect(job.attempts == 1)
+                #expect(queued(supervisor, behind))
+                #expect(!supervisor.events("job_released") { $0["job_id"] as? Int == Int(behind) }.isEmpty)
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
+        /// TERM while a job runs with another queued behind it: the running one finishes, the queued one (the worker
+        /// got SHUTDOWN and never started it) and the held ones go back to pending uncounted.
+        @Test func shutdownReleasesQueuedJobsUncounted() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                try db.enqueue("noop")
+                let sleep = try db.enqueue("sleep", ["ms": 600])
+                let rest = try (0..<3).map { _ in try db.enqueue("noop") }
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                try supervisor.waitFor("job_started") { $0["job_id"] as? Int == Int(sleep) }
+                try supervisor.waitFor("job_queued") { $0["job_id"] as? Int == Int(rest[0]) }
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+                #expect(try db.job(sleep).status == .completed)
+                for id in rest {
+                    let job = try db.job(id)
+                    #expect(job.status == .pending && job.attempts == 0, "job \(id): \(job.status), \(job.attempts) attempts")
+                    #expect(supervisor.events("job_started") { $0["job_id"] as? Int == Int(id) }.isEmpty)
+                    #expect(!supervisor.events("job_released") { $0["job_id"] as? Int == Int(id) }.isEmpty)
+                }
+            }
+        }
+
+        /// A worker of protocol 4 that answers a RUN without saying STARTED breaks the protocol: the error names the
+        /// job, whose attempt counts (the worker did something with it).
+        @Test func aResultWithoutStartedIsAProtocolError() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                let id = try db.enqueue("echo", ["n": 1], type: "PyDemo", maxAttempts: 1)
+                let supervisor = try SupervisorProcess(
+                    database: db, workers: 1, workerExec: "python3 \(WorkerHarness.scriptedWorkerPath) no-started")
+                let job = try db.waitFor(id, .failed, log: supervisor)
+                #expect(job.attempts == 1)
+                let error = try supervisor.waitFor("protocol_error")
+                #expect(error["reason"] as? String == "result for job \(id), which it had not started (no STARTED)")
+                #expect(error["job_id"] as? Int == Int(id))
+                #expect(job.lastError?.hasPrefix("protocol error: result for job \(id), which it had not started") == true)
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+    }
+}
