@@ -66,7 +66,7 @@ extension Supervisor {
     /// The worker's next job (protocol 4) reached its timeout without a STARTED: the worker is stuck between jobs.
     private func startOverdue(_ running: RunningJob, on worker: WorkerProcess, metadata: Logger.Metadata) {
         var metadata = metadata
-        metadata["started"] = false
+        metadata["started"] = .bool(false)
         let job = running.job
         if job.timeoutBehavior == .warn {
             running.timeoutState = .warned

@@ -339,6 +339,11 @@ final class WorkerProcess {
         case _ where state == .starting:
             violation("\(message.type) before HELLO")
         case .resultOK(let jobId, let text):
+            // A result for a job it does not hold is that violation, whatever the text.
+            guard job?.id == jobId || queued.contains(where: { $0.id == jobId }) else {
+                _ = takeAnswered(jobId, isError: false)
+                return
+            }
             let result: JSONValue?
             do {
                 result = try text.map { try JSONValue.parse($0, what: "result") }

@@ -31,6 +31,12 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
     private var shuttingDown = false
     /// `SmrtWorker.retire()` was called: leave after the running job's result.
     private var retiring = false
+    private lazy var watchdog = Watchdog { window in
+        let ms = Int((window * 1000).rounded())
+        FileHandle.standardError.write(Data(
+            "smrt-worker[\(getpid())]: no KEEPALIVE from the supervisor for \(ms) ms (frozen, or its lease is lost); exiting so the job cannot run twice\n".utf8))
+        _exit(WireFormat.watchdogExitCode)
+    }
     init(registry: ObjectRegistry, channel: WorkerChannel, protocolVersion: UInt16) {
         self.registry = registry
         self.channel = channel

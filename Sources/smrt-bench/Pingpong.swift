@@ -50,14 +50,18 @@ enum Pingpong {
 
     /// The same loop against the real demo worker (HELLO first, then RUN Demo.noop -> RESULT_OK, one at a time):
     /// the worker runtime's cost per job on top of the raw IPC, with no supervisor and no database.
-    static func measureWorker(_ worker: String, rounds: Int) throws -> Double {
+    ///
+    /// `arguments` go to the worker (`--protocol-version 3`: one RUN at a time, no STARTED). `inFlight` > 1 keeps that
+    /// many RUNs sent and not answered (a worker of protocol 4 queues them: pipelining); STARTED frames are read and
+    /// skipped.
+    static func measureWorker(_ worker: String, arguments: [String] = [], rounds: Int, inFlight: Int = 1) throws -> Double {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw BenchError("socketpair: \(String(cString: strerror(errno)))")
         }
         let mine = moveAbove(pair[0])
         let theirs = moveAbove(pair[1])
-        let pid = try spawnProcess(worker, [], fd3: theirs)
+        let pid = try spawnProcess(worker, arguments, fd3: theirs)
         close(theirs)
         defer {
             close(mine)  // EOF: the worker exits
@@ -65,18 +69,37 @@ enum Pingpong {
         }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         try readFrame(mine, &buffer)  // HELLO
-        func run(_ id: Int) throws {
+        var sent = 0
+        func send() throws {
+            sent += 1
             let frame = WorkerMessage.run(
-                RunRequest(jobId: Int64(id), attempt: 1, deadlineMillis: 0, objectType: "Demo", method: "noop")
+                RunRequest(jobId: Int64(sent), attempt: 1, deadlineMillis: 0, objectType: "Demo", method: "noop")
             ).encodeFrame()
             try writeAll(mine, frame)
-            try readFrame(mine, &buffer)
-            guard buffer[4] == MessageType.resultOK.rawValue else { throw BenchError("worker answered type \(buffer[4])") }
+        }
+        /// Reads frames until a result (STARTED skipped).
+        func awaitResult() throws {
+            while true {
+                try readFrame(mine, &buffer)
+                if buffer[4] == MessageType.started.rawValue { continue }
+                guard buffer[4] == MessageType.resultOK.rawValue else { throw BenchError("worker answered type \(buffer[4])") }
+                return
+            }
+        }
+        /// `count` jobs, keeping `inFlight` RUNs unanswered.
+        func run(_ count: Int) throws {
+            let first = sent
+            while sent - first < min(inFlight, count) { try send() }
+            for done in 1...count {
+                try awaitResult()
+                if sent - first < count { try send() }
+                _ = done
+            }
         }
         let warmup = min(1_000, rounds / 10)
-        for i in 0..<warmup { try run(i + 1) }
+        if warmup > 0 { try run(warmup) }
         let start = monotonicNs()
-        for i in 0..<rounds { try run(warmup + i + 1) }
+        try run(rounds)
         return Double(rounds) / (Double(monotonicNs() - start) / 1e9)
     }
 

@@ -171,6 +171,13 @@ struct Run: ParsableCommand {
             for _ in 0..<c.reps { workerRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2)) }
             results.setInfo("context.worker_noop_rt_per_s", .number(median(workerRates)!))
             Progress.say("demo worker round trips (RUN noop -> RESULT_OK, no supervisor): \(formatNumber(median(workerRates)!))/s (runs \(workerRates.map(formatNumber).joined(separator: ", ")))")
+            // Protocol 4: the next RUN queued while a job runs (the supervisor's --pipeline 2).
+            var pipelinedRates: [Double] = []
+            for _ in 0..<c.reps {
+                pipelinedRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2, inFlight: 2))
+            }
+            results.setInfo("context.worker_noop_pipelined_per_s", .number(median(pipelinedRates)!))
+            Progress.say("demo worker, 2 RUNs in flight (protocol 4 pipelining, no supervisor): \(formatNumber(median(pipelinedRates)!)) jobs/s (runs \(pipelinedRates.map(formatNumber).joined(separator: ", ")))")
         }
     }
 
@@ -431,7 +438,7 @@ struct PingpongChild: ParsableCommand {
 struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one loop alone, for profiling: enqueue-single, enqueue-batch, store-claim-complete, "
-            + "raw-insert, raw-batch, raw-claim-complete, pingpong, worker-noop.",
+            + "raw-insert, raw-batch, raw-claim-complete, pingpong, worker-noop, worker-noop-v3, worker-noop-pipelined.",
         shouldDisplay: false)
 
     @Argument var loop: String
@@ -451,9 +458,12 @@ struct Profile: ParsableCommand {
         case "raw-batch": rate = try RawSQLiteBench.insertBatch(dir: dir, count: count, batch: 64)
         case "raw-claim-complete": rate = try RawSQLiteBench.claimComplete(dir: dir, count: count)
         case "pingpong": rate = try Pingpong.measure(rounds: count).perSecond
-        case "worker-noop":
+        case "worker-noop", "worker-noop-v3", "worker-noop-pipelined":
+            // v3: one RUN at a time without STARTED (the runtime before pipelining); pipelined: 2 RUNs in flight.
             rate = try Pingpong.measureWorker(
-                (selfExecutablePath() as NSString).deletingLastPathComponent + "/smrt-demo-worker", rounds: count)
+                (selfExecutablePath() as NSString).deletingLastPathComponent + "/smrt-demo-worker",
+                arguments: loop == "worker-noop-v3" ? ["--protocol-version", "3"] : [], rounds: count,
+                inFlight: loop == "worker-noop-pipelined" ? 2 : 1)
         default: throw ValidationError("unknown loop \(loop)")
         }
         print("\(loop): \(formatNumber(rate))/s over \(count)")
