@@ -169,6 +169,8 @@ final class WorkerProcess {
             pid = process.pid
             self.logger[metadataKey: "worker_pid"] = .int(pid)
             try channel.startReading { [unowned self] _, event in channelRead(event) }
+            stdoutPipe.readLimit = { [unowned self] in outputReadLimit(stdoutPipe) }
+            stderrPipe.readLimit = { [unowned self] in outputReadLimit(stderrPipe) }
             try startReadingOutput("stdout")
             try startReadingOutput("stderr")
         } catch {
@@ -529,10 +531,35 @@ final class WorkerProcess {
     /// job wrote before answering; a bound, so a grandchild writing without pause cannot hold the loop.
     static let outputAtResultBytes = 256 * 1024
 
+    /// Protocol 4: before each read of the worker's stdout or stderr, the frames it has already written on fd 3 are
+    /// handled, and only what was in the pipe before that is read. A worker of protocol 4 writes a job's result only
+    /// once its pipes hold nothing of the job's output (the supervisor has read it all), and begins the next job only
+    /// after that result. So if handling the frames finds that result, the bytes that were in the pipe were written
+    /// after it (the next job's, and the next job is `job` now); if not, they were written before it (the running
+    /// job's). Either way each line goes with the job that wrote it, however the reads and the results interleave.
+    private func outputReadLimit(_ pipe: UVPipe) -> Int? {
+        guard protocolVersion >= WireFormat.pipelineVersion, state == .running, !hasEnded, let fd = pipe.fileDescriptor
+        else { return nil }
+        var available: Int32 = 0
+        guard withUnsafeMutablePointer(to: &available, { ioctl(fd, UInt(FIONREAD), $0) }) == 0 else { return nil }
+        if !channel.isClosing, killReason == nil, let channelFD = channel.fileDescriptor {
+            if Self.readAvailable(channelFD, { bytes in decoder.append(bytes) }) == ECONNRESET { leftBytesUnread = true }
+            decodeFrames()
+        }
+        return available > 0 ? Int(available) : nil
+    }
+
     /// What the worker wrote to stdout and stderr before it answered belongs to the job that answered: read now
     /// (one poll without waiting, then reads until the pipes are empty), before the next job can be tagged, and a
     /// last line without a newline is logged as a line of its own. Called while `job` is still the finished job.
+    ///
+    /// Protocol 4: the pipes hold nothing of the answered job's output by the time its result was written (the worker
+    /// waits for that), and anything in them now is the next job's: only the last partial lines are logged.
     private func takeOutput() {
+        if protocolVersion >= WireFormat.pipelineVersion {
+            for stream in ["stdout", "stderr"] { flushOutput(stream) }
+            return
+        }
         let streams = [(stdoutPipe, "stdout"), (stderrPipe, "stderr")].filter { !$0.0.isClosing }
         var fds = streams.map { pollfd(fd: $0.0.fileDescriptor ?? -1, events: Int16(POLLIN), revents: 0) }
         if !fds.isEmpty, poll(&fds, nfds_t(fds.count), 0) > 0 {

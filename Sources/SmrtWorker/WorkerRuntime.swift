@@ -211,16 +211,19 @@ final class WorkerRuntime: @unchecked Sendable {  // state shared by the reader 
 
     /// Clears the job and sends its result under one lock hold: the reader never sees the next RUN while
     /// the job still counts as running, and a SHUTDOWN cannot exit before the result is out. What the job printed
-    /// through C stdio (`print`) is flushed first, so the supervisor logs it as this job's output.
+    /// through C stdio (`print`) is flushed first, and in protocol 4 read by the supervisor before the result goes
+    /// out (`OutputDrain`), so the supervisor logs it as this job's output.
     ///
     /// Returns the next queued job (protocol 4), whose STARTED goes out in the same write as this result, for the
     /// calling executor to run; nil when there is none (the executor ends), or when this executor's task was
     /// cancelled (a new one takes the next job). After SHUTDOWN or `retire()` no queued job starts.
     private func finish(_ reply: WorkerMessage) -> RunRequest? {
+        fflush(nil)
+        // Protocol 4: the next job's output will follow in the same pipes; this job's must be read first.
+        if protocolVersion >= WireFormat.pipelineVersion { OutputDrain.waitUntilRead() }
         lock.lock()
         defer { lock.unlock() }
         runningJob = nil
-        fflush(nil)
         if retiring { leave(after: reply) }
         var frames: [UInt8] = []
         reply.encodeFrame(into: &frames)

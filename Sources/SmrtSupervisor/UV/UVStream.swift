@@ -30,6 +30,9 @@ public class UVStream: UVHandle {
     public let readBufferSize: Int
     private var readBuffer: UnsafeMutableRawPointer?
     private var readCallback: ((UVStream, ReadEvent) -> Void)?
+    /// Asked right before each read (libuv's allocation callback, on the loop thread): the most bytes to read now, or
+    /// nil for a whole buffer. Lets a reader act on other input first and read exactly what was there before it did.
+    var readLimit: (() -> Int?)?
 
     init(loop: UVLoop, type: uv_handle_type, readBufferSize: Int) {
         precondition(readBufferSize > 0 && readBufferSize <= Int(UInt32.max))
@@ -141,14 +144,17 @@ public class UVStream: UVHandle {
 
     override func didClose() {
         readCallback = nil
+        readLimit = nil
         readBuffer?.deallocate()
         readBuffer = nil
     }
 
     fileprivate func fillReadBuffer(_ buffer: UnsafeMutablePointer<uv_buf_t>) {
+        var size = readBufferSize
+        if let limit = readLimit?(), limit > 0 { size = min(size, limit) }
         // A zero-length buffer makes libuv report ENOBUFS instead of reading.
         buffer.pointee = uv_buf_init(
-            readBuffer?.assumingMemoryBound(to: CChar.self), readBuffer == nil ? 0 : UInt32(readBufferSize))
+            readBuffer?.assumingMemoryBound(to: CChar.self), readBuffer == nil ? 0 : UInt32(size))
     }
 
     fileprivate func didRead(_ count: Int, _ buffer: UnsafePointer<uv_buf_t>?) {
