@@ -32,13 +32,14 @@ extension IntegrationTests {
             }
         }
 
-        /// With jobs held ahead (the next RUN goes out as soon as a result arrives), a line read late would be tagged
-        /// with the next job: 40 jobs in a row on one worker, every line with its own job.
+        /// With jobs held ahead (the next RUN goes out as soon as a result arrives) and queued behind the running one
+        /// (protocol 4: the next job begins right behind the result, its output in the same pipes), a line read late
+        /// would be tagged with the next job: 40 jobs in a row on one worker, every line with its own job.
         @Test func everyLineCarriesItsOwnJob() async throws {
             try await BlockingWork.run {
                 let db = try TestDatabase()
                 let ids = try (0..<40).map { try db.enqueue("print", ["text": .string("line of job \($0)")]) }
-                let supervisor = try SupervisorProcess(database: db, workers: 1)
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
                 for id in ids { try db.waitFor(id, .completed, log: supervisor) }
                 let lines = try Self.outputLines(supervisor, count: 80)
                 #expect(lines.count == 80)
@@ -46,6 +47,7 @@ extension IntegrationTests {
                     let tagged = lines.filter { $0.line == "line of job \(index)" }
                     #expect(tagged.count == 2 && tagged.allSatisfy { $0.jobId == Int(id) }, "job \(id): \(tagged)")
                 }
+                #expect(!supervisor.events("job_queued").isEmpty, "jobs were queued behind running ones")
             }
         }
     }
