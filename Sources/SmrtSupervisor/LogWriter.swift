@@ -18,10 +18,11 @@ import Darwin
 /// of up to 4 KiB is never interleaved with another writer's on the same pipe. `flush(timeout:)` waits a bounded
 /// time for what is queued (at clean shutdown).
 ///
-/// The thread lingers `linger` seconds (2 ms by default) after a first line before it writes, unless
-/// `lingerBytes` are queued by then or a flush or stop is asked: a busy supervisor logs two lines per job, and
-/// waking a thread and calling `write(2)` per line cost more than the line (on a 2-core machine, a wake-up per
-/// line was about a tenth of the supervisor's time). Lines reach the destination at most that much later.
+/// While lines flow (the last write was less than ten lingers ago), the thread lingers `linger` seconds (2 ms by
+/// default) after a first line before it writes, unless `lingerBytes` are queued by then or a flush or stop is
+/// asked: a busy supervisor logs two lines per job, and waking a thread and calling `write(2)` per line cost more
+/// than the line (on a 2-core machine, a wake-up per line was about a tenth of the supervisor's time). A line
+/// after a quiet spell is written at once.
 ///
 /// One writer per descriptor for the whole process (`shared(fileDescriptor:)`), so two loggers on stderr share
 /// one queue and one order.
@@ -46,6 +47,8 @@ final class LogWriter: @unchecked Sendable {  // all mutable state is guarded by
     private var flushWaiting = 0
     /// `write(2)` calls made so far (for tests).
     private var writeCalls = 0
+    /// When the last batch was written (`Monotonic.nanos`).
+    private var lastWriteAt: UInt64 = 0
     /// The format of the latest line, for the dropped-lines notice.
     private var noticeFormat = SupervisorConfiguration.LogFormat.text
 
@@ -118,8 +121,9 @@ final class LogWriter: @unchecked Sendable {  // all mutable state is guarded by
         while true {
             while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty { break }
+            let flowing = Monotonic.nanos &- lastWriteAt < UInt64(linger * 10 * 1e9)
             let lingerUntil = Date(timeIntervalSinceNow: linger)
-            while !stopping && flushWaiting == 0 && queue.queuedBytes < Self.lingerBytes
+            while flowing && !stopping && flushWaiting == 0 && queue.queuedBytes < Self.lingerBytes
                 && condition.wait(until: lingerUntil) {}
             let batch = queue.takeAll()
             let format = noticeFormat
@@ -129,6 +133,7 @@ final class LogWriter: @unchecked Sendable {  // all mutable state is guarded by
             condition.lock()
             writing = false
             writeCalls += writesInBatch
+            lastWriteAt = Monotonic.nanos
             condition.broadcast()
         }
         stopped = true

@@ -118,8 +118,8 @@ import Glibc
         #expect(writer.droppedLines == 0)
     }
 
-    /// Lines logged a little apart (a busy supervisor's two lines per job) share a write: the thread lingers after
-    /// a first line instead of waking and writing once per line.
+    /// Lines logged a little apart (a busy supervisor's two lines per job) share a write: while lines flow, the
+    /// thread lingers after a first line instead of waking and writing once per line.
     @Test func linesLoggedCloseTogetherShareAWrite() throws {
         let pipe = try StalledPipe()
         defer { pipe.close() }
@@ -143,6 +143,9 @@ import Glibc
         defer { pipe.close() }
         let writer = LogWriter(fileDescriptor: pipe.write, linger: 60)
         defer { writer.stop(timeout: 5) }
+        // The first line after a quiet spell is written at once; the next lingers (lines flow) unless flushed.
+        writer.enqueue(Array("first\n".utf8), format: .text)
+        _ = try pipe.readUntil { $0 == "first\n" }
         writer.enqueue(Array("last\n".utf8), format: .text)
         #expect(writer.flush(timeout: 10), "written within 10 s although the linger is 60 s")
         #expect(try pipe.readUntil { $0 == "last\n" } == "last\n")
