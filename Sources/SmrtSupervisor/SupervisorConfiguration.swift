@@ -63,6 +63,11 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     /// Jobs per worker claimed ahead and held by the supervisor, so a worker that finishes gets its next job
     /// at once instead of waiting for the database (0: claim only for idle workers). See docs/supervisor.md.
     public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
+    /// Added to the workers' nice value, so that the supervisor's loop gets a core first when busy workers take
+    /// them all: a kill deadline is then met within milliseconds (0: workers run at the supervisor's priority).
+    public var workerNice: Int = SupervisorConfiguration.defaultWorkerNice
+    /// The default of `workerNice`, chosen by measurement (docs/performance.md).
+    public static let defaultWorkerNice = 5
     /// The default of `prefetch`, chosen by measurement (docs/performance.md).
     public static let defaultPrefetch = 8
     /// RUNs in flight to one worker of protocol 4 while jobs are short (`--pipeline`): the running job and the ones
@@ -145,6 +150,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
                 "--pipeline",
                 "must be between 1 and \(Self.maxPipeline) (RUNs in flight to one worker; 1: one at a time), not \(pipeline)")
         }
+        if workerNice < 0 || workerNice > 19 { throw fail("--worker-nice", "must be between 0 and 19") }
         if !(commitWindowMs >= 0 && commitWindowMs <= 1000) { throw fail("--commit-window", "must be 0 to 1000 ms") }
     }
 
