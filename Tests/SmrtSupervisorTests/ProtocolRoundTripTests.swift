@@ -26,9 +26,10 @@ import Testing
     }
 
     @Test func messageTypesMatchTheirBytes() {
-        #expect(MessageType.allCases.map(\.rawValue) == Array(1...9))
+        #expect(MessageType.allCases.map(\.rawValue) == Array(1...10))
         #expect(MessageType.allCases.map(\.description)
-            == ["HELLO", "RUN", "CANCEL", "SHUTDOWN", "RESULT_OK", "RESULT_ERROR", "PROGRESS", "KEEPALIVE", "RETIRE"])
-        #expect(MessageType.allCases.filter(\.isSentByWorker) == [.hello, .resultOK, .resultError, .progress, .retire])
+            == ["HELLO", "RUN", "CANCEL", "SHUTDOWN", "RESULT_OK", "RESULT_ERROR", "PROGRESS", "KEEPALIVE", "RETIRE", "STARTED"])
+        #expect(MessageType.allCases.filter(\.isSentByWorker)
+            == [.hello, .resultOK, .resultError, .progress, .retire, .started])
     }
 }

@@ -44,4 +44,7 @@ let sampleMessages: [WorkerMessage] = [
     .progress(jobId: 42, json: #"{"fraction":0.5}"#),
     .keepalive(watchdogMillis: 10_000),
     .retire,
+    .started(jobId: 42),
+    .started(jobId: Int64.min),
+    .hello(version: 4, pid: 4242, types: ["Demo"]),
 ]
