@@ -16,8 +16,9 @@ extension Supervisor: WorkerPoolDelegate {
     func worker(_ worker: WorkerProcess, finished running: RunningJob, with result: WorkerProcess.Result) {
         if !running.answeredWhileQueued {
             worker.jobTimer.stop()
-            // The job queued behind it (protocol 4) is the worker's next: covered from now until its STARTED.
-            if let next = worker.job, !worker.hasEnded { armDeadline(next, on: worker) }
+            // The job queued behind it (protocol 4) is the worker's next: covered from now until its STARTED (unless
+            // that STARTED came in the same read: it is handled next, and arms the deadline).
+            if let next = worker.job, !worker.hasEnded, !worker.startedIsNext { armDeadline(next, on: worker) }
         }
         let duration = running.elapsedMs()
         // A job dropped before it started (CANCEL of a queued job) says nothing about how long jobs take.

@@ -227,6 +227,9 @@ final class WorkerProcess {
         }
     }
 
+    /// The next frame already received is a STARTED (protocol 4 writes it right behind a result): it is handled next.
+    var startedIsNext: Bool { decoder.nextMessageType == .started }
+
     /// Forgets the jobs it held once their fate is decided (its exit has been handled).
     func dropHeldJobs() {
         job = nil

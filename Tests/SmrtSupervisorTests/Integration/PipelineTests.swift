@@ -145,6 +145,30 @@ extension IntegrationTests {
             }
         }
 
+        /// `smrt-jobs cancel` of a job queued behind a running one: CANCEL at the next heartbeat, the worker drops it
+        /// and answers without STARTED; it stays cancelled, never starts, and the running job and the worker go on.
+        @Test func aCancelledQueuedJobNeverStarts() async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                try db.enqueue("noop")
+                let sleep = try db.enqueue("sleep", ["ms": 1500])
+                let behind = try db.enqueue("noop")
+                let supervisor = try SupervisorProcess(
+                    database: db, workers: 1, arguments: ["--debug", "--heartbeat-interval", "100"])
+                try supervisor.waitFor("job_queued") { $0["job_id"] as? Int == Int(behind) }
+                _ = try db.store.cancel(id: behind, now: Date())
+                let cancelled = try supervisor.waitFor("job_cancelled") { $0["job_id"] as? Int == Int(behind) }
+                #expect(cancelled["action"] as? String == "cancel")
+                try supervisor.waitFor("job_not_owned") { $0["job_id"] as? Int == Int(behind) }
+                #expect(try db.waitFor(sleep, .completed, log: supervisor).attempts == 1)
+                #expect(try db.job(behind).status == .cancelled)
+                #expect(supervisor.events("job_started") { $0["job_id"] as? Int == Int(behind) }.isEmpty)
+                #expect(supervisor.events("protocol_error").isEmpty && supervisor.events("worker_exited").isEmpty)
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
         /// A worker of protocol 4 that answers a RUN without saying STARTED breaks the protocol: the error names the
         /// job, whose attempt counts (the worker did something with it).
         @Test func aResultWithoutStartedIsAProtocolError() async throws {
