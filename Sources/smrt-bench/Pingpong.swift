@@ -67,8 +67,21 @@ enum Pingpong {
             close(mine)  // EOF: the worker exits
             if waitFor(pid, timeoutMs: 5_000) == nil { stopProcess(pid, graceMs: 100) }
         }
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        try readFrame(mine, &buffer)  // HELLO
+        // Frames are decoded from a stream: a worker of protocol 4 writes a result and the next STARTED in one write.
+        var decoder = FrameDecoder()
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        func nextMessage() throws -> WorkerMessage {
+            while true {
+                if let message = try decoder.next() { return message }
+                let n = chunk.withUnsafeMutableBytes { read(mine, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    chunk.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                } else if !(n < 0 && errno == EINTR) {
+                    throw BenchError(n == 0 ? "worker closed the socket" : "read: \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+        guard case .hello = try nextMessage() else { throw BenchError("no HELLO from the demo worker") }
         var sent = 0
         func send() throws {
             sent += 1
@@ -77,23 +90,23 @@ enum Pingpong {
             ).encodeFrame()
             try writeAll(mine, frame)
         }
-        /// Reads frames until a result (STARTED skipped).
+        /// Reads messages until a result (STARTED skipped).
         func awaitResult() throws {
             while true {
-                try readFrame(mine, &buffer)
-                if buffer[4] == MessageType.started.rawValue { continue }
-                guard buffer[4] == MessageType.resultOK.rawValue else { throw BenchError("worker answered type \(buffer[4])") }
-                return
+                switch try nextMessage() {
+                case .started: continue
+                case .resultOK: return
+                case let other: throw BenchError("worker answered \(other.type)")
+                }
             }
         }
         /// `count` jobs, keeping `inFlight` RUNs unanswered.
         func run(_ count: Int) throws {
             let first = sent
             while sent - first < min(inFlight, count) { try send() }
-            for done in 1...count {
+            for _ in 0..<count {
                 try awaitResult()
                 if sent - first < count { try send() }
-                _ = done
             }
         }
         let warmup = min(1_000, rounds / 10)
