@@ -176,8 +176,8 @@ struct SQLiteJobStoreTests {
             let store = try SQLiteJobStore(path: path)
             let job = try store.enqueue(JobSpec(objectType: "A", method: "m", maxAttempts: 1), now: t0)
             _ = try store.claim(workerId: "w", limit: 1, queues: nil, now: t0)
-            let recovered = try store.recoverJobs(ownedBy: ["w"], reason: "died", now: t0) { _ in t0 + 1 }
-            #expect(recovered.map(\.result) == [.failed])
+            let recovered = try store.recoverJobs(ofDeadOwner: "w", leaseAsJudged: .noRow, reason: "died", now: t0) { _ in t0 + 1 }
+            #expect(recovered?.map(\.result) == [.failed])
             #expect(try store.get(id: job.id)?.status == .failed)
         }
     }
