@@ -129,6 +129,11 @@ static void child(const struct csmrt_spawn_options *o, int report) {
        embeds the supervisor opened without O_CLOEXEC (from any thread, at any time). */
     if (close_from((unsigned int)n, report) != 0) report_and_exit(report, CSMRT_SPAWN_DESCRIPTORS, errno);
 
+    if (o->nice_increment > 0) {
+        errno = 0;
+        if (nice(o->nice_increment) == -1 && errno != 0) report_and_exit(report, CSMRT_SPAWN_NICE, errno);
+    }
+
     /* Limits while the credentials are still the parent's. Lowering needs no capability; a hard limit above the
        parent's own would, so it is capped there. */
     for (int i = 0; i < o->limit_count; i++) {

@@ -156,12 +156,15 @@ final class DatabaseThread: @unchecked Sendable {  // queues under `condition`; 
     /// latency before a result is durable.
     func submit(_ pending: [PendingFinish], progress updates: [ProgressUpdate] = [], claim: Int, urgent: Bool) {
         condition.lock()
+        let wasIdle = finishes.isEmpty && claimWanted == 0 && progress.isEmpty
         finishes.append(contentsOf: pending)
         progress.append(contentsOf: updates)
         claimWanted += claim
         if urgent { self.urgent = true }
         if oldestQueuedAt == nil { oldestQueuedAt = Monotonic.nanos }
-        condition.signal()
+        // A thread that lingers for the window wakes at its end anyway: waking it for each result that joins the
+        // batch would cost a context switch per job.
+        if wasIdle || urgent || finishes.count >= Self.fullBatch { condition.signal() }
         condition.unlock()
     }
 

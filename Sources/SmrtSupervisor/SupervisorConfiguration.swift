@@ -63,6 +63,11 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     /// Jobs per worker claimed ahead and held by the supervisor, so a worker that finishes gets its next job
     /// at once instead of waiting for the database (0: claim only for idle workers). See docs/supervisor.md.
     public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
+    /// Added to the workers' nice value, so that the supervisor's loop gets a core first when busy workers take
+    /// them all: a kill deadline is then met within milliseconds (0: workers run at the supervisor's priority).
+    public var workerNice: Int = SupervisorConfiguration.defaultWorkerNice
+    /// The default of `workerNice`, chosen by measurement (docs/performance.md).
+    public static let defaultWorkerNice = 5
     /// The default of `prefetch`, chosen by measurement (docs/performance.md).
     public static let defaultPrefetch = 8
     /// Group commit window: how long a finished attempt (or a claim ahead) may wait for others to share its
@@ -132,6 +137,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         try validateSafetyLimits()
         try validateWorkerEnvironment()
         if prefetch < 0 || prefetch > 1000 { throw fail("--prefetch", "must be between 0 and 1000") }
+        if workerNice < 0 || workerNice > 19 { throw fail("--worker-nice", "must be between 0 and 19") }
         if !(commitWindowMs >= 0 && commitWindowMs <= 1000) { throw fail("--commit-window", "must be 0 to 1000 ms") }
     }
 

@@ -52,7 +52,9 @@ final class WorkerPool {
     private var consecutiveFailures = 0
     private var nextSpawnAt: UInt64 = 0
     /// Deaths not yet replaced, oldest first: the replacement reports the time from death to HELLO.
-    private var unreplacedDeaths: [(pid: Int32, at: UInt64)] = []
+    /// Workers lost (killed for a job, or died) not yet replaced, with when they stopped counting: the next spawn
+    /// replaces the first, and its `worker_ready` line says how long the pool was a worker short (`respawn_ms`).
+    private var unreplacedLosses: [(pid: Int32, at: UInt64)] = []
 
     /// Longest pause between restarts of a worker that keeps dying before it is ready.
     static let maxBackoffMs = 10_000
@@ -160,11 +162,12 @@ final class WorkerPool {
         serial += 1
         let worker = try WorkerProcess(
             loop: loop, command: configuration.workerExec, environment: environment, serial: serial,
-            generation: generation, logger: logger, uid: limits.uid, gid: limits.gid, resourceLimits: limits.spawnLimits
+            generation: generation, logger: logger, uid: limits.uid, gid: limits.gid, resourceLimits: limits.spawnLimits,
+            niceIncrement: Int32(configuration.workerNice)
         ) { [unowned self] worker, event in handle(worker, event) }
-        if !unreplacedDeaths.isEmpty {
-            let death = unreplacedDeaths.removeFirst()
-            worker.replacing = (death.pid, death.at)
+        if !unreplacedLosses.isEmpty {
+            let loss = unreplacedLosses.removeFirst()
+            worker.replacing = (loss.pid, loss.at)
         }
         workers.append(worker)
         logger.info(
@@ -199,6 +202,11 @@ final class WorkerPool {
         }
         var missing = target - counted.count
         guard missing > 0 else { return }
+        for worker in workers where !worker.lossRecorded {
+            guard let killedAt = worker.killedAt else { continue }
+            worker.lossRecorded = true
+            unreplacedLosses.append((worker.pid, killedAt))
+        }
         let now = Monotonic.nanos
         if let deadline = deadlineTooClose(now), deadline > nextSpawnAt {
             // A spawn blocks the loop until the child has exec'd (several ms on a loaded machine): spawning
@@ -419,7 +427,10 @@ final class WorkerPool {
         }
         delegate?.workerExited(worker, reason: judgement.reason)
         guard !shuttingDown else { return }
-        if judgement.died { unreplacedDeaths.append((worker.pid, worker.exitedAt ?? Monotonic.nanos)) }
+        if judgement.died && !worker.lossRecorded {
+            worker.lossRecorded = true
+            unreplacedLosses.append((worker.pid, worker.exitedAt ?? Monotonic.nanos))
+        }
         if !wasReady && judgement.died {
             logger.warning(
                 "worker \(worker.pid) died before it was ready (\(status))",

@@ -84,6 +84,11 @@ final class WorkerProcess {
     private(set) var exitedAt: UInt64?
     /// The dead worker this one replaces, for the respawn time in the `worker_ready` line.
     var replacing: (pid: Int32, diedAt: UInt64)?
+    /// When it was killed on purpose (for a job, with a reason): from then on it no longer counts, and its
+    /// replacement starts at once, before it has exited.
+    private(set) var killedAt: UInt64?
+    /// The pool has queued it as a worker lost, to pair with the replacement's `worker_ready`.
+    var lossRecorded = false
     /// The job deadline and cancel grace (driven by the supervisor).
     let jobTimer: UVTimer
     /// Start timeout and stop timeout (driven by the pool).
@@ -115,7 +120,7 @@ final class WorkerProcess {
     /// is closed and the spawn error is thrown.
     init(
         loop: UVLoop, command: [String], environment: [String]?, serial: Int, generation: Int, logger: Logger,
-        uid: UInt32? = nil, gid: UInt32? = nil, resourceLimits: [UVProcess.ResourceLimit] = [],
+        uid: UInt32? = nil, gid: UInt32? = nil, resourceLimits: [UVProcess.ResourceLimit] = [], niceIncrement: Int32 = 0,
         onEvent: @escaping (WorkerProcess, Event) -> Void
     ) throws {
         self.serial = serial
@@ -151,7 +156,7 @@ final class WorkerProcess {
                     .createPipe(stderrPipe, readable: false, writable: true),
                     .createPipe(channel, readable: true, writable: true),
                 ],
-                uid: uid, gid: gid, detached: true, resourceLimits: resourceLimits
+                uid: uid, gid: gid, detached: true, resourceLimits: resourceLimits, niceIncrement: niceIncrement
             ) { _, status in
                 // A strong capture: the worker lives at least until its exit is handled (UVProcess drops the
                 // callback after calling it, which ends the cycle).
@@ -238,6 +243,7 @@ final class WorkerProcess {
             killReason = reason
             killCause = cause
         }
+        if killedAt == nil && (reason != nil || cause != nil) { killedAt = Monotonic.nanos }
         stopping = true
         _ = try? process?.kill(SIGKILL)
     }

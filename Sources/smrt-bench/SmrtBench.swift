@@ -30,6 +30,8 @@ struct BenchConfig {
     var backlogMeasured: Int
     var backlogSmall: Int
     var backlogLarge: Int
+    /// Jobs the `memory` phase burns down while it samples the supervisor's resident memory.
+    var memoryJobs: Int
     var scalingReps = 3
     var churnJobs = 200
     var churnSleepMs = 60
@@ -44,12 +46,12 @@ struct BenchConfig {
     static let quick = BenchConfig(
         reps: 3, pingpongRounds: 30_000, sqliteInserts: 5_000, sqliteBatchRows: 64_000, claimCompletes: 5_000,
         enqueueSingle: 5_000, enqueueBatchRows: 64_000, e2eJobs: 5_000, pickupSamples: 50, killJobs: 20,
-        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 200_000)
+        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 200_000, memoryJobs: 100_000)
 
     static let full = BenchConfig(
         reps: 5, pingpongRounds: 100_000, sqliteInserts: 20_000, sqliteBatchRows: 320_000, claimCompletes: 20_000,
         enqueueSingle: 20_000, enqueueBatchRows: 320_000, e2eJobs: 50_000, pickupSamples: 200, killJobs: 100,
-        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 1_000_000,
+        backlogMeasured: 5_000, backlogSmall: 10_000, backlogLarge: 1_000_000, memoryJobs: 1_000_000,
         pgInserts: 10_000, pgBatchRows: 128_000, pgClaimCompletes: 10_000, pgClaimBatchRows: 128_000)
 }
 
@@ -62,7 +64,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
-    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,churn,scaling,idle,dashboard (the last not in --quick by default).")
+    @Option(help: "Only these phases, comma-separated: limits,enqueue,e2e,latency,kill,churn,scaling,memory,idle,dashboard (the last not in --quick by default).")
     var only: String?
 
     @Option(help: "Jobs in the dashboard phase's database.")
@@ -91,7 +93,7 @@ struct Run: ParsableCommand {
         fixHeapTrim()
         Progress.startNs = monotonicNs()
         let config = quick ? BenchConfig.quick : BenchConfig.full
-        let defaultPhases = (db == nil ? "limits,enqueue,e2e,latency,kill,churn,scaling,idle" : "limits,enqueue,e2e,latency,kill,churn,idle")
+        let defaultPhases = (db == nil ? "limits,enqueue,e2e,latency,kill,churn,scaling,memory,idle" : "limits,enqueue,e2e,latency,kill,churn,idle")
             + (quick ? "" : ",dashboard")
         var phases = Set((only ?? defaultPhases).split(separator: ",").map(String.init))
         let machine = Machine.current(swiftVersion: swiftVersion, libuvVersion: libuvVersion)
@@ -110,6 +112,7 @@ struct Run: ParsableCommand {
             Progress.say("PostgreSQL \(pg.displayName): \(info.render().split(separator: "\n").joined(separator: " "))")
             if pg.serverPid == nil { results.note("the PostgreSQL server is not a local process: server CPU per job not measured") }
             if phases.remove("scaling") != nil { results.note("scaling: not run on PostgreSQL (SQLite only)") }
+            if phases.remove("memory") != nil { results.note("memory: not run on PostgreSQL (SQLite only)") }
         }
 
         if phases.contains("limits") || phases.contains("enqueue") {
@@ -119,7 +122,7 @@ struct Run: ParsableCommand {
                 try runLimitsAndEnqueue(config, phases, results, dir)
             }
         }
-        let supervisorPhases = ["e2e", "latency", "kill", "churn", "scaling", "idle"].filter(phases.contains)
+        let supervisorPhases = ["e2e", "latency", "kill", "churn", "scaling", "memory", "idle"].filter(phases.contains)
         if !supervisorPhases.isEmpty {
             let bin = binDir ?? (selfExecutablePath() as NSString).deletingLastPathComponent
             let supervisor = bin + "/smrt-supervisor"
@@ -349,7 +352,7 @@ struct Run: ParsableCommand {
             results.setInfo("kill.late_max_ms", percentile(r.lateMs, 100).map(JSONOut.number) ?? .null)
             results.setInfo("kill.source", .string(r.source))
             results.setInfo("respawn.samples", .int(Int64(r.respawnMs.count)))
-            results.setInfo("respawn.p99_ms", percentile(r.respawnMs, 99).map(JSONOut.number) ?? .null)
+            if let p99 = percentile(r.respawnMs, 99) { results.set("respawn.p99_ms", p99) }
             Progress.say("kill: late p50 \(formatNumber(percentile(r.lateMs, 50) ?? .nan)) ms, p99 \(formatNumber(percentile(r.lateMs, 99) ?? .nan)) ms, \(r.lateMs.filter { $0 < 0 }.count) early, over \(r.lateMs.count) kills (\(r.source))")
             Progress.say("respawn: p50 \(formatNumber(percentile(r.respawnMs, 50) ?? .nan)) ms over \(r.respawnMs.count) respawns")
             if r.lateMs.count < r.jobs { results.note("kill: \(r.lateMs.count) kill samples for \(r.jobs) spin jobs") }
@@ -381,6 +384,18 @@ struct Run: ParsableCommand {
             results.setInfo("scaling.per_s_backlog", .number(largeRate))
             results.setInfo("scaling.runs", .int(Int64(c.scalingReps)))
             if timedOut { results.note("scaling: a run timed out before \(c.backlogMeasured) completions") }
+        }
+        if phases.contains("memory") {
+            let r = try bench.memory(jobs: c.memoryJobs)
+            results.set("memory.rss_max_mb", r.maxMB)
+            results.set("memory.rss_growth_mb", r.lastMB - r.afterFirstTenthMB)
+            results.setInfo("memory.jobs", .int(Int64(r.completed)))
+            results.setInfo("memory.samples", .int(Int64(r.samples)))
+            results.setInfo("memory.rss_after_first_tenth_mb", .number(r.afterFirstTenthMB))
+            results.setInfo("memory.rss_last_mb", .number(r.lastMB))
+            results.setInfo("memory.per_s", .number(r.perSecond))
+            Progress.say("memory: \(formatNumber(Double(r.completed))) jobs at \(formatNumber(r.perSecond))/s, supervisor RSS max \(formatNumber(r.maxMB)) MB, \(formatNumber(r.afterFirstTenthMB)) MB after the first tenth, \(formatNumber(r.lastMB)) MB at the end")
+            if r.timedOut { results.note("memory: the burn-down timed out before every job completed") }
         }
         if phases.contains("churn") {
             let r = try bench.churn(jobs: c.churnJobs, sleepMs: c.churnSleepMs)

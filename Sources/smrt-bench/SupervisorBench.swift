@@ -263,6 +263,53 @@ struct SupervisorBench {
         return Throughput(perSecond: Double(k) / (ms / 1000), completed: k, failed: counts.failed, timedOut: !finished)
     }
 
+    // MARK: memory
+
+    struct Memory {
+        var maxMB: Double
+        var afterFirstTenthMB: Double
+        var lastMB: Double
+        var samples: Int
+        var completed: Int
+        var perSecond: Double
+        var timedOut: Bool
+    }
+
+    /// Burns down `jobs` pending Demo.noop jobs (2 workers) and samples the supervisor's resident memory
+    /// (`VmRSS`) every 250 ms: its maximum, its value once a tenth of the jobs are done, and at the end.
+    func memory(jobs: Int) throws -> Memory {
+        let path = try buildBacklog(jobs)
+        defer { removeDatabase(path) }
+        let store = try SQLiteJobStore(path: path)
+        let process = try start(db: path, workers: 2, name: "memory")
+        defer { process.stop() }
+        let started = monotonicNs()
+        var maxMB = 0.0, afterFirstTenth: Double?, last = 0.0, samples = 0, completed = 0
+        let finished = try SupervisorBench.poll(process, everyMs: 250, timeoutMs: 120_000 + jobs / 500 * 1_000) {
+            if let mb = SupervisorBench.residentMB(pid: process.pid) {
+                samples += 1
+                maxMB = max(maxMB, mb)
+                last = mb
+                if afterFirstTenth == nil && completed >= jobs / 10 { afterFirstTenth = mb }
+            }
+            completed = try SupervisorBench.terminalCount(store).completed
+            return completed >= jobs
+        }
+        let seconds = Double(monotonicNs() - started) / 1e9
+        return Memory(
+            maxMB: maxMB, afterFirstTenthMB: afterFirstTenth ?? last, lastMB: last, samples: samples, completed: completed,
+            perSecond: Double(completed) / seconds, timedOut: !finished)
+    }
+
+    /// `VmRSS` of `pid` in MB (MiB), or nil.
+    static func residentMB(pid: pid_t) -> Double? {
+        guard let status = readFile("/proc/\(pid)/status"),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kB = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kB / 1024
+    }
+
     // MARK: pickup latency
 
     struct Latency {

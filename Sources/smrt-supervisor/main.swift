@@ -73,6 +73,11 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("worker-cpu-limit"), help: "CPU time a job may use (RLIMIT_CPU of its worker), in seconds.")
     var workerCPULimit: Int?
 
+    @Option(
+        name: .customLong("worker-nice"),
+        help: "Added to the workers' nice value (0-19), so the supervisor gets a core first and kills on time.")
+    var workerNice: Int = SupervisorConfiguration.defaultWorkerNice
+
     @Option(help: "Run the workers as this user (the supervisor must run as root).")
     var user: String?
 
@@ -143,6 +148,7 @@ struct SupervisorCommand: ParsableCommand {
             workerMemoryLimitMB: workerMemoryLimit, workerCPULimitSeconds: workerCPULimit, workerUser: user,
             healthCheckInterval: dbCheckInterval)
         configuration.prefetch = prefetch
+        configuration.workerNice = workerNice
         configuration.commitWindowMs = commitWindow
         for entry in workerEnv {
             if let equals = entry.firstIndex(of: "=") {

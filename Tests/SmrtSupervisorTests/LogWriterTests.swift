@@ -117,4 +117,37 @@ import Glibc
         #expect(text == (0..<500).map { "line \($0)\n" }.joined())
         #expect(writer.droppedLines == 0)
     }
+
+    /// Lines logged a little apart (a busy supervisor's two lines per job) share a write: while lines flow, the
+    /// thread lingers after a first line instead of waking and writing once per line.
+    @Test func linesLoggedCloseTogetherShareAWrite() throws {
+        let pipe = try StalledPipe()
+        defer { pipe.close() }
+        let writer = LogWriter(fileDescriptor: pipe.write, linger: 0.05)
+        defer { writer.stop(timeout: 5) }
+        // 20 lines, one every 0.5 ms (spun, not slept: a sleep may oversleep by more than the gap).
+        var next = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<20 {
+            while DispatchTime.now().uptimeNanoseconds < next {}
+            writer.enqueue(Array("line \(i)\n".utf8), format: .text)
+            next += 500_000
+        }
+        let text = try pipe.readUntil { $0.hasSuffix("line 19\n") }
+        #expect(text == (0..<20).map { "line \($0)\n" }.joined())
+        #expect(writer.writes <= 3, "\(writer.writes) writes for 20 lines logged within 10 ms")
+    }
+
+    /// A flush (clean shutdown) writes at once, whatever the linger.
+    @Test func aFlushDoesNotWaitForTheLinger() throws {
+        let pipe = try StalledPipe()
+        defer { pipe.close() }
+        let writer = LogWriter(fileDescriptor: pipe.write, linger: 60)
+        defer { writer.stop(timeout: 5) }
+        // The first line after a quiet spell is written at once; the next lingers (lines flow) unless flushed.
+        writer.enqueue(Array("first\n".utf8), format: .text)
+        _ = try pipe.readUntil { $0 == "first\n" }
+        writer.enqueue(Array("last\n".utf8), format: .text)
+        #expect(writer.flush(timeout: 10), "written within 10 s although the linger is 60 s")
+        #expect(try pipe.readUntil { $0 == "last\n" } == "last\n")
+    }
 }

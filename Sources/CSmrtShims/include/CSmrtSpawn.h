@@ -7,7 +7,7 @@
 
    The child, between fork and exec and in this order: resets every signal disposition to the default, starts
    a new session if asked, puts the given descriptors on 0, 1, 2, ... and marks every other descriptor
-   close-on-exec (close_range), lowers its resource limits, drops supplementary groups and switches group and
+   close-on-exec (close_range), raises its nice value if asked, lowers its resource limits, drops supplementary groups and switches group and
    user, changes directory, then execs (PATH looked up in the child's environment). Limits are set while the
    child still has the parent's credentials, before the user switch, so they need no capability: lowering
    one's own limits is always allowed.
@@ -31,6 +31,7 @@ enum {
     CSMRT_SPAWN_SETUID = 9,
     CSMRT_SPAWN_CHDIR = 10,
     CSMRT_SPAWN_EXEC = 11,
+    CSMRT_SPAWN_NICE = 12,
 };
 
 /* The most descriptors a child can be given (0 .. CSMRT_SPAWN_MAX_FDS-1). */
@@ -56,6 +57,7 @@ struct csmrt_spawn_options {
     int set_gid;
     gid_t gid;
     int new_session;              /* setsid() */
+    int nice_increment;           /* added to the nice value (0: unchanged); raising it needs no privilege */
 };
 
 struct csmrt_spawn_result {

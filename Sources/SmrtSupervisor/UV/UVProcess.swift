@@ -87,6 +87,8 @@ public final class UVProcess: UVHandle {
     ///     process group (Ctrl-C) do not reach it. The child is still watched and reaped as usual.
     ///   - resourceLimits: limits the child sets on itself before the user switch, so they are in force from
     ///     its first instruction and need no capability.
+    ///   - niceIncrement: added to the child's nice value before exec (0: unchanged), so it yields the CPU to
+    ///     this process when both want it.
     ///   - exitCallback: runs once on the loop thread when the child has ended.
     /// - Throws: ``UVError`` naming the step that failed (`spawn: ENOENT`, `spawn (setrlimit): EPERM`). On
     ///   failure every pipe passed as `.createPipe` is closed and no child is left behind; run the loop (or
@@ -102,6 +104,7 @@ public final class UVProcess: UVHandle {
         gid: UInt32? = nil,
         detached: Bool = false,
         resourceLimits: [ResourceLimit] = [],
+        niceIncrement: Int32 = 0,
         exitCallback: @escaping (UVProcess, ExitStatus) -> Void
     ) throws -> UVProcess {
         let createdPipes = stdio.compactMap { option -> UVPipe? in
@@ -187,6 +190,7 @@ public final class UVProcess: UVHandle {
                                 options.gid = gid
                             }
                             options.new_session = detached ? 1 : 0
+                            options.nice_increment = niceIncrement
                             return csmrt_spawn(&options, &result)
                         }
                     }
@@ -277,6 +281,7 @@ public final class UVProcess: UVHandle {
         case Int32(CSMRT_SPAWN_SETGID): return "spawn (setgid)"
         case Int32(CSMRT_SPAWN_SETUID): return "spawn (setuid)"
         case Int32(CSMRT_SPAWN_CHDIR): return "spawn (chdir)"
+        case Int32(CSMRT_SPAWN_NICE): return "spawn (nice)"
         default: return "spawn"
         }
     }

@@ -132,8 +132,15 @@ enum QueueControlScenarios {
         print("database samples of Q running: \(seen.count), max \(seen.max() ?? 0)")
         #expect(seen.count > 20)
         #expect((seen.max() ?? 0) <= 2)
-        // The timeline from the logs: each job of Q from its start line to start + its duration.
+        // The timeline from the logs: each job of Q from its start line to start + its duration. A job's line is
+        // logged once its result is committed, and written a moment later: wait for all of them.
         let ids = Set(limited.map(Int.init))
+        _ = try eventually("a job_completed line for every job of Q") {
+            let logged = supervisors.reduce(0) { count, supervisor in
+                count + supervisor.events("job_completed").count { ids.contains($0["job_id"] as? Int ?? -1) }
+            }
+            return logged >= limited.count ? true : nil
+        }
         var edges: [(at: Double, delta: Int)] = []
         for supervisor in supervisors {
             for event in supervisor.events("job_completed") where ids.contains(event["job_id"] as? Int ?? -1) {

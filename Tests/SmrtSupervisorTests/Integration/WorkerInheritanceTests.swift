@@ -32,6 +32,30 @@ extension IntegrationTests {
             #expect(!open.contains(secret), "the worker holds \(secret) open: \(open)")
         }
 
+        /// Workers run `--worker-nice` (default 5) above the supervisor's nice value, read from `/proc/PID/stat`;
+        /// 0 keeps them at the supervisor's; a value outside 0–19 is a bad flag naming the option.
+        @Test func workersRunNicerThanTheSupervisor() throws {
+            func nice(_ pid: Int) throws -> Int {
+                let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+                // Fields after the command's closing parenthesis: state is field 3, nice field 19.
+                let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+                return try #require(Int(fields[16]))
+            }
+            for (arguments, increment) in [([String](), 5), (["--worker-nice", "0"], 0), (["--worker-nice", "12"], 12)] {
+                let db = try TestDatabase()
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: arguments)
+                let ready = try supervisor.waitFor("worker_ready")
+                let pid = try #require(ready["worker_pid"] as? Int)
+                #expect(try nice(pid) == min(19, try nice(Int(supervisor.pid)) + increment), "\(arguments)")
+            }
+            for bad in ["20", "-1"] {
+                let db = try TestDatabase()
+                let supervisor = try SupervisorProcess(database: db, arguments: ["--worker-nice=\(bad)"])
+                #expect(try supervisor.waitForExit() == .exited(2))
+                #expect(supervisor.logText.contains("invalid --worker-nice: must be between 0 and 19"), "\(supervisor.logText)")
+            }
+        }
+
         /// By default workers inherit the supervisor's whole environment, a secret included (documented);
         /// `--worker-env KEY=VALUE` adds to it.
         @Test func workersInheritTheSupervisorsEnvironmentByDefault() throws {
