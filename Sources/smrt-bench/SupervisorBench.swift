@@ -152,7 +152,9 @@ struct SupervisorBench {
         let enqueued = try pg?.snapshot(statements: statements)
         let process = try start(db: queue.db, workers: workers, name: "e2e-w\(workers)")
         defer { process.stop() }
-        let finished = try SupervisorBench.poll(process, everyMs: 50, timeoutMs: max(60_000, jobs / 100 * 1_000)) {
+        // Throughput comes from the stored timestamps, so the poll only has to notice the end; counting the
+        // unfinished rows costs ~4 ms at 50,000 on SQLite, taken from the run it measures.
+        let finished = try SupervisorBench.poll(process, everyMs: 200, timeoutMs: max(60_000, jobs / 100 * 1_000)) {
             try queue.unfinished() == 0
         }
         process.stop()
@@ -292,7 +294,7 @@ struct SupervisorBench {
                 last = mb
                 if afterFirstTenth == nil && completed >= jobs / 10 { afterFirstTenth = mb }
             }
-            completed = try SupervisorBench.terminalCount(store).completed
+            completed = try SupervisorBench.completedCount(store)
             return completed >= jobs
         }
         let seconds = Double(monotonicNs() - started) / 1e9
