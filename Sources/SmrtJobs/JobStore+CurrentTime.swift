@@ -33,9 +33,9 @@ extension JobStore {
     public func heartbeat(workerId: String) throws { try heartbeat(workerId: workerId, now: Date()) }
 
     public func recoverJobs(
-        ownedBy workerIds: [String], reason: String, nextRunAt: (SmrtJob) -> Date?
-    ) throws -> [RecoveredJob] {
-        try recoverJobs(ownedBy: workerIds, reason: reason, now: Date(), nextRunAt: nextRunAt)
+        ofDeadOwner ownerId: String, leaseAsJudged lease: JudgedLease, reason: String, nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]? {
+        try recoverJobs(ofDeadOwner: ownerId, leaseAsJudged: lease, reason: reason, now: Date(), nextRunAt: nextRunAt)
     }
 
     public func recoverJobs(

@@ -184,15 +184,24 @@ public protocol JobStore: AnyObject, Sendable {
     func cancelJobs(matching filter: JobFilter, limit: Int, now: Date, dryRun: Bool) throws -> BulkActionResult
     /// Touches `workerHeartbeat` of every job running under `workerId`.
     func heartbeat(workerId: String, now: Date) throws
-    /// Takes back jobs running under any of `workerIds` (their owners are dead). For each job,
-    /// `nextRunAt` says when to retry it (nil = fail for good); the attempt counts. A job failed for good is
-    /// counted on its schedule as `finish` does, with `reason` as the error. `nextRunAt` runs inside the
-    /// store's transaction: it must not call the store.
+    /// Takes back the running jobs of `ownerId`, judged dead by a rescuer that read its lease as `lease`, in one
+    /// transaction that first checks the lease is still as judged: for `.row(heartbeat:)` the row is still there
+    /// and not renewed after that heartbeat (a millisecond of slack for the stored precision), and it is removed
+    /// in the same transaction; for `.noRow` the owner still has no row. Otherwise nothing is taken and the result
+    /// is nil: an owner that renewed (or registered) since the judgement, and the jobs it claimed after that, are
+    /// left alone. A store may also return nil, having changed nothing, when the owner's jobs changed under a
+    /// concurrent transaction while it took them; the next judgement decides.
+    ///
+    /// For each job, `nextRunAt` says when to retry it (nil = fail for good); the attempt counts. A job failed for
+    /// good is counted on its schedule as `finish` does, with `reason` as the error (and as the attempt's worker
+    /// exit). `nextRunAt` runs inside the store's transaction: it must not call the store. Returns the jobs taken
+    /// (possibly none), in id order.
     func recoverJobs(
-        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
-    ) throws -> [RecoveredJob]
+        ofDeadOwner ownerId: String, leaseAsJudged lease: JudgedLease, reason: String, now: Date,
+        nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]?
     /// Takes back running jobs whose `workerHeartbeat` is older than `heartbeatBefore` (for runners that
-    /// keep no row in the workers table), as `recoverJobs(ownedBy:)` does.
+    /// keep no row in the workers table), as `recoverJobs(ofDeadOwner:)` does.
     func recoverJobs(
         heartbeatBefore: Date, reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
     ) throws -> [RecoveredJob]
@@ -207,9 +216,9 @@ public protocol JobStore: AnyObject, Sendable {
     /// Renews a lease: heartbeat `now`, held until `expiresAt`. A lease without a row (removed as dead) stays
     /// removed.
     func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws
-    /// Removes a lease row; with `unlessRenewedAfter`, only while its heartbeat is still at most that time, so a
-    /// judgement of a row read earlier never removes a lease its owner has renewed since.
-    func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws
+    /// Removes a lease row, whatever its heartbeat (its owner stopping). A dead owner's row goes with its jobs,
+    /// in `recoverJobs(ofDeadOwner:)`.
+    func removeWorker(id: String) throws
     func listWorkers() throws -> [WorkerRecord]
 
     /// Pending jobs with `runAt <= now` (of `queues`, or of any queue when nil), in claim order (priority
@@ -261,9 +270,4 @@ extension JobStore {
         try finish(
             [AttemptReport(jobId: id, outcome: .failed(error: error, retryAt: retryAt))], workerId: workerId, now: now)[0]
     }
-}
-
-extension JobStore {
-    /// Removes a lease row, whatever its heartbeat (its owner stopping).
-    public func removeWorker(id: String) throws { try removeWorker(id: id, unlessRenewedAfter: nil) }
 }

@@ -122,7 +122,10 @@ extension StoreConformance {
             // The next attempt keeps the last one's until it ends; a recovery writes its reason and no pid.
             let again = try #require(try store.claim(workerId: "w2", limit: 1, queues: nil, now: t0 + 10).first)
             #expect(again.id == ids[1] && again.workerPid == 4243 && again.workerExit == "killed at its 1500 ms timeout")
-            let recovered = try store.recoverJobs(ownedBy: ["w2"], reason: "supervisor w2 died", now: t0 + 11) { _ in t0 + 20 }
+            let recovered = try #require(
+                try store.recoverJobs(ofDeadOwner: "w2", leaseAsJudged: .noRow, reason: "supervisor w2 died", now: t0 + 11) { _ in
+                    t0 + 20
+                })
             #expect(recovered.map(\.result) == [.retrying(at: t0 + 20)])
             #expect(recovered.first?.job.workerExit == "supervisor w2 died" && recovered.first?.job.workerPid == nil)
             let b2 = try #require(try store.get(id: ids[1]))

@@ -114,10 +114,10 @@ extension StoreConformance {
             _ = try store.claim(workerId: "dead", limit: 2, queues: nil, now: t0 + 200)
             _ = try store.claim(workerId: "stale", limit: 2, queues: nil, now: t0 + 200)
             // One retried (nothing to count), one failed for good.
-            let byOwner = try store.recoverJobs(ownedBy: ["dead"], reason: "owner died", now: t0 + 300) { job in
+            let byOwner = try store.recoverJobs(ofDeadOwner: "dead", leaseAsJudged: .noRow, reason: "owner died", now: t0 + 300) { job in
                 job.id == ids[0] ? t0 + 400 : nil
             }
-            #expect(byOwner.map(\.result) == [.retrying(at: t0 + 400), .failed])
+            #expect(byOwner?.map(\.result) == [.retrying(at: t0 + 400), .failed])
             var s = try #require(try store.getSchedule(id: schedule.id))
             #expect(s.runningCount == 3 && s.runCount == 1 && s.failureCount == 1)
             #expect(s.lastStatus == .failed && s.lastError == "owner died" && s.lastRun == t0 + 300)
@@ -138,7 +138,8 @@ extension StoreConformance {
             #expect(try store.fail(id: ids[1], workerId: "w", error: "e", retryAt: nil, now: t0 + 302) == .failed)
             #expect(try store.cancel(id: ids[2], now: t0 + 303).status == .cancelled)
             #expect(try store.cancel(id: ids[4], now: t0 + 303).status == .cancelled)
-            let recovered = try store.recoverJobs(ownedBy: ["w"], reason: "gone", now: t0 + 304) { _ in nil }
+            let recovered = try #require(
+                try store.recoverJobs(ofDeadOwner: "w", leaseAsJudged: .noRow, reason: "gone", now: t0 + 304) { _ in nil })
             #expect(recovered.map(\.job.id) == [ids[3]] && recovered.first?.result == .failed)
             #expect(try store.stats(queue: nil) == JobStats(completed: 1, failed: 2, cancelled: 2))
             #expect(try store.getSchedule(id: schedule.id) == nil)

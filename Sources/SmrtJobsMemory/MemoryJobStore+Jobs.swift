@@ -226,13 +226,21 @@ extension MemoryJobStore {
     }
 
     public func recoverJobs(
-        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
-    ) throws -> [RecoveredJob] {
-        if workerIds.isEmpty { return [] }
+        ofDeadOwner ownerId: String, leaseAsJudged lease: JudgedLease, reason: String, now: Date,
+        nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]? {
         let now = Self.stored(now)
         return try database.write { tables in
-            let running = tables.running.compactMap { tables.jobs[$0] }.sorted { $0.id < $1.id }
-            let owned = workerIds.flatMap { workerId in running.filter { $0.workerId == workerId } }
+            switch lease {
+            case .noRow:
+                if tables.workers[ownerId] != nil { return nil }
+            case .row(let judged):
+                // The SQL stores' millisecond of slack, so every store draws the line at the same place.
+                guard let row = tables.workers[ownerId], row.heartbeat <= judged.addingTimeInterval(0.001) else { return nil }
+                tables.removeWorker(id: ownerId)
+            }
+            let owned = tables.running.compactMap { tables.jobs[$0] }.filter { $0.workerId == ownerId }
+                .sorted { $0.id < $1.id }
             return Self.recover(owned, reason: reason, now: now, nextRunAt: nextRunAt, &tables)
         }
     }

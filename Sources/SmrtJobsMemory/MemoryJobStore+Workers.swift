@@ -27,11 +27,8 @@ extension MemoryJobStore {
         }
     }
 
-    public func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws {
-        try database.write { tables in
-            if let heartbeat, let row = tables.workers[id], row.heartbeat > heartbeat { return }
-            tables.removeWorker(id: id)
-        }
+    public func removeWorker(id: String) throws {
+        try database.write { tables in tables.removeWorker(id: id) }
     }
 
     /// By id.

@@ -184,7 +184,7 @@ extension PostgresJobStore {
     /// A failed attempt: back to pending at $1 when a retry time is given and attempts remain, else failed.
     /// SET expressions all see the row as it was, so the CASEs agree with each other. $7 and $8 are the worker
     /// pid and how the attempt ended (a recovery: no pid, its reason).
-    private static func failSQL(returning: String) -> String {
+    private static func failSQL(returning: String, also condition: String = "") -> String {
         let retrying = "$1::timestamptz IS NOT NULL AND attempts < max_attempts"
         return """
             UPDATE _smrt_jobs SET \
@@ -195,13 +195,15 @@ extension PostgresJobStore {
             worker_heartbeat = CASE WHEN \(retrying) THEN NULL ELSE worker_heartbeat END, \
             last_error = $2::text, updated_at = $3::timestamptz, started_at = COALESCE($6::timestamptz, started_at), \
             worker_pid = $7::integer, worker_exit = $8::text \
-            WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running' \
+            WHERE id = $4::bigint AND worker_id = $5::text AND status = 'running'\(condition) \
             RETURNING \(returning)
             """
     }
 
     private static let failSQL = failSQL(returning: "status, run_at, \(scheduleIdColumn)")
     private static let recoverSQL = failSQL(returning: jobColumns)
+    /// `recoverSQL` for a row only as it was read: `$9` is its `xmin` then (any update since makes a new version).
+    private static let recoverUnchangedSQL = failSQL(returning: jobColumns, also: " AND xmin = $9::xid")
 
     public func finish(_ reports: [AttemptReport], workerId: String, now: Date) throws -> [FinishResult] {
         if reports.isEmpty { return [] }
@@ -363,22 +365,55 @@ extension PostgresJobStore {
         }
     }
 
+    /// A dead owner's running jobs with the version of each row (`xmin`, last column), unless its lease is no
+    /// longer as judged: `$2` is the judged heartbeat with its slack (NULL: it had no row, and any row now means
+    /// it registered since).
+    private static let deadOwnerJobsSQL = """
+        SELECT \(jobColumns), xmin::text FROM _smrt_jobs WHERE worker_id = $1::text AND status = 'running' \
+        AND NOT EXISTS (SELECT 1 FROM _smrt_workers WHERE id = $1::text \
+        AND ($2::timestamptz IS NULL OR heartbeat > $2::timestamptz)) ORDER BY id
+        """
+
+    /// One READ COMMITTED transaction, in which no renewal followed by a claim can lose its new job:
+    /// - a row judged: its lease row is locked first (`FOR UPDATE` reads the newest committed version, after
+    ///   waiting for a renewal in progress). Renewed or gone: nothing is taken. Otherwise no renewal (an UPDATE or
+    ///   the upsert of `registerWorker`) can commit before this transaction does, so a renewal made after the
+    ///   judgement, and every claim under it, comes after this commit. The row is removed here.
+    /// - no row judged: there is no row to lock, so the condition sits in the statement that reads the jobs
+    ///   (`deadOwnerJobsSQL`): a registration committed before that statement's snapshot hides every job; one
+    ///   committed after it comes before any claim under the new lease, whose jobs that snapshot saw pending and
+    ///   did not select.
+    /// The jobs are read without locks and each is updated only while its row is the version that was read
+    /// (`xmin`): a plain `FOR UPDATE` would re-check a row changed meanwhile against its newest version, so a job
+    /// of the snapshot that its owner finished or released and claimed again under a new lease would be taken.
     public func recoverJobs(
-        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
-    ) throws -> [RecoveredJob] {
-        if workerIds.isEmpty { return [] }
+        ofDeadOwner ownerId: String, leaseAsJudged lease: JudgedLease, reason: String, now: Date,
+        nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]? {
+        // A millisecond of slack for rounding to microseconds; a renewal moves the heartbeat by seconds.
+        var renewedAfter: Date?
+        if case .row(let judged) = lease { renewedAfter = judged.addingTimeInterval(0.001) }
         return try locked { connection in
             try connection.transaction {
-                var running: [SmrtJob] = []
-                for workerId in workerIds {
-                    running += try selectJobs(
-                        connection,
-                        """
-                        SELECT \(Self.jobColumns) FROM _smrt_jobs WHERE worker_id = $1::text AND status = 'running' \
-                        ORDER BY id FOR UPDATE
-                        """, [workerId])
+                if let renewedAfter {
+                    let row = try connection.query(
+                        "SELECT heartbeat FROM _smrt_workers WHERE id = $1::text FOR UPDATE", [ownerId])
+                    guard row.rowCount == 1, let heartbeat = row.row(0).date(0), heartbeat <= renewedAfter else {
+                        return nil
+                    }
                 }
-                return try recover(running, reason: reason, now: now, nextRunAt: nextRunAt, connection)
+                let rows = try connection.query(Self.deadOwnerJobsSQL, [ownerId, Self.text(renewedAfter)]).rows
+                let jobs = try rows.map { try $0.decodeJob(strategies: &retryStrategies) }
+                let versions = rows.map { $0.string(Int32(Self.jobColumnNames.count)) }
+                let recovered = try recover(jobs, versions: versions, reason: reason, now: now, nextRunAt: nextRunAt, connection)
+                if renewedAfter != nil {
+                    try connection.query("DELETE FROM _smrt_workers WHERE id = $1::text", [ownerId])
+                } else if recovered.isEmpty,
+                    try connection.query("SELECT 1 FROM _smrt_workers WHERE id = $1::text", [ownerId]).rowCount > 0
+                {
+                    return nil  // it registered: alive
+                }
+                return recovered
             }
         }
     }
@@ -401,16 +436,19 @@ extension PostgresJobStore {
 
     /// Fails the attempt of each job as its owner would have (same conditional UPDATE as `finish`), with the
     /// retry time `nextRunAt` picks; a job failed for good is counted on its schedule. The attempt's worker exit
-    /// is the reason (its process, on a dead owner's host, is not known).
+    /// is the reason (its process, on a dead owner's host, is not known). With `versions` (the `xmin` each row was
+    /// read at), a row changed since it was read is left alone.
     private func recover(
-        _ jobs: [SmrtJob], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?, _ connection: PostgresConnection
+        _ jobs: [SmrtJob], versions: [String?]? = nil, reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?,
+        _ connection: PostgresConnection
     ) throws -> [RecoveredJob] {
         var recovered: [RecoveredJob] = []
-        for job in jobs {
+        for (index, job) in jobs.enumerated() {
             let retryAt = nextRunAt(job)
+            var parameters = [Self.text(retryAt), reason, Self.text(now), Self.text(job.id), job.workerId, nil, nil, reason]
+            if let versions { parameters.append(versions[index]) }
             guard let updated = try selectJobs(
-                connection, Self.recoverSQL,
-                [Self.text(retryAt), reason, Self.text(now), Self.text(job.id), job.workerId, nil, nil, reason]
+                connection, versions == nil ? Self.recoverSQL : Self.recoverUnchangedSQL, parameters
             ).first else { continue }
             let result: FinishResult = updated.status == .pending ? .retrying(at: updated.runAt) : .failed
             if result == .failed, let scheduleId = updated.scheduleId {

@@ -29,16 +29,9 @@ extension PostgresJobStore {
         }
     }
 
-    public func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws {
+    public func removeWorker(id: String) throws {
         try locked { connection in
-            guard let heartbeat else {
-                _ = try connection.query("DELETE FROM _smrt_workers WHERE id = $1::text", [id])
-                return
-            }
-            // A millisecond of slack for rounding to microseconds; a renewal moves the heartbeat by seconds.
-            _ = try connection.query(
-                "DELETE FROM _smrt_workers WHERE id = $1::text AND heartbeat <= $2::timestamptz",
-                [id, Self.text(heartbeat.addingTimeInterval(0.001))])
+            _ = try connection.query("DELETE FROM _smrt_workers WHERE id = $1::text", [id])
         }
     }
 

@@ -347,22 +347,34 @@ extension SQLiteJobStore {
         }
     }
 
+    /// One `BEGIN IMMEDIATE` transaction: the write lock keeps out every other writer, so the owner cannot renew,
+    /// register or claim between the lease check and the taking of its jobs.
     public func recoverJobs(
-        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
-    ) throws -> [RecoveredJob] {
-        if workerIds.isEmpty { return [] }
-        return try locked { connection in
+        ofDeadOwner ownerId: String, leaseAsJudged lease: JudgedLease, reason: String, now: Date,
+        nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]? {
+        try locked { connection in
             try connection.transaction {
-                var running: [SmrtJob] = []
-                for workerId in workerIds {
-                    running += try selectJobs(
-                        """
-                        SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker \
-                        WHERE worker_id = ?1 AND status = 'running' ORDER BY id
-                        """,
-                        connection
-                    ) { s in try s.bind(workerId, 1) }
+                // The owner's row: nil without one (its heartbeat is never NULL).
+                let row: Date?? = try connection.withStatement("SELECT heartbeat FROM _smrt_workers WHERE id = ?1") { s in
+                    try s.bind(ownerId, 1)
+                    return try s.step() ? .some(s.date(0)) : nil
                 }
+                switch lease {
+                case .noRow:
+                    if row != nil { return nil }
+                case .row(let judged):
+                    // A millisecond of slack for the stored text's rounding; a renewal moves the heartbeat by seconds.
+                    guard let row, let heartbeat = row, heartbeat <= judged.addingTimeInterval(0.001) else { return nil }
+                    try connection.run("DELETE FROM _smrt_workers WHERE id = ?1") { s in try s.bind(ownerId, 1) }
+                }
+                let running = try selectJobs(
+                    """
+                    SELECT \(SQLiteJobStore.jobColumns) FROM _smrt_jobs INDEXED BY _smrt_jobs_running_worker \
+                    WHERE worker_id = ?1 AND status = 'running' ORDER BY id
+                    """,
+                    connection
+                ) { s in try s.bind(ownerId, 1) }
                 return try recover(running, reason: reason, now: now, nextRunAt: nextRunAt, connection)
             }
         }

@@ -37,17 +37,9 @@ extension SQLiteJobStore {
         }
     }
 
-    public func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws {
+    public func removeWorker(id: String) throws {
         try locked { connection in
-            guard let heartbeat else {
-                try connection.run("DELETE FROM _smrt_workers WHERE id = ?1") { s in try s.bind(id, 1) }
-                return
-            }
-            // A millisecond of slack for the stored text's rounding; a renewal moves the heartbeat by seconds.
-            try connection.run("DELETE FROM _smrt_workers WHERE id = ?1 AND heartbeat <= ?2") { s in
-                try s.bind(id, 1)
-                try s.bind(heartbeat.addingTimeInterval(0.001), 2)
-            }
+            try connection.run("DELETE FROM _smrt_workers WHERE id = ?1") { s in try s.bind(id, 1) }
         }
     }
 

@@ -8,7 +8,7 @@ import SmrtJobs
 /// re-reads the version there, so two processes opening a new file at once apply each step exactly once.
 enum SQLiteSchema {
     /// `migrations[i]` takes the schema from version `i` to `i + 1`.
-    static let migrations: [String] = [version1, version2, version3, version4]
+    static let migrations: [String] = [version1, version2, version3, version4, version5]
 
     /// Version 2: a lease carries its own expiry, written by its owner at each renewal.
     static let version2 = "ALTER TABLE _smrt_workers ADD COLUMN expires_at TEXT;"
@@ -50,6 +50,117 @@ enum SQLiteSchema {
         ALTER TABLE _smrt_workers ADD COLUMN stats TEXT;
         CREATE INDEX _smrt_jobs_failed ON _smrt_jobs (id) WHERE status = 'failed';
         CREATE INDEX _smrt_jobs_cancelled ON _smrt_jobs (id) WHERE status = 'cancelled';
+        """
+
+    /// Version 5: the CHECK constraints without `IN (…)` lists, as `=` / `OR` chains of the same meaning (the
+    /// columns are NOT NULL, so no NULL case differs). SQLite codes an IN list of more than two constants as an
+    /// ephemeral index that it builds each time the CHECK runs (`EXPLAIN`: three `OpenEphemeral` in every insert of
+    /// a job, two in every claim and completion, which set `status`); an OR chain is a few comparisons.
+    ///
+    /// A file this library wrote takes the in-place path (`rewriteChecksInPlace`). Otherwise the two tables that had
+    /// such lists are rebuilt as SQLite's documented procedure for other schema changes says: create the new table,
+    /// copy every row (same ids), carry over the AUTOINCREMENT counter (so an id is never reused, even of deleted
+    /// jobs), drop the old table, rename the new one, and create its indexes again, all in the migration's
+    /// transaction. Columns keep their order and definitions; the index definitions are those of versions 1, 3
+    /// and 4 unchanged.
+    static let version5 = """
+        CREATE TABLE _smrt_jobs_v5 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id TEXT,
+            queue TEXT NOT NULL DEFAULT 'default',
+            object_type TEXT NOT NULL,
+            object_id TEXT,
+            method TEXT NOT NULL,
+            args TEXT NOT NULL DEFAULT '{}',
+            run_at TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 50,
+            status TEXT NOT NULL DEFAULT 'pending' \
+                CHECK (status = 'pending' OR status = 'running' OR status = 'completed' OR status = 'failed' OR status = 'cancelled'),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            timeout INTEGER NOT NULL DEFAULT 300000,
+            timeout_behavior TEXT NOT NULL DEFAULT 'fail'
+                CHECK (timeout_behavior = 'fail' OR timeout_behavior = 'kill' OR timeout_behavior = 'warn'),
+            started_at TEXT,
+            completed_at TEXT,
+            last_error TEXT,
+            result_pointer TEXT,
+            result TEXT,
+            retry_strategy TEXT NOT NULL DEFAULT '{"type":"exponential","config":{}}',
+            worker_id TEXT,
+            worker_heartbeat TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            unique_key TEXT,
+            progress TEXT,
+            worker_pid INTEGER,
+            worker_exit TEXT,
+            CHECK ((completed_at IS NOT NULL) = (status = 'completed' OR status = 'failed' OR status = 'cancelled'))
+        );
+        INSERT INTO _smrt_jobs_v5 (\(jobsColumnsV5)) SELECT \(jobsColumnsV5) FROM _smrt_jobs ORDER BY id;
+        DELETE FROM sqlite_sequence WHERE name = '_smrt_jobs_v5';
+        INSERT INTO sqlite_sequence (name, seq) SELECT '_smrt_jobs_v5', seq FROM sqlite_sequence WHERE name = '_smrt_jobs';
+        DROP TABLE _smrt_jobs;
+        ALTER TABLE _smrt_jobs_v5 RENAME TO _smrt_jobs;
+        CREATE INDEX _smrt_jobs_claim ON _smrt_jobs (queue, priority DESC, run_at, id, status) WHERE status = 'pending';
+        CREATE INDEX _smrt_jobs_claim_any ON _smrt_jobs (priority DESC, run_at, id, status) WHERE status = 'pending';
+        CREATE INDEX _smrt_jobs_running_worker ON _smrt_jobs (worker_id) WHERE status = 'running';
+        CREATE INDEX _smrt_jobs_finished ON _smrt_jobs (status, completed_at, queue) WHERE completed_at IS NOT NULL;
+        CREATE UNIQUE INDEX _smrt_jobs_unique_active ON _smrt_jobs (unique_key)
+            WHERE unique_key IS NOT NULL AND status IN ('pending', 'running');
+        CREATE INDEX _smrt_jobs_unique_finished ON _smrt_jobs (unique_key, completed_at)
+            WHERE unique_key IS NOT NULL AND completed_at IS NOT NULL;
+        CREATE INDEX _smrt_jobs_failed ON _smrt_jobs (id) WHERE status = 'failed';
+        CREATE INDEX _smrt_jobs_cancelled ON _smrt_jobs (id) WHERE status = 'cancelled';
+
+        CREATE TABLE _smrt_agent_schedules_v5 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant_id TEXT,
+            agent_type TEXT NOT NULL,
+            agent_id TEXT,
+            agent_config TEXT,
+            cron TEXT NOT NULL,
+            timezone TEXT NOT NULL DEFAULT 'UTC',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL DEFAULT 'active'
+                CHECK (status = 'active' OR status = 'paused' OR status = 'disabled' OR status = 'error'),
+            last_run TEXT,
+            next_run TEXT,
+            last_status TEXT CHECK (last_status = 'success' OR last_status = 'failed'),
+            last_error TEXT,
+            run_count INTEGER NOT NULL DEFAULT 0,
+            success_count INTEGER NOT NULL DEFAULT 0,
+            failure_count INTEGER NOT NULL DEFAULT 0,
+            max_concurrent INTEGER NOT NULL DEFAULT 1,
+            running_count INTEGER NOT NULL DEFAULT 0,
+            timeout INTEGER NOT NULL DEFAULT 3600000,
+            method TEXT NOT NULL DEFAULT 'run',
+            method_args TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        INSERT INTO _smrt_agent_schedules_v5 (\(schedulesColumnsV5)) SELECT \(schedulesColumnsV5) FROM _smrt_agent_schedules ORDER BY id;
+        DELETE FROM sqlite_sequence WHERE name = '_smrt_agent_schedules_v5';
+        INSERT INTO sqlite_sequence (name, seq)
+            SELECT '_smrt_agent_schedules_v5', seq FROM sqlite_sequence WHERE name = '_smrt_agent_schedules';
+        DROP TABLE _smrt_agent_schedules;
+        ALTER TABLE _smrt_agent_schedules_v5 RENAME TO _smrt_agent_schedules;
+        CREATE INDEX _smrt_agent_schedules_due ON _smrt_agent_schedules (next_run)
+            WHERE enabled = 1 AND status = 'active';
+        """
+
+    /// The columns of `_smrt_jobs` from version 4 on, in table order.
+    private static let jobsColumnsV5 = """
+        id, tenant_id, queue, object_type, object_id, method, args, run_at, priority, status, attempts, max_attempts, \
+        timeout, timeout_behavior, started_at, completed_at, last_error, result_pointer, result, retry_strategy, \
+        worker_id, worker_heartbeat, created_at, updated_at, unique_key, progress, worker_pid, worker_exit
+        """
+
+    /// The columns of `_smrt_agent_schedules` (unchanged since version 1), in table order.
+    private static let schedulesColumnsV5 = """
+        id, tenant_id, agent_type, agent_id, agent_config, cron, timezone, enabled, status, last_run, next_run, \
+        last_status, last_error, run_count, success_count, failure_count, max_concurrent, running_count, timeout, \
+        method, method_args, created_at, updated_at
         """
 
     /// The version this library writes and understands.
@@ -110,11 +221,70 @@ enum SQLiteSchema {
                     message: "\(connection.path) has schema version \(found); this library knows up to \(currentVersion)")
             }
             for step in Int(found)..<migrations.count {
+                if step == 4, try rewriteChecksInPlace(connection) { continue }
                 try connection.exec(migrations[step])
             }
             // user_version cannot take a bound parameter; the value is our own integer.
             try connection.exec("PRAGMA user_version = \(currentVersion)")
         }
+    }
+
+    /// The CHECKs with IN lists of versions 1 to 4, as this library wrote them, and their version 5 forms, by table.
+    static let checkRewrites: [(table: String, from: String, to: String)] = [
+        ("_smrt_jobs", "CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled'))",
+         "CHECK (status = 'pending' OR status = 'running' OR status = 'completed' OR status = 'failed' OR status = 'cancelled')"),
+        ("_smrt_jobs", "CHECK (timeout_behavior IN ('fail', 'kill', 'warn'))",
+         "CHECK (timeout_behavior = 'fail' OR timeout_behavior = 'kill' OR timeout_behavior = 'warn')"),
+        ("_smrt_jobs", "(status IN ('completed', 'failed', 'cancelled'))",
+         "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"),
+        ("_smrt_agent_schedules", "CHECK (status IN ('active', 'paused', 'disabled', 'error'))",
+         "CHECK (status = 'active' OR status = 'paused' OR status = 'disabled' OR status = 'error')"),
+        ("_smrt_agent_schedules", "CHECK (last_status IN ('success', 'failed'))",
+         "CHECK (last_status = 'success' OR last_status = 'failed')"),
+    ]
+
+    /// Version 5 in place, for tables whose stored definitions hold exactly the CHECKs this library wrote: each
+    /// CHECK's text is swapped for its `=` / `OR` form in `sqlite_master`, SQLite's documented way to change a
+    /// constraint that every stored row still meets ("Making other kinds of table schema changes",
+    /// https://sqlite.org/lang_altertable.html): `writable_schema`, the new text, `schema_version` + 1, in the
+    /// migration's transaction; the new definitions are then read back through a statement on each table, so one
+    /// that does not parse fails the migration (rolled back) instead of the next open. Instant, where `version5`
+    /// copies both tables (about 19 s per million jobs). Returns false, having changed nothing, when a definition is
+    /// not as this library wrote it or SQLite refuses schema writes (defensive mode): the caller runs `version5`.
+    static func rewriteChecksInPlace(_ connection: SQLiteConnection) throws -> Bool {
+        var definitions: [(table: String, sql: String)] = []
+        for table in ["_smrt_jobs", "_smrt_agent_schedules"] {
+            let found = try connection.withStatement("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1") { s in
+                try s.bind(table, 1)
+                return try s.step() ? s.string(0) : nil
+            }
+            guard var sql = found else { return false }
+            for rewrite in checkRewrites where rewrite.table == table {
+                guard sql.components(separatedBy: rewrite.from).count == 2 else { return false }
+                sql = sql.replacingOccurrences(of: rewrite.from, with: rewrite.to)
+            }
+            guard !sql.contains(" IN (") else { return false }
+            definitions.append((table, sql))
+        }
+        let schemaVersion = try connection.scalarInt("PRAGMA schema_version") ?? 0
+        try connection.exec("PRAGMA writable_schema = ON")
+        defer { try? connection.exec("PRAGMA writable_schema = OFF") }
+        for (index, definition) in definitions.enumerated() {
+            do {
+                try connection.run("UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = ?2") { s in
+                    try s.bind(definition.sql, 1)
+                    try s.bind(definition.table, 2)
+                }
+            } catch where index == 0 {
+                return false  // refused (defensive mode): nothing changed
+            }
+        }
+        try connection.exec("PRAGMA schema_version = \(schemaVersion + 1)")
+        try connection.exec("PRAGMA writable_schema = OFF")
+        for definition in definitions {
+            _ = try connection.scalarInt("SELECT count(*) FROM (SELECT 1 FROM \(definition.table) LIMIT 1)")
+        }
+        return true
     }
 
     static func version(_ connection: SQLiteConnection) throws -> Int64 {

@@ -93,6 +93,15 @@ func removeDatabase(_ path: String) {
     for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
 }
 
+/// Writes a file's cached pages to disk (fsync): a file just written or copied is otherwise written back while
+/// the next measurement runs, by the kernel or by the first fsync of whoever opens it next.
+func syncToDisk(_ path: String) throws {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw BenchError("open \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw BenchError("fsync \(path): \(String(cString: strerror(errno)))") }
+}
+
 /// The running executable's path.
 func selfExecutablePath() -> String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

@@ -15,7 +15,7 @@ import Testing
     }
 
     func rescuer(
-        _ store: MemoryJobStore, processExists: (@Sendable (Int32) -> Bool)? = nil
+        _ store: any JobStore, processExists: (@Sendable (Int32) -> Bool)? = nil
     ) -> DeadOwnerRescuer {
         DeadOwnerRescuer(store: store, leaseId: "me", host: "h1", leaseTTL: ttl, processExists: processExists) { owner, now in
             "\(owner.id) dead at \(Timestamp.format(now)): \(owner.cause)"
@@ -163,5 +163,50 @@ import Testing
         let reason = try #require(rescues.first?.reason)
         #expect(try [retried.id, lastAttempt.id, neverRetried.id].map { try store.get(id: $0)?.lastError } == [reason, reason, reason])
         #expect(try store.get(id: lastAttempt.id)?.status == .failed)
+    }
+
+    @Test func anOwnerThatRenewsAndClaimsAfterTheJudgementKeepsEveryJob() throws {
+        let memory = MemoryJobStore()
+        let store = InterleavingStore(memory)
+        // Both unrenewed for a minute: judged expired at t0.
+        try memory.registerWorker(lease("slow", heartbeat: t0 - 60))
+        try memory.registerWorker(lease("dead", heartbeat: t0 - 60))
+        let ids = try run(memory, ownedBy: ["slow", "dead"], claimedAt: t0 - 60)
+        // Between the judgement and the recovery, "slow" renews and claims another job under the renewed lease.
+        var newJob: Int64?
+        store.before(.recoverJobs(ofDeadOwner: "slow")) {
+            try memory.heartbeatWorker(id: "slow", now: self.t0, expiresAt: self.t0 + 30)
+            newJob = try self.run(memory, ownedBy: ["slow"], claimedAt: self.t0).first
+        }
+        let rescues = try rescue(rescuer(store), now: t0)
+        let claimedMeanwhile = try #require(newJob, "the recovery of slow was asked for")
+        #expect(rescues.map(\.owner.id) == ["dead"], "slow is alive after all: not reported")
+        for id in [ids[0], claimedMeanwhile] {
+            let job = try #require(try memory.get(id: id))
+            #expect(job.status == .running && job.workerId == "slow" && job.attempts == 1, "job \(id) stays with slow")
+        }
+        #expect(try memory.get(id: ids[1])?.status == .pending, "dead's job is taken back")
+        #expect(try memory.listWorkers().map(\.id) == ["slow"])
+        #expect(try memory.listWorkers().first?.heartbeat == t0)
+    }
+
+    @Test func anOwnerThatRegistersAndClaimsBetweenTheReadsKeepsItsJob() throws {
+        let memory = MemoryJobStore()
+        let store = InterleavingStore(memory)
+        // The rescuer reads the rows (none for "late"), then the running jobs: "late" registers and claims in between.
+        var claimed: Int64?
+        store.before(.listRunning) {
+            try memory.registerWorker(self.lease("late", heartbeat: self.t0))
+            claimed = try self.run(memory, ownedBy: ["late"], claimedAt: self.t0).first
+        }
+        var recoveryAsked = false
+        store.before(.recoverJobs(ofDeadOwner: "late")) { recoveryAsked = true }
+        let rescues = try rescue(rescuer(store), now: t0)
+        let id = try #require(claimed)
+        #expect(recoveryAsked, "judged without a lease from the rows read before")
+        #expect(rescues.isEmpty)
+        let job = try #require(try memory.get(id: id))
+        #expect(job.status == .running && job.workerId == "late" && job.attempts == 1)
+        #expect(try memory.listWorkers().map(\.id) == ["late"])
     }
 }

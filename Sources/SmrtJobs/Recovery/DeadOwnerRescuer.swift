@@ -11,8 +11,10 @@ import Foundation
 ///
 /// The running jobs of a dead owner fail their attempt (it counts) with the caller's `reason`, and are retried
 /// under their own strategy or failed for good (the store counts those on their schedules); the lease rows of
-/// dead owners are removed. Time is passed in, randomness (retry jitter) too; the caller logs and emits what
-/// `rescue` returns in its own words. Calls are synchronous store calls: make them where the caller makes its
+/// dead owners are removed. Each owner's jobs and row are taken in one store transaction that first checks its
+/// lease is still as judged (`recoverJobs(ofDeadOwner:leaseAsJudged:)`): an owner that renews or registers, and
+/// claims, between the judgement and the recovery keeps its jobs. Time is passed in, randomness (retry jitter)
+/// too; the caller logs and emits what `rescue` returns in its own words. Calls are synchronous store calls: make them where the caller makes its
 /// other store calls (the supervisor's database thread, the runner's task).
 public struct DeadOwnerRescuer: Sendable {
     /// Why an owner was judged dead.
@@ -32,6 +34,9 @@ public struct DeadOwnerRescuer: Sendable {
         /// Its lease row; nil for an owner without one.
         public var lease: WorkerRecord?
         public var cause: Cause
+
+        /// Its lease as judged, for the store to check before it takes anything.
+        public var judgedLease: JudgedLease { lease.map { .row(heartbeat: $0.heartbeat) } ?? .noRow }
     }
 
     /// A dead owner and what was done with its running jobs (possibly none).
@@ -72,7 +77,9 @@ public struct DeadOwnerRescuer: Sendable {
     }
 
     /// Judges every other owner at `now` and takes back the jobs of the dead ones: first owners with a lease row
-    /// (by id; their rows are removed), then owners without one (by id). `random` draws the retry jitter.
+    /// (by id; their rows are removed), then owners without one (by id). An owner whose lease is no longer as
+    /// judged when its jobs are taken (renewed, registered) is left alone and not returned. `random` draws the
+    /// retry jitter.
     public func rescue(now: Date, using random: inout some RandomNumberGenerator) throws -> [Rescue] {
         let leases = try store.listWorkers()
         var dead: [DeadOwner] = []
@@ -86,11 +93,10 @@ public struct DeadOwnerRescuer: Sendable {
         var rescues: [Rescue] = []
         for owner in dead {
             let reason = reason(owner, now)
-            let jobs = try store.recoverJobs(ownedBy: [owner.id], reason: reason, now: now) { job in
-                job.retryStrategy.nextRunAt(after: job, now: now, using: &random)
-            }
-            // Only the row as judged: an owner that renewed since keeps it (and judges itself: it fenced).
-            if let lease = owner.lease { try store.removeWorker(id: owner.id, unlessRenewedAfter: lease.heartbeat) }
+            let jobs = try store.recoverJobs(
+                ofDeadOwner: owner.id, leaseAsJudged: owner.judgedLease, reason: reason, now: now
+            ) { job in job.retryStrategy.nextRunAt(after: job, now: now, using: &random) }
+            guard let jobs else { continue }
             rescues.append(Rescue(owner: owner, reason: reason, jobs: jobs))
         }
         return rescues
@@ -109,7 +115,8 @@ public struct DeadOwnerRescuer: Sendable {
         return expiry < now
     }
 
-    /// Owners of running jobs that have no lease row.
+    /// Owners of running jobs that have no lease row in `leased` (read before these jobs: one that registered and
+    /// claimed in between is found here, and its recovery, which checks it still has no row, takes nothing).
     private func ownersWithoutLease(leased: Set<String>, now: Date) throws -> [String] {
         var owners: Set<String> = []
         var offset = 0

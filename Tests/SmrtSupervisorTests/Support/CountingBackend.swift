@@ -127,9 +127,10 @@ final class CountingStore: JobStore, ScheduleStore, MonitoringStore, @unchecked 
     }
     func heartbeat(workerId: String, now: Date) throws { try inner.heartbeat(workerId: workerId, now: now) }
     func recoverJobs(
-        ownedBy workerIds: [String], reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
-    ) throws -> [RecoveredJob] {
-        try inner.recoverJobs(ownedBy: workerIds, reason: reason, now: now, nextRunAt: nextRunAt)
+        ofDeadOwner ownerId: String, leaseAsJudged lease: JudgedLease, reason: String, now: Date,
+        nextRunAt: (SmrtJob) -> Date?
+    ) throws -> [RecoveredJob]? {
+        try inner.recoverJobs(ofDeadOwner: ownerId, leaseAsJudged: lease, reason: reason, now: now, nextRunAt: nextRunAt)
     }
     func recoverJobs(
         heartbeatBefore: Date, reason: String, now: Date, nextRunAt: (SmrtJob) -> Date?
@@ -144,9 +145,7 @@ final class CountingStore: JobStore, ScheduleStore, MonitoringStore, @unchecked 
     func heartbeatWorker(id: String, now: Date, expiresAt: Date) throws {
         try inner.heartbeatWorker(id: id, now: now, expiresAt: expiresAt)
     }
-    func removeWorker(id: String, unlessRenewedAfter heartbeat: Date?) throws {
-        try inner.removeWorker(id: id, unlessRenewedAfter: heartbeat)
-    }
+    func removeWorker(id: String) throws { try inner.removeWorker(id: id) }
     func listWorkers() throws -> [WorkerRecord] { try inner.listWorkers() }
     func listReady(limit: Int, queues: [String]?, now: Date) throws -> [SmrtJob] {
         try inner.listReady(limit: limit, queues: queues, now: now)
