@@ -81,7 +81,7 @@ extension IntegrationTests {
             }
             report("retry", late, db)
             #expect(late.count >= retries - 2, "retries seen: \(late.count) of \(retries)")
-            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)")
+            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)\n\(supervisor.logTail(80))")
         }
 
         /// With the poll at 5 s and an idle worker, jobs enqueued by another connection in one batch, due 100 ms
@@ -104,7 +104,7 @@ extension IntegrationTests {
                 late.append(started.timeIntervalSince(job.runAt) * 1000)
             }
             report("delayed job", late, db)
-            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)")
+            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)\n\(supervisor.logTail(80))")
         }
 
         /// Prints the median and the worst of `lateMs`.
