@@ -75,7 +75,12 @@ import Testing
                 var lines: [String] = []
                 while ContinuousClock.now < metricsDeadline {
                     lines = String(buffer: try await client.request("/metrics").body).split(separator: "\n").map(String.init)
-                    if lines.contains(where: { $0.hasPrefix("smrt_job_duration_seconds_count{") && $0.hasSuffix(" 7") }) { break }
+                    // A duration is counted at an attempt's end, its outcome once the database has recorded it.
+                    if lines.contains(where: { $0.hasPrefix("smrt_job_duration_seconds_count{") && $0.hasSuffix(" 7") }),
+                        lines.contains(where: { $0.hasPrefix("smrt_jobs_finished_total{") && $0.contains("outcome=\"completed\"") && $0.hasSuffix(" 6") })
+                    {
+                        break
+                    }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 let durationCount = lines.first { $0.hasPrefix("smrt_job_duration_seconds_count{supervisor=\"") }

@@ -59,7 +59,9 @@ extension IntegrationTests {
                 let sent = try #require(Timestamp.parse(cancel["ts"] as? String ?? ""))
                 let killed = try #require(Timestamp.parse(kill["ts"] as? String ?? ""))
                 let graceMs = killed.timeIntervalSince(sent) * 1000
-                #expect(graceMs >= 290 && graceMs < 2000, "killed \(graceMs) ms after CANCEL")
+                // The lines are stamped when they are logged, which a loaded loop does a few ms after the CANCEL it
+                // sent arms the grace timer (288 ms was seen at a load of 6): the kill is never before the grace.
+                #expect(graceMs >= 250 && graceMs < 2000, "killed \(graceMs) ms after CANCEL")
                 _ = try eventually("worker \(pid) to be gone", timeout: 2) { processIsAlive(pid) ? nil : true }
                 let workers = try supervisor.waitForWorkers(1)
                 #expect(!workers.contains(pid))
