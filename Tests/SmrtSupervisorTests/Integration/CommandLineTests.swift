@@ -39,6 +39,16 @@ extension IntegrationTests {
             }
         }
 
+        /// `--short-job-threshold MS` (hidden, for tests): 0 to an hour; anything else is a usage error naming the flag.
+        @Test(arguments: ["-1", "nan", "3600001"])
+        func aShortJobThresholdOutOfRangeExitsTwo(_ value: String) async throws {
+            try await BlockingWork.run {
+                let (exit, text) = try run(["--worker-exec", "w", "--short-job-threshold=\(value)"])
+                #expect(exit == .exited(2))
+                #expect(text.contains("--short-job-threshold") && text.contains("must be 0 to 3600000 ms"), "\(text)")
+            }
+        }
+
         /// Another application's SQLite file (a mistyped --db) is refused, byte for byte unchanged, unless
         /// --init says to add the smrt-jobs tables to it.
         @Test func foreignDatabaseNeedsInit() throws {

@@ -14,7 +14,11 @@ extension IntegrationTests {
     ///
     /// Most tests use one worker and a first quick job: after it the supervisor claims ahead, and of the jobs claimed
     /// together the first goes to the worker and the second is queued behind it (`job_queued`, logged with --debug).
+    /// They run the supervisor with `arguments`, so that the first job counts as short however long a loaded machine
+    /// makes it take (`SupervisorProcess.everyJobShort`).
     @Suite struct Pipeline {
+        static let arguments = ["--debug"] + SupervisorProcess.everyJobShort
+
         func queued(_ supervisor: SupervisorProcess, _ id: Int64) -> Bool {
             !supervisor.events("job_queued") { $0["job_id"] as? Int == Int(id) }.isEmpty
         }
@@ -33,7 +37,7 @@ extension IntegrationTests {
                 let specs = (0..<300).map { _ in JobSpec(objectType: "Demo", method: "noop", maxAttempts: 1) }
                 let ids = try db.store.enqueue(batch: specs, now: Date())
                 let supervisor = try SupervisorProcess(
-                    database: db, workers: 2, arguments: ["--debug", "--pipeline", String(depth)])
+                    database: db, workers: 2, arguments: Self.arguments + ["--pipeline", String(depth)])
                 _ = try eventually("300 jobs completed", timeout: 60, context: { supervisor.logTail() }) { () -> Bool? in
                     try db.store.stats(queue: nil).completed == ids.count ? true : nil
                 }
@@ -54,6 +58,28 @@ extension IntegrationTests {
             }
         }
 
+        /// `--short-job-threshold` reaches the claim planner: jobs of 100 ms are never short by default (50 ms), so
+        /// none is queued behind another; with 10 s they are: after the first one, the next three are claimed together,
+        /// one runs and the one after it is queued.
+        @Test(arguments: [false, true])
+        func theShortJobThresholdDecidesWhatIsQueued(_ raised: Bool) async throws {
+            try await BlockingWork.run {
+                let db = try TestDatabase()
+                let ids = try (0..<4).map { _ in try db.enqueue("sleep", ["ms": 100]) }
+                let supervisor = try SupervisorProcess(
+                    database: db, workers: 1, arguments: raised ? Self.arguments : ["--debug"])
+                for id in ids { try db.waitFor(id, .completed, log: supervisor) }
+                let queuedRuns = supervisor.events("job_queued").count
+                if raised {
+                    #expect(queued(supervisor, ids[2]), "\(queuedRuns) RUN(s) queued")
+                } else {
+                    #expect(queuedRuns == 0)
+                }
+                supervisor.signal(SIGTERM)
+                #expect(try supervisor.waitForExit() == .exited(0))
+            }
+        }
+
         /// A job queued behind a 200 ms job with a 300 ms `kill` timeout of its own, that takes 150 ms: counted from
         /// its RUN it would be killed at 300 ms; counted from its STARTED it completes.
         @Test func aQueuedJobsDeadlineCountsFromItsStarted() async throws {
@@ -62,7 +88,7 @@ extension IntegrationTests {
                 try db.enqueue("noop")
                 let first = try db.enqueue("sleep", ["ms": 200])
                 let queuedJob = try db.enqueue("sleep", ["ms": 150], timeout: 300, behavior: .kill)
-                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: Self.arguments)
                 let job = try db.waitFor(queuedJob, .completed, log: supervisor)
                 #expect(job.attempts == 1)
                 #expect(queued(supervisor, queuedJob), "it was queued behind job \(first)")
@@ -87,7 +113,7 @@ extension IntegrationTests {
                 try db.enqueue("noop")
                 let spin = try db.enqueue("spin", timeout: 300, behavior: .kill)
                 let behind = try db.enqueue("noop")
-                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: Self.arguments)
                 let failed = try db.waitFor(spin, .failed, log: supervisor)
                 #expect(failed.attempts == 1)
                 #expect(failed.lastError?.contains("timed out after 300 ms") == true, "\(failed.lastError ?? "-")")
@@ -109,7 +135,7 @@ extension IntegrationTests {
                 try db.enqueue("noop")
                 let crash = try db.enqueue("crash", ["signal": "SEGV"])
                 let behind = try db.enqueue("noop")
-                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: Self.arguments)
                 let failed = try db.waitFor(crash, .failed, log: supervisor)
                 #expect(failed.attempts == 1)
                 #expect(failed.lastError?.contains("SIGSEGV") == true, "\(failed.lastError ?? "-")")
@@ -130,7 +156,7 @@ extension IntegrationTests {
                 try db.enqueue("noop")
                 let sleep = try db.enqueue("sleep", ["ms": 600])
                 let rest = try (0..<3).map { _ in try db.enqueue("noop") }
-                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: Self.arguments)
                 try supervisor.waitFor("job_started") { $0["job_id"] as? Int == Int(sleep) }
                 try supervisor.waitFor("job_queued") { $0["job_id"] as? Int == Int(rest[0]) }
                 supervisor.signal(SIGTERM)
@@ -154,7 +180,7 @@ extension IntegrationTests {
                 let sleep = try db.enqueue("sleep", ["ms": 1500])
                 let behind = try db.enqueue("noop")
                 let supervisor = try SupervisorProcess(
-                    database: db, workers: 1, arguments: ["--debug", "--heartbeat-interval", "100"])
+                    database: db, workers: 1, arguments: Self.arguments + ["--heartbeat-interval", "100"])
                 try supervisor.waitFor("job_queued") { $0["job_id"] as? Int == Int(behind) }
                 _ = try db.store.cancel(id: behind, now: Date())
                 let cancelled = try supervisor.waitFor("job_cancelled") { $0["job_id"] as? Int == Int(behind) }
