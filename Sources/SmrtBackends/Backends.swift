@@ -8,10 +8,14 @@ public struct BackendOptions: Sendable, Equatable {
     public var busyTimeoutMs: Int32
     /// Permissions of a database file the backend creates (file-based backends); default 0600.
     public var fileMode: UInt16
+    /// SQLite: run WAL checkpoints on a thread of their own, not inside a commit (for a long-lived, busy writer
+    /// such as the supervisor; see `SQLiteJobStore.Options.checkpointsInBackground`). Other backends ignore it.
+    public var checkpointsInBackground: Bool
 
-    public init(busyTimeoutMs: Int32 = 5000, fileMode: UInt16 = 0o600) {
+    public init(busyTimeoutMs: Int32 = 5000, fileMode: UInt16 = 0o600, checkpointsInBackground: Bool = false) {
         self.busyTimeoutMs = busyTimeoutMs
         self.fileMode = fileMode
+        self.checkpointsInBackground = checkpointsInBackground
     }
 }
 
@@ -42,7 +46,11 @@ public enum Backends {
     }
 
     private static func sqlite(_ path: String, _ options: BackendOptions) -> SQLiteBackend {
-        SQLiteBackend(path: path, options: .init(busyTimeoutMs: options.busyTimeoutMs, fileMode: options.fileMode))
+        SQLiteBackend(
+            path: path,
+            options: .init(
+                busyTimeoutMs: options.busyTimeoutMs, fileMode: options.fileMode,
+                checkpointsInBackground: options.checkpointsInBackground))
     }
 
     /// `postgres` of `postgres://…`, `sqlite` of `sqlite:jobs.db`; nil for a plain path (a path may contain ':').

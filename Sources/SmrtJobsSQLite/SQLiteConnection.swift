@@ -161,7 +161,7 @@ public final class SQLiteConnection {
     }
 
     /// Names SQLite does not back with a file of that name: nothing to create or look for.
-    private static func isSpecialName(_ path: String) -> Bool {
+    static func isSpecialName(_ path: String) -> Bool {
         path == ":memory:" || path.isEmpty || path.hasPrefix("file:")
     }
 

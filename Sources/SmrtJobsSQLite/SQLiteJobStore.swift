@@ -23,13 +23,19 @@ public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable 
         /// Permissions of the database file when this store creates it; SQLite gives its -wal and -shm files
         /// the same. An existing file keeps its mode.
         public var fileMode: UInt16
+        /// Run WAL checkpoints on a thread of the store's own instead of inside the commit that crosses the
+        /// threshold (`SQLiteCheckpointer`): for a long-lived, busy writer such as the supervisor, whose commits
+        /// then never wait for the database file's `fsync`. Ignored for read-only and in-memory databases.
+        public var checkpointsInBackground: Bool
 
         public init(
-            busyTimeoutMs: Int32 = 5000, synchronous: SQLiteConnection.Synchronous = .normal, fileMode: UInt16 = 0o600
+            busyTimeoutMs: Int32 = 5000, synchronous: SQLiteConnection.Synchronous = .normal, fileMode: UInt16 = 0o600,
+            checkpointsInBackground: Bool = false
         ) {
             self.busyTimeoutMs = busyTimeoutMs
             self.synchronous = synchronous
             self.fileMode = fileMode
+            self.checkpointsInBackground = checkpointsInBackground
         }
     }
 
@@ -40,6 +46,8 @@ public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable 
     // Everything below is guarded by `lock`.
     private let lock = NSLock()
     private let connection: SQLiteConnection
+    /// Runs the connection's WAL checkpoints (`Options.checkpointsInBackground`).
+    private let checkpointer: SQLiteCheckpointer?
     /// Decoded retry strategies by their stored text: almost every row holds one of a handful.
     var retryStrategies: [String: RetryStrategy] = [:]
     /// Claim SQL by number of queues (0 = any queue).
@@ -55,7 +63,24 @@ public final class SQLiteJobStore: JobStore, ScheduleStore, @unchecked Sendable 
         connection = try SQLiteConnection(
             path: path, mode: access.mode, busyTimeoutMs: options.busyTimeoutMs, fileMode: options.fileMode)
         try SQLiteSchema.prepare(connection, access: access, synchronous: options.synchronous)
+        if options.checkpointsInBackground && access.mode != .readOnly && !SQLiteConnection.isSpecialName(path) {
+            let checkpointer = try SQLiteCheckpointer(path: path, busyTimeoutMs: options.busyTimeoutMs)
+            checkpointer.attach(to: connection)
+            self.checkpointer = checkpointer
+        } else {
+            checkpointer = nil
+        }
     }
+
+    deinit {
+        if let checkpointer {
+            checkpointer.detach(from: connection)
+            checkpointer.stop()
+        }
+    }
+
+    /// WAL checkpoints the background thread has run (`Options.checkpointsInBackground`; nil without it).
+    public var backgroundCheckpoints: Int? { checkpointer?.checkpoints }
 
     /// Runs `body` with exclusive use of the connection.
     @inline(__always) @discardableResult

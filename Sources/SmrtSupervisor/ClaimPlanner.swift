@@ -6,9 +6,10 @@ import SmrtJobs
 ///
 /// - Claims: enough for the idle workers, minus what is already asked for. While jobs are short (the last one
 ///   took less than `shortJobMs`, 50 ms by default: jobs flow fast enough for the database round trip to matter)
-///   it tops up to `prefetch` held jobs per running worker, so a worker that answers gets its next job from memory.
-///   Longer jobs are never claimed ahead: held behind them, jobs would wait, be released at the poll, and be
-///   claimed again (churn).
+///   it tops up the held jobs to about `holdAheadMs` of work per running worker (`prefetchPerWorker`, at most
+///   `prefetch`), so a worker that answers gets its next job from memory while the next claim is on its way. Longer
+///   jobs are never claimed ahead: held behind them, jobs would wait, be released at the poll, and be claimed again
+///   (churn).
 /// - Held jobs are handed out oldest first, before anything new is claimed: to idle workers first, then to the queue
 ///   slots of busy workers of protocol 4 (`PipelinePolicy`), for which nothing is claimed; those held longer than the
 ///   poll interval go back to pending (attempt not counted).
@@ -33,6 +34,13 @@ struct ClaimPlanner {
 
     /// An attempt that took less than this many ms is short (`SupervisorConfiguration.shortJobMs`).
     let shortJobMs: Double
+
+    /// How much work to hold per running worker while short jobs flow: enough to cover a group commit's round trip
+    /// (the commit window, the transaction, the hop back to the loop) at full speed, so workers do not wait for a
+    /// claim, and little enough that held jobs wait only milliseconds (sized by time, not count: 20 ms is 64 noops
+    /// or a single 20 ms job per worker).
+    static let holdAheadMs = 20.0
+
     /// Jobs per running worker to keep in hand while short jobs flow (0: claim only for idle workers).
     let prefetch: Int
     /// Jobs claimed ahead, oldest first.
@@ -47,6 +55,8 @@ struct ClaimPlanner {
     private(set) var jobsAreShort = false
     /// A short job ended since a worker last became idle (used once, by `topUpWhenIdle`).
     private var shortJobEnded = false
+    /// How long short attempts take, smoothed over the last few (ms); nil until one ended.
+    private(set) var recentJobMs: Double?
 
     init(prefetch: Int, shortJobMs: Double = SupervisorConfiguration.defaultShortJobMs) {
         self.prefetch = prefetch
@@ -65,7 +75,7 @@ struct ClaimPlanner {
         var ready = 0
         if topUp && prefetch > 0 {
             ready = runningWorkers
-            want = max(want, idle + prefetch * ready - held.count - inFlightClaims)
+            want = max(want, idle + prefetchPerWorker * ready - held.count - inFlightClaims)
         }
         if want > 0 {
             inFlightClaims += want
@@ -96,6 +106,20 @@ struct ClaimPlanner {
     mutating func attemptEnded(durationMs: Double) {
         jobsAreShort = durationMs < shortJobMs
         shortJobEnded = jobsAreShort
+        if jobsAreShort { recentJobMs = recentJobMs.map { $0 * 0.75 + durationMs * 0.25 } ?? durationMs }
+    }
+
+    /// Jobs to hold per running worker while short jobs flow: about `holdAheadMs` of them at their recent length, at
+    /// least one and at most `prefetch` (all of `prefetch` before any job ended).
+    var prefetchPerWorker: Int {
+        guard prefetch > 0, let recentJobMs else { return prefetch }
+        return Self.jobs(lasting: recentJobMs, toFill: Self.holdAheadMs, atMost: prefetch)
+    }
+
+    /// How many jobs of `jobMs` each fill `budgetMs`: at least one, at most `limit`.
+    static func jobs(lasting jobMs: Double, toFill budgetMs: Double, atMost limit: Int) -> Int {
+        let fit = budgetMs / max(jobMs, 0.001)
+        return fit >= Double(limit) ? limit : max(1, min(limit, Int(fit)))
     }
 
     /// Whether a worker that just became idle should top up the held jobs: only right after a short job it ran

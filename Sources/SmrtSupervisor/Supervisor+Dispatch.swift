@@ -29,7 +29,7 @@ extension Supervisor {
     /// after the idle workers have been served, so a job never waits behind another while a worker is free.
     private func fillQueueSlots() {
         guard !planner.held.isEmpty else { return }
-        let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort)
+        let slots = pool.queueSlots(pipeline, jobsAreShort: planner.jobsAreShort, recentJobMs: planner.recentJobMs)
         guard !slots.isEmpty else { return }
         let jobs = planner.plan(idleWorkers: 0, queueSlots: slots.count, runningWorkers: 0, topUp: false)
         for (job, worker) in zip(jobs, slots) { run(job, on: worker) }

@@ -147,7 +147,10 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
         do {
             // Opened here, before the loop runs, so a bad database fails fast; from now on only the database
             // thread uses the store.
-            backend = try self.backend ?? Backends.open(configuration.database, options: configuration.backendOptions)
+            // The database thread is a long-lived, busy writer: its commits should not wait for WAL checkpoints.
+            var options = configuration.backendOptions
+            options.checkpointsInBackground = true
+            backend = try self.backend ?? Backends.open(configuration.database, options: options)
             self.backend = backend
             store = try backend.openStore(StoreAccess.create.addingToForeignDatabase(configuration.addsToForeignDatabase))
             try clock.synchronize(with: store)

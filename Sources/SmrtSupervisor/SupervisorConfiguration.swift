@@ -60,8 +60,9 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var workerUser: String?
     /// How often the backend's health check runs (ms): e.g. a SQLite file removed or replaced.
     public var healthCheckInterval: Int
-    /// Jobs per worker claimed ahead and held by the supervisor, so a worker that finishes gets its next job
-    /// at once instead of waiting for the database (0: claim only for idle workers). See docs/supervisor.md.
+    /// Jobs per worker claimed ahead and held by the supervisor at most, so a worker that finishes gets its next job
+    /// at once instead of waiting for the database (0: claim only for idle workers). Fewer are held for jobs that
+    /// take longer (`ClaimPlanner.holdAheadMs` of work per worker). See docs/supervisor.md.
     public var prefetch: Int = SupervisorConfiguration.defaultPrefetch
     /// Added to the workers' nice value, so that the supervisor's loop gets a core first when busy workers take
     /// them all: a kill deadline is then met within milliseconds (0: workers run at the supervisor's priority).
@@ -69,13 +70,14 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     /// The default of `workerNice`, chosen by measurement (docs/performance.md).
     public static let defaultWorkerNice = 5
     /// The default of `prefetch`, chosen by measurement (docs/performance.md).
-    public static let defaultPrefetch = 8
+    public static let defaultPrefetch = 64
     /// RUNs in flight to one worker of protocol 4 while jobs are short (`--pipeline`): the running job and the ones
     /// queued behind it, taken from the held jobs (1: one at a time, as for workers of earlier versions). Each job's
     /// deadline counts from the worker's STARTED for it. See docs/supervisor.md, *Pipelining*.
     public var pipeline: Int = SupervisorConfiguration.defaultPipeline
-    /// The default of `pipeline`: one job running, one queued behind it.
-    public static let defaultPipeline = 2
+    /// The default of `pipeline`: one job running and up to 7 queued behind it, as many as take 2 ms
+    /// (`PipelinePolicy.queueAheadMs`; one for jobs of 2 ms or more).
+    public static let defaultPipeline = 8
     /// The largest `pipeline` accepted.
     public static let maxPipeline = 64
     /// An attempt that took less than this many ms is short: while jobs are short, the supervisor claims ahead

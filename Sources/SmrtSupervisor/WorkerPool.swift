@@ -107,14 +107,14 @@ final class WorkerPool {
 
     /// Busy workers of protocol 4 that may be sent RUNs to queue behind their running job now, once per free slot
     /// (`policy`), the workers with the fewest RUNs in flight first. Stale workers of a rolling restart get none.
-    func queueSlots(_ policy: PipelinePolicy, jobsAreShort: Bool) -> [WorkerProcess] {
+    func queueSlots(_ policy: PipelinePolicy, jobsAreShort: Bool, recentJobMs: Double?) -> [WorkerProcess] {
         guard policy.depth > 1, jobsAreShort else { return [] }
         var free: [(worker: WorkerProcess, slots: Int)] = []
         for worker in workers where worker.mayQueue && !(restarting && worker.generation < generation) {
             guard let first = worker.job else { continue }
             let slots = policy.queueSlots(
                 protocolVersion: worker.protocolVersion, inFlight: worker.inFlight, jobsAreShort: jobsAreShort,
-                jobsLeft: configuration.maxJobsPerWorker.map { $0 - worker.jobsDone },
+                recentJobMs: recentJobMs, jobsLeft: configuration.maxJobsPerWorker.map { $0 - worker.jobsDone },
                 headStopping: first.cancelRequested || first.timeoutState == .cancelled || first.timeoutState == .killed)
             if slots > 0 { free.append((worker, slots)) }
         }

@@ -117,6 +117,12 @@ final class WorkerProcess {
     private var lastSent: MessageType?
     /// The worker closed fd 3 with bytes of ours unread (a read failed with ECONNRESET).
     private var leftBytesUnread = false
+    /// While the messages of one read of a worker of protocol 4 are handled, what is sent to it is gathered here
+    /// and written once at the end (`corked`): the RUNs that refill its queue after several results go out in one
+    /// write, which the worker reads at once (one syscall and one wake-up each side instead of one per job).
+    private var corked = false
+    private var corkedFrames: [UInt8] = []
+    private var corkedRuns: [RunningJob] = []
     private var stdoutLines = OutputLineBuffer()
     private var stderrLines = OutputLineBuffer()
     private var logger: Logger
@@ -252,23 +258,49 @@ final class WorkerProcess {
             return false
         }
         lastSent = message.type
-        let frame = message.encodeFrame()
+        if corked {
+            // In order with everything else sent to it in this read; written by `uncork`, which marks the RUNs
+            // undelivered should the write fail.
+            message.encodeFrame(into: &corkedFrames)
+            if let runJob { corkedRuns.append(runJob) }
+            return true
+        }
+        return write(message.encodeFrame(), runs: runJob.map { [$0] } ?? [], what: "\(message.type)")
+    }
+
+    /// Writes what was gathered while the messages of one read were handled (see `corked`).
+    private func uncork() {
+        corked = false
+        guard !corkedFrames.isEmpty else { return }
+        let frames = corkedFrames, runs = corkedRuns
+        corkedFrames.removeAll(keepingCapacity: true)
+        corkedRuns.removeAll()
+        guard state != .exited, !hasEnded, !channel.isClosing else {
+            for running in runs { running.runUndelivered = true }
+            return
+        }
+        write(frames, runs: runs, what: runs.isEmpty ? "messages" : "\(runs.count) RUN(s)")
+    }
+
+    /// Writes `frames`; a failure, now or later, marks the jobs of `runs` `runUndelivered`.
+    @discardableResult
+    private func write(_ frames: [UInt8], runs: [RunningJob], what: String) -> Bool {
         do {
             // Most frames go out at once, without a queued request; a refusal (the worker closed fd 3) is known
             // here, not in a callback that may come after the worker's exit has been judged.
-            let written = try frame.withUnsafeBytes { try channel.tryWrite($0) }
-            guard written < frame.count else { return true }
-            try channel.write(frame[written...]) { [weak self] error in
+            let written = try frames.withUnsafeBytes { try channel.tryWrite($0) }
+            guard written < frames.count else { return true }
+            try channel.write(frames[written...]) { [weak self] error in
                 guard let self, let error, state != .exited else { return }
-                runJob?.runUndelivered = true
+                for running in runs { running.runUndelivered = true }
                 logger.debug("write to worker failed: \(error)")
             }
             return true
         } catch {
-            runJob?.runUndelivered = true
+            for running in runs { running.runUndelivered = true }
             let closed = (error as? UVError).map { [UVError.Code.EPIPE, UVError.Code.ECONNRESET].contains($0.code) } ?? false
             if closed {
-                logger.debug("worker \(pid) closed its protocol channel; \(message.type) not sent")
+                logger.debug("worker \(pid) closed its protocol channel; \(what) not sent")
             } else {
                 logger.warning("cannot write to worker \(pid): \(error)", metadata: ["event": "worker_write_failed"])
             }
@@ -310,7 +342,9 @@ final class WorkerProcess {
         switch event {
         case .data(let bytes):
             decoder.append(bytes)
+            corked = protocolVersion >= WireFormat.pipelineVersion
             decodeFrames()
+            uncork()
         case .eof, .failed:
             // The worker closed fd 3: usually it is exiting, and its exit callback (with the real cause)
             // follows. One that keeps running without its channel can never finish a job, so it is killed.

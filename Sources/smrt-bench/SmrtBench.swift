@@ -174,7 +174,7 @@ struct Run: ParsableCommand {
             for _ in 0..<c.reps { workerRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2)) }
             results.setInfo("context.worker_noop_rt_per_s", .number(median(workerRates)!))
             Progress.say("demo worker round trips (RUN noop -> RESULT_OK, no supervisor): \(formatNumber(median(workerRates)!))/s (runs \(workerRates.map(formatNumber).joined(separator: ", ")))")
-            // Protocol 4: the next RUN queued while a job runs (the supervisor's --pipeline 2).
+            // Protocol 4: the next RUN queued while a job runs (one queued, as `--pipeline 2` would).
             var pipelinedRates: [Double] = []
             for _ in 0..<c.reps {
                 pipelinedRates.append(try Pingpong.measureWorker(worker, rounds: c.pingpongRounds / 2, inFlight: 2))

@@ -55,12 +55,12 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("max-worker-rss"), help: "Replace a worker whose RSS exceeds this many MB (between jobs).")
     var maxWorkerRSS: Int?
 
-    @Option(help: "Jobs per worker claimed ahead, so a finishing worker gets its next job at once (0: none).")
+    @Option(help: "Jobs per worker claimed ahead at most (about 20 ms of work), so a finishing worker gets its next job at once (0: none).")
     var prefetch: Int = SupervisorConfiguration.defaultPrefetch
 
     @Option(
         help: ArgumentHelp(
-            "RUNs in flight to one worker of protocol 4 while jobs are short: 2 = one running, one queued; 1: one at a time.",
+            "RUNs in flight to one worker of protocol 4 at most while jobs are short (queued: about 2 ms of work, at least one); 1: one at a time.",
             valueName: "N"))
     var pipeline: Int = SupervisorConfiguration.defaultPipeline
 

@@ -91,6 +91,28 @@ import Testing
         #expect(commit?.claim == 1)
     }
 
+    /// Held jobs are sized by time: about 20 ms of work per running worker at the recent (smoothed) length of short
+    /// jobs, at least one, at most `prefetch`; long jobs leave the length as it was (nothing is claimed ahead then).
+    @Test func heldJobsCoverAboutTwentyMillisecondsPerWorker() throws {
+        var planner = ClaimPlanner(prefetch: 64)
+        #expect(planner.prefetchPerWorker == 64, "before any job ended: the limit")
+        planner.attemptEnded(durationMs: 0.1)
+        #expect(planner.prefetchPerWorker == 64, "noops: 200 would fit, 64 at most")
+        var tens = ClaimPlanner(prefetch: 64)
+        tens.attemptEnded(durationMs: 10)
+        #expect(tens.prefetchPerWorker == 2)
+        _ = tens.plan(idleWorkers: 0, runningWorkers: 3, topUp: true)
+        #expect(try commit(&tens).claim == 6, "2 per running worker")
+        tens.attemptEnded(durationMs: 40)
+        #expect(tens.recentJobMs == 17.5, "smoothed: 10 × 0.75 + 40 × 0.25")
+        #expect(tens.prefetchPerWorker == 1, "at least one")
+        tens.attemptEnded(durationMs: 5000)
+        #expect(tens.recentJobMs == 17.5 && !tens.jobsAreShort, "a long job does not count")
+        #expect(ClaimPlanner.jobs(lasting: 0, toFill: 20, atMost: 8) == 8)
+        #expect(ClaimPlanner.jobs(lasting: 7, toFill: 20, atMost: 8) == 2)
+        #expect(ClaimPlanner.jobs(lasting: 7, toFill: 20, atMost: 0) == 0)
+    }
+
     @Test func jobsStayShortUntilALongOneEnds() {
         var planner = ClaimPlanner(prefetch: 4)
         #expect(!planner.jobsAreShort, "nothing ended yet: no claiming ahead")
@@ -125,7 +147,7 @@ import Testing
         #expect(topUp)
         _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: topUp)
         let commit = planner.takeCommit()
-        #expect(commit?.claim == 5, "1 for the idle worker and 4 in hand")
+        #expect(commit?.claim == 2, "1 for the idle worker and 1 in hand (a job of 10 s fills the 20 ms alone)")
         planner.attemptEnded(durationMs: 10_000)
         #expect(!planner.jobsAreShort)
         let afterLongJob = planner.topUpWhenIdle(workerRanJobs: true)
