@@ -5,10 +5,11 @@ import SmrtJobs
 /// and carries out what it returns, and its decisions are unit-tested on their own.
 ///
 /// - Claims: enough for the idle workers, minus what is already asked for. While jobs are short (the last one
-///   took less than `shortJobMs`: jobs flow fast enough for the database round trip to matter) it tops up the held
-///   jobs to about `holdAheadMs` of work per running worker (`prefetchPerWorker`, at most `prefetch`), so a worker
-///   that answers gets its next job from memory while the next claim is on its way. Longer jobs are never claimed
-///   ahead: held behind them, jobs would wait, be released at the poll, and be claimed again (churn).
+///   took less than `shortJobMs`, 50 ms by default: jobs flow fast enough for the database round trip to matter)
+///   it tops up the held jobs to about `holdAheadMs` of work per running worker (`prefetchPerWorker`, at most
+///   `prefetch`), so a worker that answers gets its next job from memory while the next claim is on its way. Longer
+///   jobs are never claimed ahead: held behind them, jobs would wait, be released at the poll, and be claimed again
+///   (churn).
 /// - Held jobs are handed out oldest first, before anything new is claimed: to idle workers first, then to the queue
 ///   slots of busy workers of protocol 4 (`PipelinePolicy`), for which nothing is claimed; those held longer than the
 ///   poll interval go back to pending (attempt not counted).
@@ -31,9 +32,8 @@ struct ClaimPlanner {
         var urgent: Bool
     }
 
-    /// Claiming ahead only pays for short jobs: for longer ones the database round trip is noise, and held
-    /// jobs would wait long.
-    static let shortJobMs = 50.0
+    /// An attempt that took less than this many ms is short (`SupervisorConfiguration.shortJobMs`).
+    let shortJobMs: Double
 
     /// How much work to hold per running worker while short jobs flow: enough to cover a group commit's round trip
     /// (the commit window, the transaction, the hop back to the loop) at full speed, so workers do not wait for a
@@ -58,8 +58,9 @@ struct ClaimPlanner {
     /// How long short attempts take, smoothed over the last few (ms); nil until one ended.
     private(set) var recentJobMs: Double?
 
-    init(prefetch: Int) {
+    init(prefetch: Int, shortJobMs: Double = SupervisorConfiguration.defaultShortJobMs) {
         self.prefetch = prefetch
+        self.shortJobMs = shortJobMs
     }
 
     /// Hands held jobs to idle workers, then to `queueSlots` slots behind running jobs (the returned jobs go to the
@@ -103,7 +104,7 @@ struct ClaimPlanner {
 
     /// An attempt ended after `durationMs`.
     mutating func attemptEnded(durationMs: Double) {
-        jobsAreShort = durationMs < Self.shortJobMs
+        jobsAreShort = durationMs < shortJobMs
         shortJobEnded = jobsAreShort
         if jobsAreShort { recentJobMs = recentJobMs.map { $0 * 0.75 + durationMs * 0.25 } ?? durationMs }
     }

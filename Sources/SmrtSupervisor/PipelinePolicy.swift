@@ -8,8 +8,8 @@ import SmrtProtocol
 /// already in the worker when its result goes out, and neither the round trip nor the worker's wake-up stands
 /// between two jobs. RUNs are queued only:
 /// - to a worker of protocol 4 (earlier ones take one RUN at a time);
-/// - while jobs are short (`ClaimPlanner.jobsAreShort`: the last attempt took less than 50 ms), so a long job never
-///   has another waiting behind it on its worker while other workers could run it;
+/// - while jobs are short (`ClaimPlanner.jobsAreShort`: the last attempt took less than `shortJobMs`, 50 ms by
+///   default), so a long job never has another waiting behind it on its worker while other workers could run it;
 /// - up to `depth` RUNs in flight (sent, not answered) to one worker, and no more queued than fill `queueAheadMs` at
 ///   the jobs' recent length (at least one): enough to cover the supervisor's round trip for jobs of microseconds,
 ///   one for jobs of milliseconds, so a job that turns out long has few waiting behind it;

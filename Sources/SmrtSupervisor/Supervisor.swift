@@ -115,7 +115,7 @@ public final class Supervisor: @unchecked Sendable {  // loop state stays on the
     ) {
         self.configuration = configuration
         self.backend = backend
-        planner = ClaimPlanner(prefetch: configuration.prefetch)
+        planner = ClaimPlanner(prefetch: configuration.prefetch, shortJobMs: configuration.shortJobMs)
         pipeline = PipelinePolicy(depth: configuration.pipeline)
         lease = LeaseGuard(ttlMs: configuration.leaseTTL)
         metrics = SupervisorMetrics(export: JobMetrics(factory: metricsFactory ?? MetricsSystem.factory))

@@ -80,6 +80,15 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public static let defaultPipeline = 8
     /// The largest `pipeline` accepted.
     public static let maxPipeline = 64
+    /// An attempt that took less than this many ms is short: while jobs are short, the supervisor claims ahead
+    /// (`prefetch`) and queues RUNs behind running jobs (`pipeline`). 0: no job is short. Tests raise it
+    /// (`--short-job-threshold`, hidden) so that a loaded machine cannot make their quick jobs "long".
+    public var shortJobMs: Double = SupervisorConfiguration.defaultShortJobMs
+    /// The default of `shortJobMs`: claiming ahead only pays for short jobs; for longer ones the database round
+    /// trip is noise, and jobs held or queued behind them would wait long.
+    public static let defaultShortJobMs = 50.0
+    /// The largest `shortJobMs` accepted (an hour).
+    public static let maxShortJobMs = 3_600_000.0
     /// Group commit window: how long a finished attempt (or a claim ahead) may wait for others to share its
     /// transaction, while no worker waits for that commit. Bounds how long a result takes to be durable.
     public var commitWindowMs: Double = SupervisorConfiguration.defaultCommitWindowMs
@@ -154,6 +163,9 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         }
         if workerNice < 0 || workerNice > 19 { throw fail("--worker-nice", "must be between 0 and 19") }
         if !(commitWindowMs >= 0 && commitWindowMs <= 1000) { throw fail("--commit-window", "must be 0 to 1000 ms") }
+        if !(shortJobMs >= 0 && shortJobMs <= Self.maxShortJobMs) {
+            throw fail("--short-job-threshold", "must be 0 to \(Int(Self.maxShortJobMs)) ms, not \(shortJobMs)")
+        }
     }
 
     /// The heartbeat period actually used: never so slow that our own lease could expire between beats.

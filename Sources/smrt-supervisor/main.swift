@@ -67,6 +67,10 @@ struct SupervisorCommand: ParsableCommand {
     @Option(name: .customLong("commit-window"), help: "How long a result may wait (ms) to share its database commit with others.")
     var commitWindow: Double = SupervisorConfiguration.defaultCommitWindowMs
 
+    // For tests: a loaded machine can make a quick job take more than 50 ms, and so not "short".
+    @Option(name: .customLong("short-job-threshold"), help: .hidden)
+    var shortJobThreshold: Double = SupervisorConfiguration.defaultShortJobMs
+
     @Option(name: .customLong("log-format"), help: "text or json.")
     var logFormat: String = "text"
 
@@ -157,6 +161,7 @@ struct SupervisorCommand: ParsableCommand {
         configuration.pipeline = pipeline
         configuration.workerNice = workerNice
         configuration.commitWindowMs = commitWindow
+        configuration.shortJobMs = shortJobThreshold
         for entry in workerEnv {
             if let equals = entry.firstIndex(of: "=") {
                 configuration.environment[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])

@@ -78,7 +78,8 @@ import Testing
 
     @Test func noPrefetchAfterALongJobAfterHelloOrWhenDisabled() {
         var planner = ClaimPlanner(prefetch: 4)
-        planner.attemptEnded(durationMs: ClaimPlanner.shortJobMs)
+        #expect(planner.shortJobMs == 50)
+        planner.attemptEnded(durationMs: 50)
         let afterLongJob = planner.topUpWhenIdle(workerRanJobs: true)
         #expect(!afterLongJob, "a job of 50 ms is not short")
         planner.attemptEnded(durationMs: 1)
@@ -134,6 +135,29 @@ import Testing
         let second = try commit(&planner)
         #expect(second.claim == 1, "4 wanted in hand, 3 held")
         #expect(!second.urgent, "every running worker has a job in hand: may wait for the commit window")
+    }
+
+    /// The threshold is the configuration's (`--short-job-threshold`): with 10 s, a job of 9.999 s is short and tops
+    /// up; one of 10 s is not; with 0 no job is.
+    @Test func theShortJobThresholdIsConfigurable() {
+        var planner = ClaimPlanner(prefetch: 4, shortJobMs: 10_000)
+        planner.attemptEnded(durationMs: 9_999)
+        #expect(planner.jobsAreShort)
+        let topUp = planner.topUpWhenIdle(workerRanJobs: true)
+        #expect(topUp)
+        _ = planner.plan(idleWorkers: 1, runningWorkers: 1, topUp: topUp)
+        let commit = planner.takeCommit()
+        #expect(commit?.claim == 2, "1 for the idle worker and 1 in hand (a job of 10 s fills the 20 ms alone)")
+        planner.attemptEnded(durationMs: 10_000)
+        #expect(!planner.jobsAreShort)
+        let afterLongJob = planner.topUpWhenIdle(workerRanJobs: true)
+        #expect(!afterLongJob)
+
+        var never = ClaimPlanner(prefetch: 4, shortJobMs: 0)
+        never.attemptEnded(durationMs: 0)
+        #expect(!never.jobsAreShort, "0: no job is short")
+        let topUpNever = never.topUpWhenIdle(workerRanJobs: true)
+        #expect(!topUpNever)
     }
 
     // MARK: Held jobs

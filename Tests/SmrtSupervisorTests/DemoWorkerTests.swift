@@ -65,6 +65,20 @@ import Testing
         #expect(try worker.waitForExit() == .signaled(SIGSEGV))
     }
 
+    /// `afterMs`: the crash comes that long after the RUN, not before; a value that is not a number of ms fails the
+    /// job for good.
+    @Test func crashCanWaitFirst() throws {
+        let worker = try startedWorker()
+        guard case .resultError(1, false, let message) = try worker.run(
+            demo("crash", ["signal": "SEGV", "afterMs": "soon"])).result
+        else { Issue.record("a bad afterMs must fail for good"); return }
+        #expect(message.contains("'afterMs' must be 0 to 3600000 milliseconds"), "\(message)")
+        let sent = Date()
+        try worker.send(.run(demo("crash", ["signal": "SEGV", "afterMs": 200], jobId: 2)))
+        #expect(try worker.waitForExit() == .signaled(SIGSEGV))
+        #expect(Date().timeIntervalSince(sent) >= 0.2)
+    }
+
     @Test func exitUsesTheGivenCode() throws {
         let worker = try startedWorker()
         try worker.send(.run(demo("exit", ["code": 3])))

@@ -54,7 +54,7 @@ struct Demo: Sendable {
                 try await Task.sleep(nanoseconds: args.ms * 1_000_000)
             }
             .method("spin") { (demo: Demo, args: SpinArgs) in try demo.spin(args) }
-            .method("crash", raw: { demo, args in try demo.crash(args["signal"]) })
+            .method("crash", raw: { demo, args in try demo.crash(args["signal"], afterMs: args["afterMs"]) })
             .method("exit") { (_: Demo, args: ExitArgs) in exit(args.code) }
             .method("fail") { (_: Demo, args: FailArgs) in throw DemoFailure(message: args.message) }
             .method("allocate") { (demo: Demo, args: AllocateArgs) -> AllocateResult in
@@ -175,12 +175,20 @@ struct Demo: Sendable {
     }
 
     /// Raises the signal with its default action restored: the Swift runtime's crash handlers would
-    /// otherwise catch SEGV and friends, print a backtrace, and make the death slow or different.
-    func crash(_ value: JSONValue?) throws -> JSONValue? {
+    /// otherwise catch SEGV and friends, print a backtrace, and make the death slow or different. `afterMs`: sleep
+    /// that long first (e.g. so that a RUN queued behind the job has arrived).
+    func crash(_ value: JSONValue?, afterMs: JSONValue? = nil) throws -> JSONValue? {
         guard let value, let signal = CrashSignal(value) else {
             throw JobExecutionError.invalidArguments(
                 type: "Demo", method: "crash",
                 reason: "'signal' must be one of \(CrashSignal.names.joined(separator: ", ")) or a signal number")
+        }
+        if let afterMs {
+            guard let ms = afterMs.intValue, ms >= 0, ms <= 3_600_000 else {
+                throw JobExecutionError.invalidArguments(
+                    type: "Demo", method: "crash", reason: "'afterMs' must be 0 to 3600000 milliseconds")
+            }
+            Thread.sleep(forTimeInterval: Double(ms) / 1000)
         }
         Glibc.signal(signal.number, SIG_DFL)
         var set = sigset_t()

@@ -29,13 +29,19 @@ extension IntegrationTests {
             #expect(negative == .exited(2))
         }
 
-        /// `--pipeline N`: RUNs in flight to one worker, 1 to 64; anything else is a usage error naming the flag.
-        @Test(arguments: ["0", "65", "-1"])
-        func aPipelineOutOfRangeExitsTwo(_ value: String) async throws {
+        /// `--pipeline N`: RUNs in flight to one worker, 1 to 64; `--short-job-threshold MS` (hidden, for tests): 0 to an
+        /// hour. Anything else is a usage error naming the flag.
+        @Test(arguments: [
+            ("--pipeline", "0", "must be between 1 and 64"), ("--pipeline", "65", "must be between 1 and 64"),
+            ("--pipeline", "-1", "must be between 1 and 64"), ("--short-job-threshold", "-1", "must be 0 to 3600000 ms"),
+            ("--short-job-threshold", "nan", "must be 0 to 3600000 ms"),
+            ("--short-job-threshold", "3600001", "must be 0 to 3600000 ms"),
+        ])
+        func anOptionOutOfRangeExitsTwo(_ flag: String, _ value: String, _ reason: String) async throws {
             try await BlockingWork.run {
-                let (exit, text) = try run(["--worker-exec", "w", "--pipeline=\(value)"])
+                let (exit, text) = try run(["--worker-exec", "w", "\(flag)=\(value)"])
                 #expect(exit == .exited(2))
-                #expect(text.contains("--pipeline") && text.contains("must be between 1 and 64"), "\(text)")
+                #expect(text.contains(flag) && text.contains(reason), "\(text)")
             }
         }
 

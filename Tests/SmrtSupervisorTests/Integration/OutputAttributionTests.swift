@@ -39,7 +39,8 @@ extension IntegrationTests {
             try await BlockingWork.run {
                 let db = try TestDatabase()
                 let ids = try (0..<40).map { try db.enqueue("print", ["text": .string("line of job \($0)")]) }
-                let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--debug"])
+                let supervisor = try SupervisorProcess(
+                    database: db, workers: 1, arguments: ["--debug"] + SupervisorProcess.everyJobShort)
                 for id in ids { try db.waitFor(id, .completed, log: supervisor) }
                 let lines = try Self.outputLines(supervisor, count: 80)
                 #expect(lines.count == 80)

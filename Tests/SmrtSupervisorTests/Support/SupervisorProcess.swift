@@ -116,6 +116,11 @@ final class SupervisorProcess {
             ?? WorkerHarness.productsFolder.appendingPathComponent("smrt-supervisor").path
     }
 
+    /// For tests that need jobs claimed ahead (`--prefetch`) or queued behind a running one (`--pipeline`): every
+    /// attempt under 10 s counts as short. By default only one under 50 ms does, which a quick job on a loaded machine
+    /// can miss, and then nothing is claimed ahead or queued.
+    static let everyJobShort = ["--short-job-threshold", "10000"]
+
     /// Starts `smrt-supervisor --db <db> --workers N --worker-exec <demo worker> --log-format json` plus `arguments`.
     convenience init(
         database: some QueueTestDatabase, workers: Int = 2, workerExec: String? = nil, arguments: [String] = [],
