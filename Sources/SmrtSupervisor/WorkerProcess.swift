@@ -580,6 +580,9 @@ final class WorkerProcess {
     /// after that result. So if handling the frames finds that result, the bytes that were in the pipe were written
     /// after it (the next job's, and the next job is `job` now); if not, they were written before it (the running
     /// job's). Either way each line goes with the job that wrote it, however the reads and the results interleave.
+    /// When the pipe held nothing, nothing is read (limit 0): bytes that arrive after the frames were handled may
+    /// follow a result not read yet, and are read at the next readiness, after its frames; a pipe whose writers are
+    /// gone (hang-up) is read as usual, for its end of file.
     private func outputReadLimit(_ pipe: UVPipe) -> Int? {
         guard protocolVersion >= WireFormat.pipelineVersion, state == .running, !hasEnded, let fd = pipe.fileDescriptor
         else { return nil }
@@ -589,7 +592,9 @@ final class WorkerProcess {
             if Self.readAvailable(channelFD, { bytes in decoder.append(bytes) }) == ECONNRESET { leftBytesUnread = true }
             decodeFrames()
         }
-        return available > 0 ? Int(available) : nil
+        if available > 0 { return Int(available) }
+        var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&poll, 1, 0) == 1 && poll.revents & Int16(POLLHUP | POLLERR) != 0 ? nil : 0
     }
 
     /// What the worker wrote to stdout and stderr before it answered belongs to the job that answered: read now

@@ -30,9 +30,12 @@ public class UVStream: UVHandle {
     public let readBufferSize: Int
     private var readBuffer: UnsafeMutableRawPointer?
     private var readCallback: ((UVStream, ReadEvent) -> Void)?
-    /// Asked right before each read (libuv's allocation callback, on the loop thread): the most bytes to read now, or
-    /// nil for a whole buffer. Lets a reader act on other input first and read exactly what was there before it did.
+    /// Asked right before each read (libuv's allocation callback, on the loop thread): the most bytes to read now
+    /// (0: none this time; libuv asks again when the stream is next readable), or nil for a whole buffer. Lets a
+    /// reader act on other input first and read exactly what was there before it did.
     var readLimit: (() -> Int?)?
+    /// The last read was given no room on purpose (`readLimit` said 0): its ENOBUFS is not an error.
+    private var skippedRead = false
 
     init(loop: UVLoop, type: uv_handle_type, readBufferSize: Int) {
         precondition(readBufferSize > 0 && readBufferSize <= Int(UInt32.max))
@@ -151,8 +154,9 @@ public class UVStream: UVHandle {
 
     fileprivate func fillReadBuffer(_ buffer: UnsafeMutablePointer<uv_buf_t>) {
         var size = readBufferSize
-        if let limit = readLimit?(), limit > 0 { size = min(size, limit) }
-        // A zero-length buffer makes libuv report ENOBUFS instead of reading.
+        if let limit = readLimit?() { size = min(size, max(0, limit)) }
+        // A zero-length buffer makes libuv report ENOBUFS instead of reading (and go on watching the stream).
+        skippedRead = size == 0 && readBuffer != nil
         buffer.pointee = uv_buf_init(
             readBuffer?.assumingMemoryBound(to: CChar.self), readBuffer == nil ? 0 : UInt32(size))
     }
@@ -161,6 +165,8 @@ public class UVStream: UVHandle {
         guard let callback = readCallback else { return }
         if count > 0 {
             callback(self, .data(UnsafeRawBufferPointer(start: buffer?.pointee.base, count: count)))
+        } else if count == Int(UVError.Code.ENOBUFS) && skippedRead {
+            skippedRead = false
         } else if count == Int(UVError.Code.EOF) {
             callback(self, .eof)
         } else if count < 0 {
