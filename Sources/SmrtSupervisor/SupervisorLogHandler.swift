@@ -115,11 +115,12 @@ public struct SupervisorLogHandler: LogHandler {
         line.append(contentsOf: level.rawValue.utf8)
         line.append(UInt8(ascii: " "))
         line.append(contentsOf: message.utf8)
-        for key in metadata.keys.sorted() where !textHiddenKeys.contains(key) {
+        // Sorted as pairs: no hash lookup per key.
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !textHiddenKeys.contains(key) {
             line.append(UInt8(ascii: " "))
             line.append(contentsOf: key.utf8)
             line.append(UInt8(ascii: "="))
-            appendTextValue(metadata[key]!, to: &line)
+            appendTextValue(value, to: &line)
         }
         line.append(UInt8(ascii: "\n"))
     }
@@ -131,11 +132,11 @@ public struct SupervisorLogHandler: LogHandler {
         line.append(contentsOf: level.rawValue.utf8)
         line.append(contentsOf: #"","msg":"#.utf8)
         appendJSONString(message, to: &line)
-        for key in metadata.keys.sorted() where key != "ts" && key != "level" && key != "msg" {
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != "ts" && key != "level" && key != "msg" {
             line.append(UInt8(ascii: ","))
             appendJSONString(key, to: &line)
             line.append(UInt8(ascii: ":"))
-            appendJSONValue(metadata[key]!, to: &line)
+            appendJSONValue(value, to: &line)
         }
         line.append(contentsOf: "}\n".utf8)
     }

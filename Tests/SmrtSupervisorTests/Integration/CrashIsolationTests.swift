@@ -46,6 +46,8 @@ extension IntegrationTests {
             let job = try db.waitFor(id, .failed, log: supervisor)
             #expect(job.attempts == 2)
             #expect(job.lastError?.contains("SIGABRT") == true)
+            // The log writer may lag the database: every line of the job is there once its last one is.
+            try supervisor.waitFor("job_failed") { $0["job_id"] as? Int == Int(id) }
             #expect(supervisor.events("job_started") { $0["job_id"] as? Int == Int(id) }.count == 2)
             #expect(supervisor.events("job_retrying") { $0["job_id"] as? Int == Int(id) }.count == 1)
         }
