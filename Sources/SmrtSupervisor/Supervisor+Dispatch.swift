@@ -274,6 +274,15 @@ extension Supervisor {
             return armWakeup(inMs: ms)
         }
         maybeClaim()
+        if configuration.debug {
+            logger.debug(
+                "wake-up due at \(wakeups.next.map(Timestamp.format) ?? "-")",
+                metadata: [
+                    "event": "wakeup_due", "claims_in_flight": .int(planner.inFlightClaims),
+                    "idle_workers": .int(pool?.idleWorkers.count ?? 0), "held": .int(planner.held.count),
+                    "after_claim_answer": .bool(answeredClaimAt != nil),
+                ])
+        }
         // Nothing asked or in flight: no worker can take a job now (each is busy, or the lease is in doubt); the
         // claim made when one becomes idle sees the due jobs anyway.
         if planner.inFlightClaims == 0 { serveWakeups(claimedAt: now) }
@@ -284,7 +293,17 @@ extension Supervisor {
     /// soonest delayed job known may have been among them, so the next is looked up after the next claim that
     /// finds nothing more ready.
     private func serveWakeups(claimedAt: Date) {
-        if wakeups.claimed(at: claimedAt) > 0 { delayedJobsKnown = false }
+        let served = wakeups.claimed(at: claimedAt)
+        guard served > 0 else { return }
+        delayedJobsKnown = false
+        if configuration.debug {
+            logger.debug(
+                "\(served) wake-up(s) served by a claim at \(Timestamp.format(claimedAt))",
+                metadata: [
+                    "event": "wakeups_served", "served": .int(served), "claimed_at": .string(Timestamp.format(claimedAt)),
+                    "next": .string(wakeups.next.map(Timestamp.format) ?? "-"),
+                ])
+        }
     }
 
     /// Arms the wake-up timer for the soonest wake-up not yet due (or in `inMs`); a due one waits for the answer of
@@ -297,6 +316,11 @@ extension Supervisor {
         // Timers count from the loop's cached time: refresh it so the timer is not armed from a stale "now". The
         // callback checks the time again (a timer may fire up to 1 ms early) and re-arms for the rest.
         loop.updateTime()
+        if configuration.debug {
+            logger.debug(
+                "wake-up timer armed for \(Int(ms.rounded(.up))) ms",
+                metadata: ["event": "wakeup_armed", "in_ms": .int(Int(ms.rounded(.up)))])
+        }
         try? wakeupTimer.start(timeoutMs: UInt64(ms.rounded(.up))) { [unowned self] _ in
             claimForDueWakeups()
             flushFromTimer()

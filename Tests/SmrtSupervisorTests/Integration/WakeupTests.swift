@@ -61,7 +61,7 @@ extension IntegrationTests {
         /// k's RUN was sent.
         static func expectRetriesStartOnTime(_ db: some QueueTestDatabase, retries: Int = 12) throws {
             let id = try db.enqueue("fail", ["message": "again"], maxAttempts: retries + 1, retry: .linear(delay: 150))
-            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "5000"])
+            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "5000", "--debug"])
             var runAt: [Int: Date] = [:], startedAt: [Int: Date] = [:]
             _ = try eventually("attempt \(retries + 1) of job \(id) to fail", timeout: 30, context: { supervisor.logTail() }) {
                 () -> Bool? in
@@ -81,14 +81,14 @@ extension IntegrationTests {
             }
             report("retry", late, db)
             #expect(late.count >= retries - 2, "retries seen: \(late.count) of \(retries)")
-            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)\n\(supervisor.logTail(80))")
+            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)\n\(supervisor.logTail(200))")
         }
 
         /// With the poll at 5 s and an idle worker, jobs enqueued by another connection in one batch, due 100 ms
         /// apart in shuffled order: the change signal leads to the soonest, each start to the next. How late each
         /// started after its `runAt`, from the stored timestamps.
         static func expectDelayedJobsStartOnTime(_ db: some QueueTestDatabase, jobs: Int = 10) throws {
-            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "5000"])
+            let supervisor = try SupervisorProcess(database: db, workers: 1, arguments: ["--poll-interval", "5000", "--debug"])
             try supervisor.waitForWorkers(1)
             let start = Date().addingTimeInterval(0.3)
             let order = Array(0..<jobs).shuffled()
@@ -104,7 +104,7 @@ extension IntegrationTests {
                 late.append(started.timeIntervalSince(job.runAt) * 1000)
             }
             report("delayed job", late, db)
-            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)\n\(supervisor.logTail(80))")
+            #expect(late.allSatisfy { $0 >= 0 && $0 < lateBoundMs }, "ms late: \(late)\n\(supervisor.logTail(200))")
         }
 
         /// Prints the median and the worst of `lateMs`.
