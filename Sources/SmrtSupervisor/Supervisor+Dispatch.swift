@@ -307,12 +307,17 @@ extension Supervisor {
     }
 
     /// Arms the wake-up timer for the soonest wake-up not yet due (or in `inMs`); a due one waits for the answer of
-    /// the claim in flight, which claims again if it came too early.
+    /// the claim in flight, which claims again if it came too early. A due one with no claim in flight (the
+    /// database's clock moved on between two readings: the database thread corrects it while the loop reads it) gets
+    /// the timer at once, whose callback claims or serves it: stopping the timer then stranded it until the poll
+    /// (seen in CI: a retry 3.3 s late, with the poll at 5 s).
     private func armWakeup(inMs: Double? = nil) {
-        guard let ms = inMs ?? wakeups.millisecondsUntilNext(from: clock.now()), ms > 0 else {
+        guard var ms = inMs ?? wakeups.millisecondsUntilNext(from: clock.now()), ms > 0 || planner.inFlightClaims == 0
+        else {
             wakeupTimer.stop()
             return
         }
+        ms = max(ms, 1)
         // Timers count from the loop's cached time: refresh it so the timer is not armed from a stale "now". The
         // callback checks the time again (a timer may fire up to 1 ms early) and re-arms for the rest.
         loop.updateTime()
